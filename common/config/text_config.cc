@@ -1,0 +1,65 @@
+#include "common/config/text_config.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace trelink {
+namespace {
+
+class CollectingErrors final : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit CollectingErrors(std::string source) : source_(std::move(source)) {}
+
+  void AddError(int line, int column, const std::string& message) override {
+    // The parser counts from zero; editors count from one.
+    errors_.push_back(absl::StrCat(source_, ":", line + 1, ":", column + 1,
+                                   ": ", message));
+  }
+  void AddWarning(int, int, const std::string&) override {}
+
+  std::string Joined() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+absl::Status ParseTextConfig(const std::string& text, const std::string& source,
+                             google::protobuf::Message& message) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectingErrors errors(source);
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &message)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", message.GetDescriptor()->name(), ": ",
+                     errors.Joined()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFileToString(const std::string& path, std::string& contents) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  contents = buffer.str();
+  return absl::OkStatus();
+}
+
+absl::Status LoadTextConfig(const std::string& path,
+                            google::protobuf::Message& message) {
+  std::string text;
+  if (absl::Status read = ReadFileToString(path, text); !read.ok()) return read;
+  return ParseTextConfig(text, path, message);
+}
+
+}  // namespace trelink

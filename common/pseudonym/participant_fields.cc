@@ -1,0 +1,59 @@
+#include "common/pseudonym/participant_fields.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace trelink {
+
+using trelink::v1::IdentifierField;
+
+absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, const DateRange& dob_range,
+                                       NormalisationNotes& notes) {
+  auto slot = [this](IdentifierField f) -> std::string& { return values_[static_cast<size_t>(f)]; };
+  for (std::string& v : values_) v.clear();
+
+  switch (NormaliseNhsNumber(ids.nhs_number(), slot(trelink::v1::NHS_NUMBER))) {
+    case NhsNumberCheck::kValid: break;
+    case NhsNumberCheck::kMissing: notes.nhs_number_missing = true; break;
+    case NhsNumberCheck::kInvalid: notes.nhs_number_invalid = true; break;
+  }
+
+  absl::StatusOr<std::string> dob = NormaliseDate(ids.date_of_birth(), dob_range);
+  if (!dob.ok()) return absl::InvalidArgumentError(absl::StrCat("date_of_birth: ", dob.status().message()));
+  absl::StatusOr<std::string> sex = NormaliseSex(ids.sex());
+  if (!sex.ok()) return absl::InvalidArgumentError(absl::StrCat("sex: ", sex.status().message()));
+  absl::StatusOr<NormalisedPostcode> postcode = NormalisePostcode(ids.postcode());
+  if (!postcode.ok()) return absl::InvalidArgumentError(absl::StrCat("postcode: ", postcode.status().message()));
+
+  const std::string given = NormaliseName(ids.given_name());
+  const std::string family = NormaliseName(ids.family_name());
+  slot(trelink::v1::GIVEN_NAME) = given;
+  slot(trelink::v1::FAMILY_NAME) = family;
+  slot(trelink::v1::SEX) = *std::move(sex);
+  slot(trelink::v1::POSTCODE) = std::move(postcode->full);
+  slot(trelink::v1::POSTCODE_DISTRICT) = std::move(postcode->district);
+
+  if (!given.empty()) {
+    slot(trelink::v1::GIVEN_INITIAL) = given.substr(0, 1);
+    slot(trelink::v1::GIVEN_NAME_CANONICAL) = std::string(CanonicalGivenName(given));
+    slot(trelink::v1::GIVEN_NAME_PHONETIC) = Soundex(given);
+  }
+  if (!family.empty()) slot(trelink::v1::FAMILY_NAME_PHONETIC) = Soundex(family);
+  if (!given.empty() && !family.empty()) {
+    const auto [low, high] = std::minmax(given, family);
+    slot(trelink::v1::NAMES_UNORDERED) = absl::StrCat(low, "|", high);
+  }
+  if (!dob->empty()) {
+    const std::string& d = *dob;  // YYYYMMDD
+    slot(trelink::v1::DOB_YEAR) = d.substr(0, 4);
+    slot(trelink::v1::DOB_YEAR_MONTH) = d.substr(0, 6);
+    const std::string month = d.substr(4, 2), day = d.substr(6, 2);
+    slot(trelink::v1::DOB_DAY_MONTH_UNORDERED) =
+        absl::StrCat(d.substr(0, 4), std::min(month, day), std::max(month, day));
+    slot(trelink::v1::DATE_OF_BIRTH) = *std::move(dob);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trelink

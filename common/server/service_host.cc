@@ -1,0 +1,125 @@
+#include "common/server/service_host.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/server/tls.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+namespace {
+
+absl::Status SplitHostPort(const std::string& address, std::string& host) {
+  const size_t colon = address.rfind(':');
+  if (address.empty() || colon == std::string::npos || colon + 1 == address.size()) {
+    return absl::InvalidArgumentError("server.listen_address: expected HOST:PORT");
+  }
+  host = address.substr(0, colon);
+  return absl::OkStatus();
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string temporary = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("server.port_file: cannot write ", temporary));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("server.port_file: cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string PeerIdentity(const grpc::ServerContextBase& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
+  for (const grpc::string_ref& value : auth->FindPropertyValues("x509_common_name")) {
+    return std::string(value.data(), value.size());
+  }
+  return "";
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || absl::StartsWith(host, "127.") || host == "[::1]" || host == "::1";
+}
+
+absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::string& name,
+                                                                const trelink::v1::ServerConfig& config,
+                                                                const std::vector<grpc::Service*>& services) {
+  std::string host;
+  TRELINK_RETURN_IF_ERROR(SplitHostPort(config.listen_address(), host));
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (config.insecure_plaintext_loopback()) {
+    if (!IsLoopbackHost(host)) {
+      return absl::InvalidArgumentError(
+          "server.insecure_plaintext_loopback: plain text is allowed only on a loopback address");
+    }
+    if (config.has_tls()) {
+      return absl::InvalidArgumentError("server: set either tls or insecure_plaintext_loopback, not both");
+    }
+    credentials = grpc::InsecureServerCredentials();
+    LogInfo("WARNING: serving plain text on loopback; callers are unauthenticated");
+  } else {
+    if (!config.has_tls()) return absl::InvalidArgumentError("server.tls: required (mTLS is the default)");
+    TRELINK_ASSIGN_OR_RETURN(credentials, MutualTlsServerCredentials(config.tls()));
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen_address(), credentials, &port);
+  const int max_bytes =
+      static_cast<int>(config.max_message_bytes() != 0 ? config.max_message_bytes() : kDefaultMaxMessageBytes);
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  std::printf("%s listening on %s:%d\n", name.c_str(), host.c_str(), port);
+  std::fflush(stdout);
+  if (!config.port_file().empty()) TRELINK_RETURN_IF_ERROR(WritePortFile(config.port_file(), port));
+  return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(server), port));
+}
+
+void ServiceHost::Shutdown(absl::Duration grace) {
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+void BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+std::string WaitForShutdownSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  while (sigwait(&signals, &received) != 0) {
+  }
+  return received == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace trelink

@@ -1,0 +1,29 @@
+// An injectable source of the current time, so that date validation and
+// audit timestamps are deterministic in tests.
+#pragma once
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace trelink {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() const = 0;
+
+  // The process-wide wall clock.
+  static const Clock& System();
+};
+
+// A clock that always reads the time it was given. For tests.
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(absl::Time now) : now_(now) {}
+  absl::Time Now() const override { return now_; }
+
+ private:
+  absl::Time now_;
+};
+
+}  // namespace trelink
