@@ -93,14 +93,21 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::strin
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("%s listening on %s:%d\n", name.c_str(), host.c_str(), port);
   std::fflush(stdout);
-  if (!config.port_file().empty()) TRELINK_RETURN_IF_ERROR(WritePortFile(config.port_file(), port));
-  return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(server), port));
+  if (!config.port_file().empty()) {
+    absl::Status written = WritePortFile(config.port_file(), port);
+    if (!written.ok()) {
+      server->Shutdown();
+      return written;
+    }
+  }
+  return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(server), port, config.port_file()));
 }
 
 void ServiceHost::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  if (!port_file_.empty()) std::remove(port_file_.c_str());
 }
 
 void BlockShutdownSignals() {

@@ -36,13 +36,16 @@ class ServiceHost {
 
   int port() const { return port_; }
   // Marks the service not serving, then stops accepting calls and waits up to
-  // `grace` for calls in flight before cancelling them.
+  // `grace` for calls in flight before cancelling them. Removes the port
+  // file, so nobody waits on a stale port.
   void Shutdown(absl::Duration grace);
 
  private:
-  ServiceHost(std::unique_ptr<grpc::Server> server, int port) : server_(std::move(server)), port_(port) {}
+  ServiceHost(std::unique_ptr<grpc::Server> server, int port, std::string port_file)
+      : server_(std::move(server)), port_(port), port_file_(std::move(port_file)) {}
   std::unique_ptr<grpc::Server> server_;
   int port_;
+  std::string port_file_;
 };
 
 // Blocks SIGTERM and SIGINT so that WaitForShutdownSignal() can take them.

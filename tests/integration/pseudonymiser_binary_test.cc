@@ -1,0 +1,230 @@
+// End to end: the real trelink-keygen, trelink-pseudonymiser and trelink-cli
+// binaries, with mTLS on a loopback port.
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/util/delimited_message_util.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <fstream>
+
+#include "absl/strings/str_format.h"
+#include "common/crypto/sealed_batch.h"
+#include "tests/support/grpc_test_client.h"
+#include "tests/support/sample_batches.h"
+#include "tests/support/service_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::BinaryDir;
+using ::trelink::testing::CertDir;
+using ::trelink::testing::IsOk;
+using ::trelink::testing::MaternityBatch;
+using ::trelink::testing::ProcessResult;
+using ::trelink::testing::PseudonymStub;
+using ::trelink::testing::RunCommand;
+using ::trelink::testing::ServiceProcess;
+using ::trelink::testing::WithDeadline;
+
+class PseudonymiserBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::trelink::testing::MakeTempDir();
+    ProcessResult master = RunCommand(BinaryDir() + "/trelink-keygen", {"master", "--out", "master.keyset"}, dir_);
+    ASSERT_EQ(master.exit_code, 0) << master.stderr_text;
+    EXPECT_NE(master.stdout_text.find("version 1 primary"), std::string::npos);
+    ProcessResult linker = RunCommand(
+        BinaryDir() + "/trelink-keygen", {"linker", "--out", "linker.keypair", "--public-out", "linker.pub"}, dir_);
+    ASSERT_EQ(linker.exit_code, 0) << linker.stderr_text;
+    const std::string certs = CertDir();
+    std::ofstream config(dir_ + "/pseudonymiser.textproto");
+    config << "server {\n"
+           << "  listen_address: \"127.0.0.1:0\"\n  port_file: \"port\"\n"
+           << "  tls { certificate_file: \"" << certs << "/pseudonymiser.pem\" private_key_file: \"" << certs
+           << "/pseudonymiser.key\" client_ca_file: \"" << certs << "/ca.pem\" }\n"
+           << "  access {\n"
+           << "    principals { identity: \"provider.maternity\" role: PROVIDER projects: \"demo\" }\n"
+           << "    principals { identity: \"analyst\" role: ANALYST projects: \"demo\" }\n"
+           << "  }\n}\n"
+           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+  }
+
+  ServiceProcess StartService() {
+    auto process = ServiceProcess::Start(BinaryDir() + "/trelink-pseudonymiser",
+                                         {"--config", "pseudonymiser.textproto"}, dir_);
+    EXPECT_THAT(process, IsOk());
+    return *std::move(process);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(PseudonymiserBinaryTest, ProviderSucceedsAnalystDeniedNoCertificateFails) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+
+  {  // provider: bulk stream
+    grpc::ClientContext context;
+    WithDeadline(context);
+    auto stream = PseudonymStub(*port, "provider.maternity")->PseudonymiseStream(&context);
+    ASSERT_TRUE(stream->Write(MaternityBatch("m-0", 100)));
+    stream->WritesDone();
+    trelink::v1::PseudonymiseBatchResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.stats().records(), 100u);
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  trelink::v1::PseudonymiseBatchResponse response;
+  {  // analyst: authenticated, wrong role
+    grpc::ClientContext context;
+    WithDeadline(context);
+    grpc::Status status = PseudonymStub(*port, "analyst")->Pseudonymise(&context, MaternityBatch("m-1", 1), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  }
+  {  // no client certificate: the TLS handshake fails
+    grpc::ClientContext context;
+    WithDeadline(context, 5);
+    grpc::Status status = PseudonymStub(*port, "")->Pseudonymise(&context, MaternityBatch("m-2", 1), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  }
+  {  // a certificate from a CA the service does not trust, with a provider's name
+    grpc::ClientContext context;
+    WithDeadline(context, 5);
+    grpc::Status status = PseudonymStub(*port, "rogue")->Pseudonymise(&context, MaternityBatch("m-3", 1), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  }
+  ProcessResult stopped = service.Stop();
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.stderr_text;
+  EXPECT_NE(stopped.stderr_text.find("received SIGTERM"), std::string::npos);
+  EXPECT_NE(stopped.stderr_text.find("stopped"), std::string::npos);
+}
+
+TEST_F(PseudonymiserBinaryTest, IdentifiersNeverReachLogsOrErrors) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  trelink::v1::PseudonymiseBatchRequest bad = MaternityBatch("m-9", 5);
+  bad.mutable_records(4)->mutable_participants(0)->mutable_identifiers()->set_postcode("QX99 ZZZZ");
+  grpc::ClientContext context;
+  WithDeadline(context);
+  trelink::v1::PseudonymiseBatchResponse response;
+  grpc::Status status = PseudonymStub(*port, "provider.maternity")->Pseudonymise(&context, bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "batch m-9: records[4].participants[0].identifiers.postcode: not a UK postcode or outward code");
+  ProcessResult stopped = service.Stop();
+  const std::string everything = status.error_message() + stopped.stdout_text + stopped.stderr_text;
+  EXPECT_NE(stopped.stderr_text.find("rejected a batch"), std::string::npos);  // the rejection was logged...
+  for (const char* value : {"QX99", "ZZZZ", "Quennell", "QUENNELL", "Ashdown", "9434765919", "943 476 5919",
+                                   "1991-03-14", "Amelia", "Olivia", "LS6"}) {
+    EXPECT_EQ(everything.find(value), std::string::npos) << value;  // ...without any identifier
+  }
+}
+
+TEST_F(PseudonymiserBinaryTest, RefusesToStartOnAGroupReadableKeyFile) {
+  ASSERT_EQ(chmod((dir_ + "/master.keyset").c_str(), 0640), 0);
+  ServiceProcess service = StartService();
+  ProcessResult exited = service.WaitForExit(absl::Seconds(20));
+  EXPECT_EQ(exited.exit_code, 1);
+  EXPECT_NE(exited.stderr_text.find("master.keyset is readable or writable by group or others (mode 0640)"),
+            std::string::npos)
+      << exited.stderr_text;
+}
+
+TEST_F(PseudonymiserBinaryTest, RefusesPlainTextOffLoopbackAndBadConfig) {
+  {
+    std::ofstream config(dir_ + "/pseudonymiser.textproto");
+    config << "server { listen_address: \"0.0.0.0:0\" insecure_plaintext_loopback: true }\n"
+           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+  }
+  ProcessResult exited = StartService().WaitForExit(absl::Seconds(20));
+  EXPECT_EQ(exited.exit_code, 1);
+  EXPECT_NE(exited.stderr_text.find("plain text is allowed only on a loopback address"), std::string::npos)
+      << exited.stderr_text;
+  {
+    std::ofstream config(dir_ + "/pseudonymiser.textproto");
+    config << "server { listen_adress: \"127.0.0.1:0\" }\n";
+  }
+  exited = StartService().WaitForExit(absl::Seconds(20));
+  EXPECT_EQ(exited.exit_code, 1);
+  EXPECT_NE(exited.stderr_text.find("pseudonymiser.textproto:1:"), std::string::npos) << exited.stderr_text;
+  EXPECT_NE(exited.stderr_text.find("listen_adress"), std::string::npos) << exited.stderr_text;
+}
+
+TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  {
+    std::ofstream csv(dir_ + "/maternity.csv");
+    csv << "record_id,mother_nhs_number,mother_given_name,mother_family_name,mother_dob,mother_postcode,"
+           "baby_given_name,baby_dob,baby_sex,event,event_date\n";
+    for (int i = 0; i < 25; ++i) {
+      csv << "M" << i << "," << (i % 5 == 0 ? "1234567890" : "943 476 5919") << ",Amelia,O'Brien,1991-03-14,LS6 1AN,"
+          << (i % 2 == 0 ? "Olivia,2020-02-11,F" : ",,") << ",birth,2020-02-11\n";
+    }
+  }
+  const std::string certs = CertDir();
+  const std::vector<std::string> tls = {"--server", absl::StrCat("127.0.0.1:", *port), "--ca", certs + "/ca.pem",
+                                        "--cert", certs + "/provider.maternity.pem", "--key",
+                                        certs + "/provider.maternity.key"};
+  std::vector<std::string> args = {"pseudonymise", "--project", "demo", "--dataset", "maternity",
+                                   "--csv", "maternity.csv", "--out", "maternity.sealed", "--batch_size", "10"};
+  args.insert(args.end(), tls.begin(), tls.end());
+  ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);
+  ASSERT_EQ(cli.exit_code, 0) << cli.stderr_text;
+  EXPECT_NE(cli.stdout_text.find("records           25 in 3 batches"), std::string::npos) << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("participants      38"), std::string::npos) << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("5 invalid (treated as missing), 13 missing"), std::string::npos) << cli.stdout_text;
+
+  // The output holds three sealed batches that the linker can open.
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkerKeyPair linker, LinkerKeyPair::Load(dir_ + "/linker.keypair"));
+  const int fd = open((dir_ + "/maternity.sealed").c_str(), O_RDONLY);
+  google::protobuf::io::FileInputStream input(fd);
+  input.SetCloseOnDelete(true);
+  trelink::v1::SealedBatch sealed;
+  bool eof = false;
+  int batches = 0;
+  while (google::protobuf::util::ParseDelimitedFromZeroCopyStream(&sealed, &input, &eof)) {
+    EXPECT_EQ(sealed.batch_id(), absl::StrFormat("maternity-%09d", batches * 10));
+    EXPECT_THAT(OpenSealedBatch(sealed.blob(), linker,
+                                {"demo", "maternity", sealed.batch_id(), sealed.record_count()}),
+                IsOk());
+    ++batches;
+  }
+  EXPECT_EQ(batches, 3);
+
+  // A bad row is reported by CSV line, without its value.
+  { std::ofstream(dir_ + "/maternity.csv", std::ios::app) << "M99,,Amelia,O'Brien,1991-02-30,LS6 1AN,,,,birth,2020-02-11\n"; }
+  cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);
+  EXPECT_EQ(cli.exit_code, 2);
+  EXPECT_NE(cli.stderr_text.find("maternity.csv line 27: batch maternity-000000020: records[5].participants[0]"
+                                 ".identifiers.date_of_birth: not a calendar date"),
+            std::string::npos)
+      << cli.stderr_text;
+  EXPECT_EQ(cli.stderr_text.find("1991-02-30"), std::string::npos);
+
+  // Rotation: a new primary version, used after restart.
+  service.Stop();
+  ProcessResult rotate = RunCommand(BinaryDir() + "/trelink-keygen", {"rotate", "--keyset", "master.keyset"}, dir_);
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.stderr_text;
+  struct stat info;
+  ASSERT_EQ(stat((dir_ + "/master.keyset").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+  ServiceProcess restarted = StartService();
+  port = restarted.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  std::vector<std::string> info_args = {"key-info", "--project", "demo"};
+  info_args.insert(info_args.end(), tls.begin(), tls.end());
+  info_args[4] = absl::StrCat("127.0.0.1:", *port);
+  ProcessResult key_info = RunCommand(BinaryDir() + "/trelink-cli", info_args, dir_);
+  ASSERT_EQ(key_info.exit_code, 0) << key_info.stderr_text;
+  EXPECT_NE(key_info.stdout_text.find("key version 1\nkey version 2 (primary)"), std::string::npos)
+      << key_info.stdout_text;
+}
+
+}  // namespace
+}  // namespace trelink

@@ -1,0 +1,35 @@
+// Helpers for tests that call trelink services over mTLS.
+#pragma once
+
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/server/tls.h"
+#include "tests/support/service_process.h"
+#include "trelink/v1/pseudonym.grpc.pb.h"
+
+namespace trelink::testing {
+
+// A stub authenticated as the dev certificate `identity` (e.g. "analyst");
+// empty `identity` presents no client certificate.
+inline std::unique_ptr<trelink::v1::PseudonymService::Stub> PseudonymStub(int port, const std::string& identity) {
+  const std::string certs = CertDir();
+  ClientTlsFiles files{certs + "/ca.pem", "", ""};
+  if (!identity.empty()) {
+    files.certificate_file = certs + "/" + identity + ".pem";
+    files.private_key_file = certs + "/" + identity + ".key";
+  }
+  auto channel = CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port), files);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return trelink::v1::PseudonymService::NewStub(*channel);
+}
+
+inline void WithDeadline(grpc::ClientContext& context, int seconds = 20) {
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+}  // namespace trelink::testing

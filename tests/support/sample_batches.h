@@ -1,0 +1,42 @@
+// Identifier batches for service tests.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "trelink/v1/pseudonym.pb.h"
+
+namespace trelink::testing {
+
+// A batch of `records` mother-and-baby records with valid identifiers. The
+// family name "Quennell-Ashdown" and NHS number 9434765919 are distinctive,
+// so tests can search logs for them.
+inline trelink::v1::PseudonymiseBatchRequest MaternityBatch(const std::string& batch_id, int records,
+                                                           const std::string& project = "demo") {
+  trelink::v1::PseudonymiseBatchRequest request;
+  request.set_project(project);
+  request.set_dataset("maternity");
+  request.set_batch_id(batch_id);
+  for (int i = 0; i < records; ++i) {
+    auto* record = request.add_records();
+    auto* mother = record->add_participants();
+    mother->set_role("mother");
+    auto* m = mother->mutable_identifiers();
+    m->set_nhs_number("943 476 5919");
+    m->set_given_name(absl::StrCat("Amelia", std::string(1, static_cast<char>('a' + i % 26))));
+    m->set_family_name("Quennell-Ashdown");
+    m->set_date_of_birth("1991-03-14");
+    m->set_sex("F");
+    m->set_postcode("LS6 1AN");
+    auto* baby = record->add_participants();
+    baby->set_role("baby");
+    auto* b = baby->mutable_identifiers();
+    b->set_given_name("Olivia");
+    b->set_family_name("Quennell-Ashdown");
+    b->set_date_of_birth("2020-02-11");
+    b->set_sex("F");
+  }
+  return request;
+}
+
+}  // namespace trelink::testing

@@ -1,0 +1,78 @@
+#include "common/access/access_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "common/config/text_config.h"
+#include "tests/support/status_matchers.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::IsOk;
+using ::trelink::testing::StatusIs;
+using trelink::v1::Role;
+
+AccessPolicy Policy() {
+  trelink::v1::AccessPolicy config;
+  EXPECT_THAT(ParseTextConfig(R"pb(
+                principals { identity: "provider.maternity" role: PROVIDER projects: "demo" }
+                principals { identity: "linkage-admin" role: LINKAGE_ADMIN projects: "*" }
+                principals { identity: "analyst" role: ANALYST projects: "demo" projects: "pilot" }
+              )pb",
+                              "test", config),
+              IsOk());
+  auto policy = AccessPolicy::Create(config);
+  EXPECT_THAT(policy, IsOk());
+  return *std::move(policy);
+}
+
+TEST(AccessPolicyTest, RoleAndProjectMustBothMatch) {
+  AccessPolicy policy = Policy();
+  auto caller = policy.Authorize("provider.maternity", {trelink::v1::PROVIDER}, "demo", "Pseudonymise");
+  ASSERT_THAT(caller, IsOk());
+  EXPECT_EQ(caller->role, trelink::v1::PROVIDER);
+  EXPECT_THAT(policy.Authorize("provider.maternity", {trelink::v1::PROVIDER}, "other", "Pseudonymise"),
+              StatusIs(absl::StatusCode::kPermissionDenied, "may not act on project \"other\""));
+  EXPECT_THAT(policy.Authorize("analyst", {trelink::v1::PROVIDER}, "demo", "Pseudonymise"),
+              StatusIs(absl::StatusCode::kPermissionDenied, "role analyst"));
+  EXPECT_THAT(policy.Authorize("analyst", {trelink::v1::ANALYST}, "pilot", "Count"), IsOk());
+}
+
+TEST(AccessPolicyTest, WildcardProjectAndProjectlessCalls) {
+  AccessPolicy policy = Policy();
+  EXPECT_THAT(policy.Authorize("linkage-admin", {trelink::v1::LINKAGE_ADMIN}, "anything", "RunLinkage"), IsOk());
+  EXPECT_THAT(policy.Authorize("provider.maternity", {trelink::v1::PROVIDER}, "", "GetKeyInfo"), IsOk());
+}
+
+TEST(AccessPolicyTest, UnknownAndMissingIdentities) {
+  AccessPolicy policy = Policy();
+  EXPECT_THAT(policy.Authorize("", {trelink::v1::PROVIDER}, "demo", "Pseudonymise"),
+              StatusIs(absl::StatusCode::kUnauthenticated, "no authenticated client certificate"));
+  EXPECT_THAT(policy.Authorize("mallory", {trelink::v1::PROVIDER}, "demo", "Pseudonymise"),
+              StatusIs(absl::StatusCode::kPermissionDenied, "has no role"));
+}
+
+TEST(AccessPolicyTest, InvalidConfigIsRejectedByField) {
+  trelink::v1::AccessPolicy config;
+  auto* p = config.add_principals();
+  p->set_identity("x");
+  p->set_role(trelink::v1::PROVIDER);
+  EXPECT_THAT(AccessPolicy::Create(config), StatusIs(absl::StatusCode::kInvalidArgument, "principals[0].projects"));
+  p->add_projects("demo");
+  *config.add_principals() = *p;
+  EXPECT_THAT(AccessPolicy::Create(config), StatusIs(absl::StatusCode::kInvalidArgument, "listed twice"));
+  config.mutable_principals(1)->set_identity("y");
+  config.mutable_principals(1)->set_role(trelink::v1::ROLE_UNSPECIFIED);
+  EXPECT_THAT(AccessPolicy::Create(config), StatusIs(absl::StatusCode::kInvalidArgument, "principals[1].role"));
+}
+
+TEST(TextConfigTest, ErrorsNameSourceLineAndField) {
+  trelink::v1::PseudonymiserConfig config;
+  absl::Status status = ParseTextConfig("master_key_file: \"k\"\nno_such_field: 3\n", "p.textproto", config);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, "p.textproto:2:"));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, "no_such_field"));
+  EXPECT_THAT(LoadTextConfig("/nonexistent.textproto", config), StatusIs(absl::StatusCode::kNotFound, "cannot open"));
+}
+
+}  // namespace
+}  // namespace trelink
