@@ -23,6 +23,10 @@ struct Endpoint {
 absl::Status PseudonymiseCsv(const Endpoint& endpoint, const std::string& project, const std::string& dataset,
                              const std::string& csv_path, const std::string& out_path, int batch_size);
 
+// Waits until the service at `endpoint` reports SERVING on the standard
+// health service, up to endpoint.timeout_seconds.
+absl::Status WaitHealthy(const Endpoint& endpoint);
+
 // Prints the pseudonymiser's key versions and linker key fingerprint.
 absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project);
 

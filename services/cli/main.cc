@@ -3,6 +3,7 @@
 //   trelink-cli pseudonymise --server HOST:PORT --ca CA --cert CERT --key KEY
 //       --project P --dataset D --csv FILE --out FILE.sealed [--batch_size N]
 //   trelink-cli key-info --server HOST:PORT --ca CA --cert CERT --key KEY --project P
+//   trelink-cli health --server HOST:PORT --ca CA --cert CERT --key KEY --timeout 30
 #include <cstdio>
 
 #include "absl/flags/flag.h"
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
       "trelink-cli COMMAND [flags]\n"
       "commands:\n"
       "  pseudonymise   send a CSV's identifiers to the pseudonymiser; write sealed batches\n"
-      "  key-info       show the pseudonymiser's key versions and linker key fingerprint");
+      "  key-info       show the pseudonymiser's key versions and linker key fingerprint\n"
+      "  health         wait until a service reports SERVING (up to --timeout seconds)");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() != 2) {
     std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
     status = trelink::PseudonymiseCsv(endpoint, absl::GetFlag(FLAGS_project), absl::GetFlag(FLAGS_dataset),
                                       absl::GetFlag(FLAGS_csv), absl::GetFlag(FLAGS_out),
                                       absl::GetFlag(FLAGS_batch_size));
+  } else if (command == "health") {
+    status = trelink::WaitHealthy(endpoint);
   } else if (command == "key-info") {
     status = trelink::PrintKeyInfo(endpoint, absl::GetFlag(FLAGS_project));
   } else {
