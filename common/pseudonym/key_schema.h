@@ -2,14 +2,15 @@
 #pragma once
 
 #include "absl/status/status.h"
+#include "common/crypto/keyed_hash.h"
 #include "trelink/v1/match_keys.pb.h"
 
 namespace trelink {
 
 // Match keys are 32 bytes (linkage decisions rest on them); field tokens are
 // 16 bytes (they only score agreement, and shorter tokens keep batches small).
-inline constexpr size_t kMatchKeyBytes = 32;
-inline constexpr size_t kFieldTokenBytes = 16;
+inline constexpr size_t kMatchKeyBytes = KeyedHasher::kMatchKeyBytes;
+inline constexpr size_t kFieldTokenBytes = KeyedHasher::kFieldTokenBytes;
 
 // Names unique and of [a-z0-9_.-], kinds set, at least one field each, no
 // unspecified field. Errors name the offending `keys[i]`.

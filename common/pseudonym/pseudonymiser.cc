@@ -106,7 +106,8 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
     sealed.add_key_names(spec.name());
     sealed.add_key_kinds(spec.kind());
     hashers.push_back(std::make_unique<KeyedHasher>(
-        key, spec.name(), spec.kind() == KeySpec::MATCH_KEY ? kMatchKeyBytes : kFieldTokenBytes));
+        key, spec.name(),
+        spec.kind() == KeySpec::MATCH_KEY ? KeyedHasher::Kind::kMatchKey : KeyedHasher::Kind::kFieldToken));
   }
 
   const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());

@@ -20,9 +20,9 @@ using ::trelink::testing::NewKeyset;
 using ::trelink::testing::StatusIs;
 
 std::string HashHex(const ProjectKey& key, absl::string_view domain, std::vector<absl::string_view> fields,
-                    size_t len = 32) {
-  KeyedHasher hasher(key, domain, len);
-  std::string out(len, '\0');
+                    KeyedHasher::Kind kind = KeyedHasher::Kind::kMatchKey) {
+  KeyedHasher hasher(key, domain, kind);
+  std::string out(hasher.out_len(), '\0');
   hasher.Hash(fields, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
@@ -129,8 +129,13 @@ TEST(KeyedHashTest, DomainSeparationAndLengthPrefixing) {
   EXPECT_NE(HashHex(key, "k", {"ABC"}), HashHex(key, "k", {"AB", "C"}));
   // Domain and first field cannot slide into each other.
   EXPECT_NE(HashHex(key, "ab", {"c"}), HashHex(key, "a", {"bc"}));
-  // Output length is part of the hash, not a truncation.
-  EXPECT_NE(HashHex(key, "k", {"X"}, 32).substr(0, 16), HashHex(key, "k", {"X"}, 16));
+  // A token is not a truncated match key.
+  const auto token = KeyedHasher::Kind::kFieldToken;
+  EXPECT_NE(HashHex(key, "k", {"X"}).substr(0, 16), HashHex(key, "k", {"X"}, token));
+  // The same separation holds for tokens.
+  EXPECT_NE(HashHex(key, "t.family_name", {"SMITH"}, token), HashHex(key, "t.given_name", {"SMITH"}, token));
+  EXPECT_NE(HashHex(key, "k", {"AB", "C"}, token), HashHex(key, "k", {"A", "BC"}, token));
+  EXPECT_EQ(HashHex(key, "k", {"SMITH"}, token), HashHex(key, "k", {"SMITH"}, token));
 }
 
 TEST(KeyedHashTest, MatchesAStraightBlake2bComputation) {
@@ -141,6 +146,19 @@ TEST(KeyedHashTest, MatchesAStraightBlake2bComputation) {
   crypto_generichash(reinterpret_cast<uint8_t*>(expected.data()), 32, reinterpret_cast<const uint8_t*>(message.data()),
                      message.size(), key.key.data(InsecureSecretAccess()), key.key.size());
   EXPECT_EQ(HashHex(key, "nhs", {"9434765919"}), expected);
+}
+
+TEST(KeyedHashTest, TokensMatchAStraightSipHashComputation) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(ProjectKey key, NewKeyset().DeriveProjectKey("demo", 1));
+  uint8_t token_key[16];
+  const std::string tag("trelink.v1.token-key\0t.dob\0", 27);
+  crypto_generichash(token_key, sizeof token_key, reinterpret_cast<const uint8_t*>(tag.data()), tag.size(),
+                     key.key.data(InsecureSecretAccess()), key.key.size());
+  const std::string message = std::string("\x08\x00\x00\x00", 4) + "19910314";
+  std::string expected(16, '\0');
+  crypto_shorthash_siphashx24(reinterpret_cast<uint8_t*>(expected.data()),
+                              reinterpret_cast<const uint8_t*>(message.data()), message.size(), token_key);
+  EXPECT_EQ(HashHex(key, "t.dob", {"19910314"}, KeyedHasher::Kind::kFieldToken), expected);
 }
 
 TEST(LinkerKeysTest, KeyPairRoundTripsAndFingerprintIsStable) {
