@@ -1,0 +1,198 @@
+#include "common/catalogue/catalogue.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/text_config.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+namespace {
+
+using trelink::v1::AttributeSpec;
+using trelink::v1::DatasetSpec;
+
+absl::Status Invalid(const std::string& where, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("catalogue ", where, ": ", what));
+}
+
+bool IsName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list, absl::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+absl::Status ValidateAttribute(const std::string& where, const AttributeSpec& a) {
+  if (!IsName(a.name())) return Invalid(where, "name must be 1-64 characters of [a-z0-9_-]");
+  if (a.name() == "event" || a.name() == "event_date") return Invalid(where, "name is reserved");
+  switch (a.type()) {
+    case AttributeSpec::CODE:
+      if (a.allowed_values().empty()) return Invalid(where, "a CODE attribute needs allowed_values");
+      break;
+    case AttributeSpec::INTEGER:
+      if (a.min() > a.max()) return Invalid(where, "min is greater than max");
+      break;
+    case AttributeSpec::DATE:
+    case AttributeSpec::TEXT:
+      if (a.groupable()) return Invalid(where, "only CODE and INTEGER attributes can be groupable");
+      break;
+    default:
+      return Invalid(where, "type must be CODE, INTEGER, DATE or TEXT");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
+  if (!IsName(d.name())) return Invalid(where, "name must be 1-64 characters of [a-z0-9_-]");
+  if (d.roles().empty()) return Invalid(where, "at least one role");
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& role : d.roles()) {
+    if (!IsName(role)) return Invalid(absl::StrCat(where, ".roles"), "role names are [a-z0-9_-]");
+    if (!seen.insert(role).second) return Invalid(absl::StrCat(where, ".roles"), "duplicate role");
+  }
+  for (int i = 0; i < d.relations_size(); ++i) {
+    const auto& r = d.relations(i);
+    const std::string at = absl::StrCat(where, ".relations[", i, "]");
+    if (!IsName(r.kind())) return Invalid(at, "kind is required");
+    if (!Contains(d.roles(), r.from_role()) || !Contains(d.roles(), r.to_role()) || r.from_role() == r.to_role()) {
+      return Invalid(at, "from_role and to_role must be two different roles of the dataset");
+    }
+  }
+  if (d.events().empty()) return Invalid(where, "at least one event");
+  seen.clear();
+  for (const std::string& event : d.events()) {
+    if (!IsName(event)) return Invalid(absl::StrCat(where, ".events"), "event names are [a-z0-9_-]");
+    if (!seen.insert(event).second) return Invalid(absl::StrCat(where, ".events"), "duplicate event");
+  }
+  seen.clear();
+  for (int i = 0; i < d.attributes_size(); ++i) {
+    const std::string at = absl::StrCat(where, ".attributes[", i, "]");
+    TRELINK_RETURN_IF_ERROR(ValidateAttribute(at, d.attributes(i)));
+    if (!seen.insert(d.attributes(i).name()).second) return Invalid(at, "duplicate attribute");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool ParseIsoDate(absl::string_view text, absl::CivilDay& day) {
+  int y = 0, m = 0, d = 0;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  if (!absl::SimpleAtoi(text.substr(0, 4), &y) || !absl::SimpleAtoi(text.substr(5, 2), &m) ||
+      !absl::SimpleAtoi(text.substr(8, 2), &d)) {
+    return false;
+  }
+  day = absl::CivilDay(y, m, d);
+  return day.year() == y && day.month() == m && day.day() == d;
+}
+
+absl::StatusOr<Catalogue> Catalogue::Create(const trelink::v1::Catalogue& config) {
+  Catalogue catalogue;
+  if (config.datasets().empty()) return Invalid("", "no datasets");
+  for (int i = 0; i < config.datasets_size(); ++i) {
+    const DatasetSpec& d = config.datasets(i);
+    const std::string where = absl::StrCat("datasets[", i, "]");
+    TRELINK_RETURN_IF_ERROR(ValidateDataset(where, d));
+    if (!catalogue.index_.emplace(d.name(), i).second) return Invalid(where, "duplicate dataset name");
+    DateRange range{absl::CivilDay(1900, 1, 1), absl::CivilDay(2100, 1, 1)};
+    if (!d.earliest_event_date().empty() && !ParseIsoDate(d.earliest_event_date(), range.earliest)) {
+      return Invalid(where, "earliest_event_date is not an ISO date");
+    }
+    if (!d.latest_event_date().empty() && !ParseIsoDate(d.latest_event_date(), range.latest)) {
+      return Invalid(where, "latest_event_date is not an ISO date");
+    }
+    if (range.earliest > range.latest) return Invalid(where, "earliest_event_date is after latest_event_date");
+    catalogue.event_dates_[d.name()] = range;
+  }
+  catalogue.config_ = config;
+  return catalogue;
+}
+
+absl::StatusOr<Catalogue> Catalogue::Load(const std::string& path) {
+  trelink::v1::Catalogue config;
+  TRELINK_RETURN_IF_ERROR(LoadTextConfig(path, config));
+  absl::StatusOr<Catalogue> catalogue = Create(config);
+  if (!catalogue.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", catalogue.status().message()));
+  }
+  return catalogue;
+}
+
+const DatasetSpec* Catalogue::Find(absl::string_view dataset) const {
+  auto it = index_.find(dataset);
+  return it == index_.end() ? nullptr : &config_.datasets(it->second);
+}
+
+absl::Status Catalogue::ValidateContent(const DatasetSpec& dataset, const trelink::v1::ContentRecord& record) const {
+  if (!Contains(dataset.events(), record.event())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event: not an event of dataset ", dataset.name(), " (see the catalogue)"));
+  }
+  absl::CivilDay date;
+  if (!ParseIsoDate(record.event_date(), date)) {
+    return absl::InvalidArgumentError("event_date: not an ISO date YYYY-MM-DD");
+  }
+  const DateRange& range = event_dates_.at(dataset.name());
+  if (date < range.earliest || date > range.latest) {
+    return absl::InvalidArgumentError(absl::StrCat("event_date: outside the dataset's range ",
+                                                   dataset.earliest_event_date(), " to ",
+                                                   dataset.latest_event_date()));
+  }
+  for (const auto& [name, value] : record.attributes()) {
+    const auto it = std::find_if(dataset.attributes().begin(), dataset.attributes().end(),
+                                 [&](const AttributeSpec& a) { return a.name() == name; });
+    if (it == dataset.attributes().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("attributes.", name, ": not an attribute of dataset ",
+                                                     dataset.name()));
+    }
+    if (value.empty()) continue;  // missing
+    const std::string field = absl::StrCat("attributes.", name, ": ");
+    switch (it->type()) {
+      case AttributeSpec::CODE:
+        if (!Contains(it->allowed_values(), value)) {
+          return absl::InvalidArgumentError(absl::StrCat(field, "not one of the catalogue's allowed values"));
+        }
+        break;
+      case AttributeSpec::INTEGER: {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(value, &n)) return absl::InvalidArgumentError(absl::StrCat(field, "not an integer"));
+        if (n < it->min() || n > it->max()) {
+          return absl::InvalidArgumentError(absl::StrCat(field, "outside ", it->min(), "..", it->max()));
+        }
+        break;
+      }
+      case AttributeSpec::DATE: {
+        absl::CivilDay day;
+        if (!ParseIsoDate(value, day)) return absl::InvalidArgumentError(absl::StrCat(field, "not an ISO date"));
+        break;
+      }
+      case AttributeSpec::TEXT:
+        if (value.size() > 64 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= ' ' && c < 127; })) {
+          return absl::InvalidArgumentError(absl::StrCat(field, "must be up to 64 printable ASCII characters"));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  for (const AttributeSpec& a : dataset.attributes()) {
+    if (!a.required()) continue;
+    auto it = record.attributes().find(a.name());
+    if (it == record.attributes().end() || it->second.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("attributes.", a.name(), ": required"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trelink

@@ -1,0 +1,114 @@
+#include "common/csv/record_columns.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace trelink {
+namespace {
+
+constexpr std::array<std::pair<absl::string_view, int>, 6> kFieldSuffixes = {{
+    {"nhs_number", trelink::v1::Identifiers::kNhsNumberFieldNumber},
+    {"given_name", trelink::v1::Identifiers::kGivenNameFieldNumber},
+    {"family_name", trelink::v1::Identifiers::kFamilyNameFieldNumber},
+    {"dob", trelink::v1::Identifiers::kDateOfBirthFieldNumber},
+    {"sex", trelink::v1::Identifiers::kSexFieldNumber},
+    {"postcode", trelink::v1::Identifiers::kPostcodeFieldNumber},
+}};
+
+void Set(trelink::v1::Identifiers& ids, int field, const std::string& value) {
+  switch (field) {
+    case trelink::v1::Identifiers::kNhsNumberFieldNumber: ids.set_nhs_number(value); break;
+    case trelink::v1::Identifiers::kGivenNameFieldNumber: ids.set_given_name(value); break;
+    case trelink::v1::Identifiers::kFamilyNameFieldNumber: ids.set_family_name(value); break;
+    case trelink::v1::Identifiers::kDateOfBirthFieldNumber: ids.set_date_of_birth(value); break;
+    case trelink::v1::Identifiers::kSexFieldNumber: ids.set_sex(value); break;
+    case trelink::v1::Identifiers::kPostcodeFieldNumber: ids.set_postcode(value); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::string>& header,
+                                                    const trelink::v1::DatasetSpec& dataset) {
+  RecordColumns columns;
+  columns.roles_.assign(dataset.roles().begin(), dataset.roles().end());
+  bool has_event = false, has_date = false;
+  for (size_t c = 0; c < header.size(); ++c) {
+    const std::string& name = header[c];
+    Column column;
+    column.name = name;
+    if (name == "record_id") {
+      column.kind = Kind::kIgnored;
+    } else if (name == "event") {
+      column.kind = Kind::kEvent;
+      has_event = true;
+    } else if (name == "event_date") {
+      column.kind = Kind::kEventDate;
+      has_date = true;
+    } else if (std::any_of(dataset.attributes().begin(), dataset.attributes().end(),
+                           [&](const auto& a) { return a.name() == name; })) {
+      column.kind = Kind::kAttribute;
+    } else {
+      for (const auto& [suffix, field] : kFieldSuffixes) {
+        std::string role;
+        if (name == suffix) {
+          role = "person";
+        } else if (absl::EndsWith(name, absl::StrCat("_", suffix))) {
+          role = name.substr(0, name.size() - suffix.size() - 1);
+        } else {
+          continue;
+        }
+        auto it = std::find(columns.roles_.begin(), columns.roles_.end(), role);
+        if (it == columns.roles_.end()) break;
+        column.kind = Kind::kIdentifier;
+        column.role = static_cast<int>(it - columns.roles_.begin());
+        column.field = field;
+        break;
+      }
+      if (column.kind != Kind::kIdentifier) {
+        return absl::InvalidArgumentError(absl::StrCat("header column ", c + 1, " \"", name,
+                                                       "\" is not a column of dataset ", dataset.name()));
+      }
+    }
+    columns.columns_.push_back(std::move(column));
+  }
+  if (!has_event || !has_date) {
+    return absl::InvalidArgumentError("header: the columns event and event_date are required");
+  }
+  return columns;
+}
+
+void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
+                         trelink::v1::ContentRecord& content) const {
+  std::vector<trelink::v1::Participant> participants(roles_.size());
+  std::vector<bool> present(roles_.size(), false);
+  for (size_t c = 0; c < columns_.size() && c < row.size(); ++c) {
+    const Column& column = columns_[c];
+    const std::string& value = row[c];
+    switch (column.kind) {
+      case Kind::kIdentifier:
+        if (value.empty()) break;
+        Set(*participants[column.role].mutable_identifiers(), column.field, value);
+        present[column.role] = true;
+        break;
+      case Kind::kEvent: content.set_event(value); break;
+      case Kind::kEventDate: content.set_event_date(value); break;
+      case Kind::kAttribute:
+        if (!value.empty()) (*content.mutable_attributes())[column.name] = value;
+        break;
+      case Kind::kIgnored: break;
+    }
+  }
+  for (size_t r = 0; r < roles_.size(); ++r) {
+    if (!present[r]) continue;
+    participants[r].set_role(roles_[r]);
+    *identifiers.add_participants() = std::move(participants[r]);
+  }
+}
+
+}  // namespace trelink

@@ -1,0 +1,50 @@
+// Splits a dataset CSV's rows into the identifier half (for the
+// pseudonymiser) and the content half (for the linker), by header name:
+//
+//   - `nhs_number`, `given_name`, `family_name`, `dob`, `sex`, `postcode`
+//     belong to the participant "person"; `ROLE_FIELD` (mother_dob,
+//     child_given_name, ...) to the participant ROLE, which must be one of the
+//     dataset's roles;
+//   - `event` and `event_date` are the content's event;
+//   - a column named after one of the dataset's attributes is content;
+//   - `record_id` is the provider's own reference: it stays with the provider;
+//   - any other column is rejected, by name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trelink/v1/catalogue.pb.h"
+#include "trelink/v1/identifiers.pb.h"
+#include "trelink/v1/linkage.pb.h"
+
+namespace trelink {
+
+class RecordColumns {
+ public:
+  static absl::StatusOr<RecordColumns> Create(const std::vector<std::string>& header,
+                                              const trelink::v1::DatasetSpec& dataset);
+
+  // Fills both halves from a row. A participant whose identifier columns are
+  // all empty is left out (a booking with no baby yet). Empty content cells
+  // are missing.
+  void Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
+            trelink::v1::ContentRecord& content) const;
+
+  size_t width() const { return columns_.size(); }
+
+ private:
+  enum class Kind { kIgnored, kIdentifier, kEvent, kEventDate, kAttribute };
+  struct Column {
+    Kind kind = Kind::kIgnored;
+    int role = -1;   // index into roles_
+    int field = 0;   // trelink.v1.Identifiers field number
+    std::string name;
+  };
+  RecordColumns() = default;
+  std::vector<std::string> roles_;
+  std::vector<Column> columns_;
+};
+
+}  // namespace trelink

@@ -1,0 +1,119 @@
+#include "common/linkage/batch_ingest.h"
+
+#include <sodium.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/sealed_batch.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+namespace {
+
+// SHA-256 over the deterministic serialisation of the opened keys and each
+// content record: the identity of a batch's content, independent of the
+// ephemeral key that sealed it.
+std::string Digest(const trelink::v1::SealedMatchKeys& keys,
+                   const google::protobuf::RepeatedPtrField<trelink::v1::ContentRecord>& content) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  auto absorb = [&state](const google::protobuf::Message& message) {
+    std::string bytes;
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    {
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.SetSerializationDeterministic(true);
+      message.SerializeToCodedStream(&coded);
+    }
+    const uint64_t size = bytes.size();
+    crypto_hash_sha256_update(&state, reinterpret_cast<const uint8_t*>(&size), sizeof size);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  };
+  absorb(keys);
+  for (const auto& record : content) absorb(record);
+  std::string digest(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256_final(&state, reinterpret_cast<uint8_t*>(digest.data()));
+  return digest;
+}
+
+}  // namespace
+
+absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1::IngestBatchRequest& request) const {
+  const trelink::v1::SealedBatch& sealed = request.sealed();
+  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  const std::string batch = absl::StrCat("batch ", sealed.batch_id(), ": ");
+  if (sealed.project().empty()) return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.project: required"));
+  const trelink::v1::DatasetSpec* dataset = catalogue_.Find(sealed.dataset());
+  if (dataset == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "sealed.dataset: \"", sealed.dataset(), "\" is not in the catalogue"));
+  }
+  if (static_cast<uint32_t>(request.records_size()) > max_records_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(batch, "records: ", request.records_size(), " exceed the limit of ", max_records_));
+  }
+  if (static_cast<uint32_t>(request.records_size()) != sealed.record_count()) {
+    return absl::InvalidArgumentError(absl::StrCat(batch, "records: ", request.records_size(),
+                                                   " content records, but the batch declares ",
+                                                   sealed.record_count()));
+  }
+  TRELINK_ASSIGN_OR_RETURN(
+      trelink::v1::SealedMatchKeys keys,
+      OpenSealedBatch(sealed.blob(), keys_,
+                      {sealed.project(), sealed.dataset(), sealed.batch_id(),
+                       static_cast<uint32_t>(request.records_size())}));
+  if (keys.key_version() != sealed.key_version()) {
+    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.key_version: does not match the sealed keys"));
+  }
+  for (int r = 0; r < request.records_size(); ++r) {
+    const std::string where = absl::StrCat(batch, "records[", r, "].");
+    const auto& participants = keys.records(r).participants();
+    if (participants.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "participants: none"));
+    for (int p = 0; p < participants.size(); ++p) {
+      if (std::find(dataset->roles().begin(), dataset->roles().end(), participants[p].role()) ==
+          dataset->roles().end()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "participants[", p, "].role: \"",
+                                                       participants[p].role(), "\" is not a role of dataset ",
+                                                       dataset->name()));
+      }
+    }
+    if (absl::Status s = catalogue_.ValidateContent(*dataset, request.records(r)); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, s.message()));
+    }
+  }
+
+  trelink::v1::BatchResult result;
+  result.set_batch_id(sealed.batch_id());
+  result.set_dataset(sealed.dataset());
+  result.set_records(static_cast<uint32_t>(request.records_size()));
+  const std::string digest = Digest(keys, request.records());
+  auto check_existing = [&]() -> absl::StatusOr<bool> {
+    TRELINK_ASSIGN_OR_RETURN(auto existing, store_.FindBatch(sealed.project(), sealed.dataset(), sealed.batch_id()));
+    if (!existing.has_value()) return false;
+    if (existing->digest != digest) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(batch, "batch_id: already stored with other content; use a new batch id"));
+    }
+    return true;
+  };
+  TRELINK_ASSIGN_OR_RETURN(bool stored, check_existing());
+  if (stored) {
+    result.set_already_stored(true);
+    return result;
+  }
+  BatchToStore to_store{sealed.project(), sealed.dataset(), sealed.batch_id(), digest, &keys, &request.records()};
+  absl::Status status = store_.StoreBatch(to_store);
+  if (absl::IsAlreadyExists(status)) {  // a concurrent ingest of the same id won
+    TRELINK_ASSIGN_OR_RETURN(stored, check_existing());
+    result.set_already_stored(true);
+    return result;
+  }
+  TRELINK_RETURN_IF_ERROR(status);
+  return result;
+}
+
+}  // namespace trelink

@@ -1,0 +1,34 @@
+// The linker's ingest of one batch: open the sealed keys, check them and the
+// content against the relaying batch and the catalogue, and store the whole
+// batch or nothing. Idempotent on (project, dataset, batch id).
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "common/catalogue/catalogue.h"
+#include "common/crypto/linker_keys.h"
+#include "common/store/linked_store.h"
+#include "trelink/v1/linkage.pb.h"
+
+namespace trelink {
+
+class BatchIngester {
+ public:
+  // None is owned; all must outlive the ingester.
+  BatchIngester(const Catalogue& catalogue, const LinkerKeyPair& keys, LinkedStore& store,
+                uint32_t max_records_per_batch)
+      : catalogue_(catalogue), keys_(keys), store_(store), max_records_(max_records_per_batch) {}
+
+  // INVALID_ARGUMENT naming batch, record and field for bad input (nothing is
+  // stored); ALREADY_EXISTS when the batch id holds other content;
+  // RESOURCE_EXHAUSTED over the batch limit. A repeat of a stored batch
+  // returns its result with already_stored set.
+  absl::StatusOr<trelink::v1::BatchResult> Ingest(const trelink::v1::IngestBatchRequest& request) const;
+
+ private:
+  const Catalogue& catalogue_;
+  const LinkerKeyPair& keys_;
+  LinkedStore& store_;
+  uint32_t max_records_;
+};
+
+}  // namespace trelink

@@ -1,0 +1,45 @@
+// Links participants into persons: deterministic passes on match keys,
+// strictest first, then a Fellegi-Sunter pass, all through merge guards.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/linkage/fellegi_sunter.h"
+#include "common/linkage/participant_table.h"
+#include "common/linkage/union_find.h"
+#include "trelink/v1/config.pb.h"
+#include "trelink/v1/linkage.pb.h"
+
+namespace trelink {
+
+struct LinkageOptions {
+  std::vector<std::string> deterministic_keys;
+  uint32_t max_key_group = 8;
+  bool probabilistic = true;
+  ProbabilisticOptions fellegi_sunter;
+
+  // From config, with defaults: the default schema's match keys, in order.
+  static absl::StatusOr<LinkageOptions> FromPolicy(const trelink::v1::LinkagePolicy& policy);
+};
+
+struct LinkageResult {
+  // The set (a representative participant index) of every participant.
+  std::vector<uint32_t> set_of;
+  // Counts as computed: not yet disclosure-controlled.
+  trelink::v1::LinkageReport report;
+};
+
+// Called after each pass with its name and the sets so far (for quality
+// measurement against ground truth in tests and benchmarks).
+using PassObserver = std::function<void(const std::string& pass, UnionFind& sets)>;
+
+absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, const LinkageOptions& options,
+                                               const PassObserver& observer = nullptr);
+
+// Marks every count in 1..threshold-1 of `report` as suppressed and clears it.
+void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold);
+
+}  // namespace trelink

@@ -1,0 +1,57 @@
+#include "common/linkage/linkage_run.h"
+
+#include <sodium.h>
+
+#include <chrono>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+
+absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(std::vector<std::string> key_names, store.KeyNames(project));
+  ParticipantTable table(std::move(key_names));
+  TRELINK_RETURN_IF_ERROR(store.ForEachParticipant(project, [&](const ParticipantRow& row) { table.Add(row); }));
+  return table;
+}
+
+absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
+                                                      const LinkageOptions& options, const PassObserver& observer) {
+  const auto started = std::chrono::steady_clock::now();
+  TRELINK_ASSIGN_OR_RETURN(ParticipantTable table, LoadParticipants(*context.store, project));
+  if (table.size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat("project \"", project, "\" has no stored records to link"));
+  }
+  TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
+
+  auto random_id = context.random_id ? context.random_id : [] {
+    uint64_t id = 0;
+    randombytes_buf(&id, sizeof id);
+    return id;
+  };
+  absl::flat_hash_map<uint32_t, uint64_t> person_of_set;
+  absl::flat_hash_set<uint64_t> used;
+  std::vector<PersonAssignment> assignments;
+  assignments.reserve(table.size());
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    auto [it, fresh] = person_of_set.try_emplace(result.set_of[p], 0);
+    if (fresh) {
+      do {
+        it->second = random_id() & 0x7fffffffffffffffull;  // fits SQLite's signed integers
+      } while (it->second == 0 || !used.insert(it->second).second);
+    }
+    assignments.push_back({table.participant_id(p), it->second});
+  }
+
+  trelink::v1::LinkageReport& report = result.report;
+  report.set_project(project);
+  report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));
+  report.set_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  SuppressSmallCounts(report, context.disclosure_threshold);
+  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments));
+  return report;
+}
+
+}  // namespace trelink

@@ -1,0 +1,39 @@
+// The guards that keep linkage from over-merging: two sets whose NHS numbers
+// (or sexes) disagree are never joined, and a pair whose given names agree
+// neither exactly nor phonetically is not joined on a key that does not
+// include the NHS number (twins share surname, date of birth and address).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/linkage/participant_table.h"
+#include "common/linkage/union_find.h"
+
+namespace trelink {
+
+class MergeGuard {
+ public:
+  // Slots of t.nhs, t.sex, t.given_name and t.given_phonetic (-1 if absent).
+  MergeGuard(const ParticipantTable& table, UnionFind& sets);
+
+  // True when a and b (participants) are likely twins or otherwise different
+  // people by their given names, and their NHS numbers do not vouch for them.
+  bool GivenNamesConflict(uint32_t a, uint32_t b) const;
+
+  // Joins the sets of a and b unless their NHS numbers or sexes conflict.
+  // Returns false (and changes nothing) when refused; true when joined or
+  // already together.
+  bool TryMerge(uint32_t a, uint32_t b);
+
+ private:
+  uint64_t At(uint32_t p, int slot) const { return slot < 0 ? 0 : table_.Key(p, slot); }
+
+  const ParticipantTable& table_;
+  UnionFind& sets_;
+  int nhs_, sex_, given_, given_phonetic_;
+  std::vector<uint64_t> set_nhs_;  // by root; 0 unknown
+  std::vector<uint64_t> set_sex_;
+};
+
+}  // namespace trelink

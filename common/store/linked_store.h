@@ -1,0 +1,91 @@
+// The linked store: batches of sealed-then-opened match keys with their
+// record content, and linkage generations. An interface, so that a
+// PostgreSQL implementation can follow the embedded SQLite one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "trelink/v1/linkage.pb.h"
+#include "trelink/v1/match_keys.pb.h"
+
+namespace trelink {
+
+// A validated batch, ready to store.
+struct BatchToStore {
+  std::string project;
+  std::string dataset;
+  std::string batch_id;
+  // SHA-256 over the opened match keys and the content: equal for a resent
+  // batch even though its sealed blob differs.
+  std::string digest;
+  const trelink::v1::SealedMatchKeys* keys = nullptr;
+  const google::protobuf::RepeatedPtrField<trelink::v1::ContentRecord>* content = nullptr;
+};
+
+struct StoredBatch {
+  std::string digest;
+  uint32_t records = 0;
+};
+
+// One participant as linkage reads it.
+struct ParticipantRow {
+  int64_t participant_id;
+  int64_t record_id;
+  absl::string_view dataset;
+  absl::string_view role;
+  absl::Span<const std::string> key_names;  // aligned with keys.values()
+  const trelink::v1::ParticipantKeys& keys;
+};
+
+// One record as the aggregator reads it, with the linkage ids of its
+// participants in the given generation (aligned with roles).
+struct EventRow {
+  int64_t record_id;
+  absl::string_view dataset;
+  const trelink::v1::ContentRecord& content;
+  absl::Span<const std::string> roles;
+  absl::Span<const uint64_t> persons;
+};
+
+// A participant's person in a new generation.
+struct PersonAssignment {
+  int64_t participant_id;
+  uint64_t person_id;  // random linkage id
+};
+
+class LinkedStore {
+ public:
+  virtual ~LinkedStore() = default;
+
+  virtual absl::StatusOr<std::optional<StoredBatch>> FindBatch(const std::string& project,
+                                                               const std::string& dataset,
+                                                               const std::string& batch_id) = 0;
+  // Stores the whole batch in one transaction, or nothing. ALREADY_EXISTS if
+  // the batch id is taken.
+  virtual absl::Status StoreBatch(const BatchToStore& batch) = 0;
+
+  // Every key name any stored batch of the project carries, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) = 0;
+
+  virtual absl::Status ForEachParticipant(const std::string& project,
+                                          const std::function<void(const ParticipantRow&)>& visit) = 0;
+
+  // Writes a complete generation (report and every assignment) atomically;
+  // fills report.generation.
+  virtual absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
+                                      const std::vector<PersonAssignment>& assignments) = 0;
+  virtual absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) = 0;
+  // Records of the latest generation with their participants' persons.
+  virtual absl::Status ForEachEvent(const std::string& project, uint64_t generation,
+                                    const std::function<void(const EventRow&)>& visit) = 0;
+
+  virtual absl::StatusOr<int64_t> CountRecords(const std::string& project) = 0;
+};
+
+}  // namespace trelink

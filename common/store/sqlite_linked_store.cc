@@ -1,0 +1,266 @@
+#include "common/store/sqlite_linked_store.h"
+
+#include <set>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+namespace {
+
+// Each entry moves the schema from version i to i + 1. Never edit an entry
+// that has shipped; append a new one.
+const char* const kMigrations[] = {
+    R"sql(
+      CREATE TABLE batches(
+        id INTEGER PRIMARY KEY,
+        project TEXT NOT NULL, dataset TEXT NOT NULL, batch_id TEXT NOT NULL,
+        digest BLOB NOT NULL, record_count INTEGER NOT NULL, key_version INTEGER NOT NULL,
+        key_names TEXT NOT NULL, stored_at TEXT NOT NULL,
+        UNIQUE(project, dataset, batch_id));
+      CREATE TABLE records(
+        id INTEGER PRIMARY KEY,
+        batch INTEGER NOT NULL REFERENCES batches(id),
+        ordinal INTEGER NOT NULL, event TEXT NOT NULL, event_date TEXT NOT NULL,
+        content BLOB NOT NULL);
+      CREATE INDEX records_batch ON records(batch);
+      CREATE TABLE participants(
+        id INTEGER PRIMARY KEY,
+        record INTEGER NOT NULL REFERENCES records(id),
+        role TEXT NOT NULL, keys BLOB NOT NULL);
+      CREATE INDEX participants_record ON participants(record);
+      CREATE TABLE generations(
+        project TEXT NOT NULL, generation INTEGER NOT NULL,
+        created_at TEXT NOT NULL, report BLOB NOT NULL,
+        PRIMARY KEY(project, generation));
+      CREATE TABLE person_links(
+        project TEXT NOT NULL, generation INTEGER NOT NULL,
+        participant INTEGER NOT NULL, person INTEGER NOT NULL,
+        PRIMARY KEY(project, generation, participant)) WITHOUT ROWID;
+    )sql",
+};
+
+// Generations whose person links are kept; older ones keep only their report.
+constexpr int64_t kGenerationsKept = 2;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> SqliteLinkedStore::Open(const std::string& path,
+                                                                           const Clock& clock) {
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  std::unique_ptr<SqliteLinkedStore> store(new SqliteLinkedStore(std::move(db), clock));
+  TRELINK_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+absl::Status SqliteLinkedStore::Migrate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_RETURN_IF_ERROR(db_->Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+  TRELINK_ASSIGN_OR_RETURN(SqliteStatement read, db_->Prepare("SELECT MAX(version) FROM schema_version"));
+  TRELINK_ASSIGN_OR_RETURN(bool row, read.Step());
+  const int64_t current = row && !read.IsNull(0) ? read.Int(0) : 0;
+  read.Reset();
+  if (current > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("store schema version ", current,
+                                                      " is newer than this linker understands (", kSchemaVersion,
+                                                      "); upgrade the linker"));
+  }
+  for (int64_t v = current; v < kSchemaVersion; ++v) {
+    TRELINK_RETURN_IF_ERROR(InTransaction(*db_, [&]() -> absl::Status {
+      TRELINK_RETURN_IF_ERROR(db_->Exec(kMigrations[v]));
+      return db_->Exec(absl::StrCat("INSERT INTO schema_version VALUES(", v + 1, ")"));
+    }));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StoredBatch>> SqliteLinkedStore::FindBatch(const std::string& project,
+                                                                         const std::string& dataset,
+                                                                         const std::string& batch_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement find,
+      db_->Prepare("SELECT digest, record_count FROM batches WHERE project=? AND dataset=? AND batch_id=?"));
+  find.Bind(1, project).Bind(2, dataset).Bind(3, batch_id);
+  TRELINK_ASSIGN_OR_RETURN(bool row, find.Step());
+  if (!row) return std::nullopt;
+  return StoredBatch{std::string(find.Blob(0)), static_cast<uint32_t>(find.Int(1))};
+}
+
+absl::Status SqliteLinkedStore::StoreBatch(const BatchToStore& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string now = absl::FormatTime(absl::RFC3339_sec, clock_.Now(), absl::UTCTimeZone());
+  return InTransaction(*db_, [&]() -> absl::Status {
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement insert_batch,
+        db_->Prepare("INSERT INTO batches(project, dataset, batch_id, digest, record_count, key_version, key_names, "
+                     "stored_at) VALUES(?,?,?,?,?,?,?,?)"));
+    insert_batch.Bind(1, batch.project).Bind(2, batch.dataset).Bind(3, batch.batch_id).BindBlob(4, batch.digest);
+    insert_batch.Bind(5, static_cast<int64_t>(batch.keys->records_size()))
+        .Bind(6, static_cast<int64_t>(batch.keys->key_version()))
+        .Bind(7, absl::StrJoin(batch.keys->key_names(), "\n"))
+        .Bind(8, now);
+    TRELINK_RETURN_IF_ERROR(insert_batch.Run());
+    const int64_t batch_row = sqlite3_last_insert_rowid(db_->handle());
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement insert_record,
+        db_->Prepare("INSERT INTO records(batch, ordinal, event, event_date, content) VALUES(?,?,?,?,?)"));
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert_participant,
+                             db_->Prepare("INSERT INTO participants(record, role, keys) VALUES(?,?,?)"));
+    std::string bytes;
+    for (int r = 0; r < batch.keys->records_size(); ++r) {
+      const trelink::v1::ContentRecord& content = batch.content->Get(r);
+      content.SerializeToString(&bytes);
+      insert_record.Bind(1, batch_row).Bind(2, r).Bind(3, content.event()).Bind(4, content.event_date());
+      insert_record.BindBlob(5, bytes);
+      TRELINK_RETURN_IF_ERROR(insert_record.Run());
+      const int64_t record_row = sqlite3_last_insert_rowid(db_->handle());
+      for (const trelink::v1::ParticipantKeys& p : batch.keys->records(r).participants()) {
+        p.SerializeToString(&bytes);
+        insert_participant.Bind(1, record_row).Bind(2, p.role()).BindBlob(3, bytes);
+        TRELINK_RETURN_IF_ERROR(insert_participant.Run());
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteLinkedStore::KeyNames(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(SqliteStatement query,
+                           db_->Prepare("SELECT DISTINCT key_names FROM batches WHERE project = ?"));
+  query.Bind(1, project);
+  std::set<std::string> names;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    for (absl::string_view name : absl::StrSplit(query.Text(0), '\n')) names.emplace(name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
+                                                   const std::function<void(const ParticipantRow&)>& visit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys "
+                   "FROM participants p JOIN records r ON p.record = r.id JOIN batches b ON r.batch = b.id "
+                   "WHERE b.project = ? ORDER BY p.id"));
+  query.Bind(1, project);
+  absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
+  trelink::v1::ParticipantKeys keys;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    auto [it, inserted] = key_names.try_emplace(query.Int(0));
+    if (inserted) it->second = absl::StrSplit(query.Text(2), '\n');
+    const absl::string_view blob = query.Blob(6);
+    if (!keys.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+      return absl::DataLossError(absl::StrCat("store: participant ", query.Int(3), " has unreadable keys"));
+    }
+    visit(ParticipantRow{query.Int(3), query.Int(4), query.Text(1), query.Text(5), it->second, keys});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLinkedStore::SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
+                                               const std::vector<PersonAssignment>& assignments) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(*db_, [&]() -> absl::Status {
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement latest,
+                             db_->Prepare("SELECT COALESCE(MAX(generation), 0) FROM generations WHERE project=?"));
+    latest.Bind(1, project);
+    TRELINK_RETURN_IF_ERROR(latest.Step().status());
+    const int64_t generation = latest.Int(0) + 1;
+    latest.Reset();
+    report.set_generation(static_cast<uint64_t>(generation));
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert_generation,
+                             db_->Prepare("INSERT INTO generations VALUES(?,?,?,?)"));
+    insert_generation.Bind(1, project).Bind(2, generation).Bind(3, report.created_at());
+    insert_generation.BindBlob(4, report.SerializeAsString());
+    TRELINK_RETURN_IF_ERROR(insert_generation.Run());
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert_link, db_->Prepare("INSERT INTO person_links VALUES(?,?,?,?)"));
+    for (const PersonAssignment& a : assignments) {
+      insert_link.Bind(1, project).Bind(2, generation).Bind(3, a.participant_id);
+      insert_link.Bind(4, static_cast<int64_t>(a.person_id));
+      TRELINK_RETURN_IF_ERROR(insert_link.Run());
+    }
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement prune,
+                             db_->Prepare("DELETE FROM person_links WHERE project=? AND generation<=?"));
+    prune.Bind(1, project).Bind(2, generation - kGenerationsKept);
+    return prune.Run();
+  });
+}
+
+absl::StatusOr<std::optional<trelink::v1::LinkageReport>> SqliteLinkedStore::LatestReport(
+    const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT report FROM generations WHERE project=? ORDER BY generation DESC LIMIT 1"));
+  query.Bind(1, project);
+  TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return std::nullopt;
+  trelink::v1::LinkageReport report;
+  const absl::string_view blob = query.Blob(0);
+  if (!report.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+    return absl::DataLossError("store: unreadable linkage report");
+  }
+  return report;
+}
+
+absl::Status SqliteLinkedStore::ForEachEvent(const std::string& project, uint64_t generation,
+                                             const std::function<void(const EventRow&)>& visit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT r.id, b.dataset, r.content, p.role, l.person "
+                   "FROM records r JOIN batches b ON r.batch = b.id JOIN participants p ON p.record = r.id "
+                   "JOIN person_links l ON l.participant = p.id AND l.project = b.project AND l.generation = ? "
+                   "WHERE b.project = ? ORDER BY r.id, p.id"));
+  query.Bind(1, static_cast<int64_t>(generation)).Bind(2, project);
+  int64_t current = -1;
+  std::string dataset;
+  trelink::v1::ContentRecord content;
+  std::vector<std::string> roles;
+  std::vector<uint64_t> persons;
+  auto flush = [&] {
+    if (current >= 0) visit(EventRow{current, dataset, content, roles, persons});
+  };
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    if (query.Int(0) != current) {
+      flush();
+      current = query.Int(0);
+      dataset = std::string(query.Text(1));
+      const absl::string_view blob = query.Blob(2);
+      if (!content.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+        return absl::DataLossError(absl::StrCat("store: record ", current, " has unreadable content"));
+      }
+      roles.clear();
+      persons.clear();
+    }
+    roles.emplace_back(query.Text(3));
+    persons.push_back(static_cast<uint64_t>(query.Int(4)));
+  }
+  flush();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteLinkedStore::CountRecords(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT COUNT(*) FROM records r JOIN batches b ON r.batch = b.id WHERE b.project = ?"));
+  query.Bind(1, project);
+  TRELINK_RETURN_IF_ERROR(query.Step().status());
+  return query.Int(0);
+}
+
+}  // namespace trelink

@@ -1,0 +1,44 @@
+// The embedded linked store: SQLite in WAL mode, one transaction per batch,
+// versioned schema migrations applied at open.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/store/linked_store.h"
+#include "common/store/sqlite_db.h"
+#include "common/time/clock.h"
+
+namespace trelink {
+
+class SqliteLinkedStore final : public LinkedStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates the store at `path` and migrates it to kSchemaVersion.
+  static absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> Open(const std::string& path, const Clock& clock);
+
+  absl::StatusOr<std::optional<StoredBatch>> FindBatch(const std::string& project, const std::string& dataset,
+                                                       const std::string& batch_id) override;
+  absl::Status StoreBatch(const BatchToStore& batch) override;
+  absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) override;
+  absl::Status ForEachParticipant(const std::string& project,
+                                  const std::function<void(const ParticipantRow&)>& visit) override;
+  absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
+                              const std::vector<PersonAssignment>& assignments) override;
+  absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) override;
+  absl::Status ForEachEvent(const std::string& project, uint64_t generation,
+                            const std::function<void(const EventRow&)>& visit) override;
+  absl::StatusOr<int64_t> CountRecords(const std::string& project) override;
+
+ private:
+  SqliteLinkedStore(std::unique_ptr<SqliteDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  absl::Status Migrate();
+
+  std::mutex mu_;  // one writer; SQLite connections are not shared across threads here
+  std::unique_ptr<SqliteDb> db_;
+  const Clock& clock_;
+};
+
+}  // namespace trelink
