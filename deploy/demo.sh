@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # The demo that `./trelink demo` runs after building: a local deployment with
-# dev certificates, the pseudonymiser on loopback with mTLS, and the sample
-# datasets pseudonymised and sealed for the linker.
+# dev certificates, the pseudonymiser and the linker on loopback with mTLS and
+# the embedded SQLite store, a synthetic population ingested by its three
+# providers, and a linkage run.
 #
-#   deploy/demo.sh [--out DIR]     (default DIR: run/demo)
+#   deploy/demo.sh [--out DIR] [--mothers N] [--seed S]
+#   (defaults: DIR run/demo, N 5000 — about 20,000 records — S 1)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$root/run/demo
+mothers=5000
+seed=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
+    --mothers) mothers=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -18,40 +24,56 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 bin=${TRELINK_BIN:-$root/build/services}
 ctl="$here/trelinkctl"
+started=$(date +%s)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+tls() { echo --ca "$out/certs/ca.pem" --cert "$out/certs/$1.pem" --key "$out/certs/$1.key"; }
 trap '"$ctl" stop "$out" >/dev/null 2>&1 || true' EXIT
 
-step "1. Dev certificates (throw-away CA, one certificate per service and role) and keys"
+step "1. Dev certificates (throw-away CA, one per service and role), keys and configs"
+rm -f "$out/data/linked.db"*
 "$ctl" init "$out"
 
-step "2. Start the pseudonymiser (mTLS on a loopback port)"
-"$ctl" start "$out" pseudonymiser
-port=$(cat "$out/pseudonymiser.port")
+step "2. A synthetic population with realistic identifier errors (seed $seed)"
+mkdir -p "$out/population"
+"$bin/trelink-synth" --mothers "$mothers" --seed "$seed" --out "$out/population"
 
-step "3. Providers pseudonymise their identifiers; results are sealed for the linker"
+step "3. Start the pseudonymiser and the linker (mTLS on loopback ports)"
+"$ctl" start "$out"
+pseudonymiser=127.0.0.1:$(cat "$out/pseudonymiser.port")
+linker=127.0.0.1:$(cat "$out/linker.port")
+
+step "4. Each provider sends identifiers to the pseudonymiser and sealed keys + content to the linker"
 for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
   dataset=${pair%%:*} provider=${pair#*:}
-  "$bin/trelink-cli" pseudonymise --server "127.0.0.1:$port" \
-    --ca "$out/certs/ca.pem" --cert "$out/certs/$provider.pem" --key "$out/certs/$provider.key" \
-    --project demo --dataset "$dataset" --csv "$here/sample/$dataset.csv" --out "$out/$dataset.sealed"
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls "$provider") \
+    --catalogue "$out/config/catalogue.textproto" --project demo --dataset "$dataset" \
+    --csv "$out/population/$dataset.csv"
 done
 
-step "4. Key information (versions and linker key fingerprint; never key material)"
-"$bin/trelink-cli" key-info --server "127.0.0.1:$port" --project demo \
-  --ca "$out/certs/ca.pem" --cert "$out/certs/linkage-admin.pem" --key "$out/certs/linkage-admin.key"
+step "5. Sending a file again stores nothing twice (batch ids are deterministic)"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls provider.court) \
+  --catalogue "$out/config/catalogue.textproto" --project demo --dataset court \
+  --csv "$out/population/court.csv" | tail -1
 
-step "5. An analyst may not pseudonymise (role checked from the client certificate)"
-if "$bin/trelink-cli" pseudonymise --server "127.0.0.1:$port" \
-  --ca "$out/certs/ca.pem" --cert "$out/certs/analyst.pem" --key "$out/certs/analyst.key" \
-  --project demo --dataset maternity --csv "$here/sample/maternity.csv" --out /dev/null 2>"$out/logs/denied.txt"; then
+step "6. The linkage admin runs linkage (the linker never sees an identifier)"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" link --linker "$linker" --project demo $(tls linkage-admin)
+true_persons=$(tail -n +2 "$out/population/truth.csv" | cut -d, -f4 | sort -u | wc -l)
+echo "  ground truth (evaluation only): $true_persons distinct persons"
+
+step "7. An analyst may not ingest or link (roles come from the client certificate)"
+# shellcheck disable=SC2046
+if "$bin/trelink-cli" link --linker "$linker" --project demo $(tls analyst) 2>"$out/logs/denied.txt"; then
   echo "unexpected: the analyst was allowed" >&2
   exit 1
 fi
 sed 's/^.*error: /refused as expected: /' "$out/logs/denied.txt"
 
-step "6. Stop the services"
+step "8. Stop the services"
 "$ctl" stop "$out"
 trap - EXIT
 echo
-echo "Sealed batches are in $out/*.sealed; service logs in $out/logs/."
+echo "Demo finished in $(( $(date +%s) - started )) s. Run directory: $out (logs in $out/logs)."

@@ -1,10 +1,12 @@
 // Subcommands of trelink-cli.
 #pragma once
 
+#include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/catalogue/catalogue.h"
+#include "grpcpp/channel.h"
 
 namespace trelink {
 
@@ -17,17 +19,37 @@ struct Endpoint {
   int timeout_seconds = 600;
 };
 
-// Reads a dataset CSV, streams its identifier columns to the pseudonymiser in
-// batches, and writes the sealed batches (length-delimited SealedBatch
-// messages) to `out_path`. Prints a summary.
-absl::Status PseudonymiseCsv(const Endpoint& endpoint, const std::string& project, const std::string& dataset,
-                             const std::string& csv_path, const std::string& out_path, int batch_size);
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const Endpoint& endpoint);
 
-// Waits until the service at `endpoint` reports SERVING on the standard
-// health service, up to endpoint.timeout_seconds.
+// What a provider's CSV run is about.
+struct DatasetRun {
+  std::string project;
+  std::string dataset;
+  std::string csv_path;
+  int batch_size = 2000;
+};
+
+// Streams a CSV's identifier columns to the pseudonymiser and writes the
+// sealed batches (length-delimited SealedBatch messages) to `out_path`.
+absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& catalogue, const DatasetRun& run,
+                             const std::string& out_path);
+
+// The provider's whole step: identifiers to the pseudonymiser, then each
+// sealed batch with its content to the linker. Prints a summary.
+absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const Catalogue& catalogue,
+                       const DatasetRun& run);
+
+// Runs linkage (linkage-admin) and prints the report.
+absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project);
+// Prints the latest linkage report.
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project);
+
+// Waits until the service reports SERVING on the standard health service.
 absl::Status WaitHealthy(const Endpoint& endpoint);
-
 // Prints the pseudonymiser's key versions and linker key fingerprint.
 absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project);
+
+// Maps a gRPC status to the domain's.
+absl::Status FromGrpc(const grpc::Status& status);
 
 }  // namespace trelink

@@ -13,10 +13,7 @@
 namespace trelink {
 
 absl::Status WaitHealthy(const Endpoint& endpoint) {
-  TRELINK_ASSIGN_OR_RETURN(
-      std::shared_ptr<grpc::Channel> channel,
-      CreateMutualTlsChannel(endpoint.address, {endpoint.ca_file, endpoint.certificate_file,
-                                                endpoint.private_key_file}));
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
   auto health = grpc::health::v1::Health::NewStub(channel);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(endpoint.timeout_seconds);
   grpc::Status last;

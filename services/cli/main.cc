@@ -1,9 +1,15 @@
-// trelink-cli: the command line for data providers and TRE pipelines.
+// trelink-cli: the command line for data providers, TRE pipelines and
+// linkage administrators. Every call goes over mTLS with the certificate
+// given by --cert/--key.
 //
-//   trelink-cli pseudonymise --server HOST:PORT --ca CA --cert CERT --key KEY
-//       --project P --dataset D --csv FILE --out FILE.sealed [--batch_size N]
-//   trelink-cli key-info --server HOST:PORT --ca CA --cert CERT --key KEY --project P
-//   trelink-cli health --server HOST:PORT --ca CA --cert CERT --key KEY --timeout 30
+//   trelink-cli ingest --pseudonymiser HOST:PORT --linker HOST:PORT --catalogue FILE
+//       --project P --dataset D --csv FILE   (+ --ca --cert --key)
+//   trelink-cli pseudonymise --pseudonymiser HOST:PORT --catalogue FILE --project P --dataset D
+//       --csv FILE --out FILE.sealed
+//   trelink-cli link --linker HOST:PORT --project P
+//   trelink-cli report --linker HOST:PORT --project P
+//   trelink-cli key-info --pseudonymiser HOST:PORT --project P
+//   trelink-cli health --server HOST:PORT [--timeout S]
 #include <cstdio>
 
 #include "absl/flags/flag.h"
@@ -12,23 +18,88 @@
 #include "common/log/log.h"
 #include "services/cli/commands.h"
 
-ABSL_FLAG(std::string, server, "", "service address HOST:PORT");
-ABSL_FLAG(std::string, ca, "", "CA certificate the server must chain to (PEM)");
+ABSL_FLAG(std::string, server, "", "service address HOST:PORT (health)");
+ABSL_FLAG(std::string, pseudonymiser, "", "pseudonymiser address HOST:PORT");
+ABSL_FLAG(std::string, linker, "", "linker address HOST:PORT");
+ABSL_FLAG(std::string, ca, "", "CA certificate the servers must chain to (PEM)");
 ABSL_FLAG(std::string, cert, "", "this client's certificate (PEM)");
 ABSL_FLAG(std::string, key, "", "this client's private key (PEM)");
 ABSL_FLAG(int, timeout, 600, "deadline of each call, seconds");
+ABSL_FLAG(std::string, catalogue, "", "the data catalogue (text format), for the CSV's columns");
 ABSL_FLAG(std::string, project, "", "project the data belongs to");
 ABSL_FLAG(std::string, dataset, "", "dataset name (maternity, social_care, court, ...)");
 ABSL_FLAG(std::string, csv, "", "input CSV file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(int, batch_size, 2000, "records per batch");
 
+namespace trelink {
+namespace {
+
+Endpoint EndpointAt(const std::string& address) {
+  return Endpoint{address, absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key),
+                  absl::GetFlag(FLAGS_timeout)};
+}
+
+absl::StatusOr<Catalogue> LoadCatalogue() {
+  if (absl::GetFlag(FLAGS_catalogue).empty()) return absl::InvalidArgumentError("--catalogue is required");
+  return Catalogue::Load(absl::GetFlag(FLAGS_catalogue));
+}
+
+absl::Status Require(std::initializer_list<std::pair<const char*, std::string>> flags) {
+  for (const auto& [name, value] : flags) {
+    if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dispatch(const std::string& command) {
+  const std::string project = absl::GetFlag(FLAGS_project);
+  const DatasetRun run{project, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_csv),
+                       absl::GetFlag(FLAGS_batch_size)};
+  if (command == "ingest" || command == "pseudonymise") {
+    if (absl::Status s = Require({{"project", project}, {"dataset", run.dataset}, {"csv", run.csv_path},
+                                  {"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}});
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<Catalogue> catalogue = LoadCatalogue();
+    if (!catalogue.ok()) return catalogue.status();
+    const Endpoint pseudonymiser = EndpointAt(absl::GetFlag(FLAGS_pseudonymiser));
+    if (command == "pseudonymise") {
+      if (absl::Status s = Require({{"out", absl::GetFlag(FLAGS_out)}}); !s.ok()) return s;
+      return PseudonymiseCsv(pseudonymiser, *catalogue, run, absl::GetFlag(FLAGS_out));
+    }
+    if (absl::Status s = Require({{"linker", absl::GetFlag(FLAGS_linker)}}); !s.ok()) return s;
+    return IngestCsv(pseudonymiser, EndpointAt(absl::GetFlag(FLAGS_linker)), *catalogue, run);
+  }
+  if (command == "link" || command == "report") {
+    if (absl::Status s = Require({{"project", project}, {"linker", absl::GetFlag(FLAGS_linker)}}); !s.ok()) return s;
+    const Endpoint linker = EndpointAt(absl::GetFlag(FLAGS_linker));
+    return command == "link" ? RunLinkageCommand(linker, project) : PrintLinkageReport(linker, project);
+  }
+  if (command == "key-info") {
+    if (absl::Status s = Require({{"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}}); !s.ok()) return s;
+    return PrintKeyInfo(EndpointAt(absl::GetFlag(FLAGS_pseudonymiser)), project);
+  }
+  if (command == "health") {
+    if (absl::Status s = Require({{"server", absl::GetFlag(FLAGS_server)}}); !s.ok()) return s;
+    return WaitHealthy(EndpointAt(absl::GetFlag(FLAGS_server)));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));
+}
+
+}  // namespace
+}  // namespace trelink
+
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-cli");
   absl::SetProgramUsageMessage(
       "trelink-cli COMMAND [flags]\n"
       "commands:\n"
+      "  ingest         send a dataset CSV through the pseudonymiser to the linker\n"
       "  pseudonymise   send a CSV's identifiers to the pseudonymiser; write sealed batches\n"
+      "  link           run linkage for a project and print the report\n"
+      "  report         print the latest linkage report\n"
       "  key-info       show the pseudonymiser's key versions and linker key fingerprint\n"
       "  health         wait until a service reports SERVING (up to --timeout seconds)");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -36,22 +107,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
     return 2;
   }
-  const std::string command = positional[1];
-  trelink::Endpoint endpoint{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert),
-                             absl::GetFlag(FLAGS_key), absl::GetFlag(FLAGS_timeout)};
-  absl::Status status;
-  if (command == "pseudonymise") {
-    status = trelink::PseudonymiseCsv(endpoint, absl::GetFlag(FLAGS_project), absl::GetFlag(FLAGS_dataset),
-                                      absl::GetFlag(FLAGS_csv), absl::GetFlag(FLAGS_out),
-                                      absl::GetFlag(FLAGS_batch_size));
-  } else if (command == "health") {
-    status = trelink::WaitHealthy(endpoint);
-  } else if (command == "key-info") {
-    status = trelink::PrintKeyInfo(endpoint, absl::GetFlag(FLAGS_project));
-  } else {
-    std::fprintf(stderr, "unknown command \"%s\"\n%s\n", command.c_str(), absl::ProgramUsageMessage().data());
-    return 2;
-  }
+  absl::Status status = trelink::Dispatch(positional[1]);
   if (!status.ok()) {
     trelink::LogError(status.ToString());
     return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

@@ -1,173 +1,213 @@
-// trelink-cli pseudonymise and key-info.
+// trelink-cli pseudonymise, ingest and key-info.
 #include <google/protobuf/util/delimited_message_util.h>
 #include <grpcpp/client_context.h>
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "common/csv/csv_reader.h"
 #include "common/server/tls.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
-#include "services/cli/identifier_columns.h"
+#include "services/cli/csv_batches.h"
+#include "trelink/v1/linkage.grpc.pb.h"
 #include "trelink/v1/pseudonym.grpc.pb.h"
 
 namespace trelink {
 namespace {
 
-using trelink::v1::PseudonymiseBatchRequest;
 using trelink::v1::PseudonymiseBatchResponse;
-
-absl::StatusOr<std::unique_ptr<trelink::v1::PseudonymService::Stub>> Connect(const Endpoint& endpoint) {
-  TRELINK_ASSIGN_OR_RETURN(
-      std::shared_ptr<grpc::Channel> channel,
-      CreateMutualTlsChannel(endpoint.address, {endpoint.ca_file, endpoint.certificate_file,
-                                                endpoint.private_key_file}));
-  return trelink::v1::PseudonymService::NewStub(channel);
-}
 
 void SetDeadline(grpc::ClientContext& context, const Endpoint& endpoint) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(endpoint.timeout_seconds));
 }
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-// Rewrites "records[N]" in a server error as the CSV line it came from, so a
-// data engineer can find the row (the message never holds the value).
-std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv) {
-  const size_t at = message.find("records[");
-  if (at == std::string::npos) return message;
-  const size_t close = message.find(']', at);
-  size_t index = 0;
-  if (close == std::string::npos || !absl::SimpleAtoi(message.substr(at + 8, close - at - 8), &index) ||
-      index >= lines.size()) {
-    return message;
-  }
-  return absl::StrCat(csv, " line ", lines[index], ": ", message);
-}
-
 struct Totals {
   uint64_t batches = 0, records = 0, participants = 0, invalid_nhs = 0, missing_nhs = 0, keys_not_formed = 0;
-  uint64_t sealed_bytes = 0;
+  uint64_t sealed_bytes = 0, stored = 0, already_stored = 0;
   uint32_t key_version = 0;
   std::string fingerprint;
+
+  void Add(const PseudonymiseBatchResponse& response) {
+    const auto& s = response.stats();
+    batches++;
+    records += s.records();
+    participants += s.participants();
+    invalid_nhs += s.invalid_nhs_numbers();
+    missing_nhs += s.missing_nhs_numbers();
+    keys_not_formed += s.keys_not_formed();
+    sealed_bytes += response.sealed().blob().size();
+    key_version = response.sealed().key_version();
+    fingerprint = response.sealed().recipient_fingerprint();
+  }
+
+  void Print(const DatasetRun& run, double seconds) const {
+    std::printf("%s (%s, project %s)\n", run.csv_path.c_str(), run.dataset.c_str(), run.project.c_str());
+    std::printf("  records           %llu in %llu batches (%.0f records/s)\n",
+                static_cast<unsigned long long>(records), static_cast<unsigned long long>(batches),
+                seconds > 0 ? records / seconds : 0.0);
+    std::printf("  participants      %llu\n", static_cast<unsigned long long>(participants));
+    std::printf("  NHS numbers       %llu invalid (treated as missing), %llu missing\n",
+                static_cast<unsigned long long>(invalid_nhs), static_cast<unsigned long long>(missing_nhs));
+    std::printf("  keys not formed   %llu (a field was missing)\n", static_cast<unsigned long long>(keys_not_formed));
+    std::printf("  sealed for linker %s with key version %u (%llu bytes)\n", fingerprint.c_str(), key_version,
+                static_cast<unsigned long long>(sealed_bytes));
+  }
 };
 
-}  // namespace
-
-absl::Status PseudonymiseCsv(const Endpoint& endpoint, const std::string& project, const std::string& dataset,
-                             const std::string& csv_path, const std::string& out_path, int batch_size) {
-  if (project.empty() || dataset.empty() || csv_path.empty() || out_path.empty()) {
-    return absl::InvalidArgumentError("--project, --dataset, --csv and --out are required");
-  }
-  if (batch_size <= 0) return absl::InvalidArgumentError("--batch_size must be positive");
-  std::ifstream in(csv_path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", csv_path));
-  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::InternalError(absl::StrCat("cannot create ", out_path));
-  CsvReader reader(in);
-  std::vector<std::string> row;
-  TRELINK_ASSIGN_OR_RETURN(bool has_header, reader.Next(row));
-  if (!has_header) return absl::InvalidArgumentError(absl::StrCat(csv_path, ": empty file, expected a header row"));
-  const IdentifierColumns columns(row);
-  if (columns.roles().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(csv_path, ": header has no identifier columns"));
-  }
-
-  TRELINK_ASSIGN_OR_RETURN(auto stub, Connect(endpoint));
+// Streams the CSV's identifier batches to the pseudonymiser; `on_sealed` is
+// called on a second thread with each sealed response and its batch.
+absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& catalogue, const DatasetRun& run,
+                                   const std::function<bool(const PseudonymiseBatchResponse&, CsvBatch&)>& on_sealed,
+                                   std::string* failed_batch_lines) {
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CsvBatchReader> reader,
+                           CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size));
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
+  auto stub = trelink::v1::PseudonymService::NewStub(channel);
   grpc::ClientContext context;
   SetDeadline(context, endpoint);
   auto stream = stub->PseudonymiseStream(&context);
-  const auto started = std::chrono::steady_clock::now();
 
-  // Responses are read on a second thread so batches stream without waiting.
-  Totals totals;
   std::mutex mu;
-  std::vector<std::vector<size_t>> batch_lines;  // CSV line of each record, per batch
+  std::deque<CsvBatch> in_flight;  // sent, not yet answered (responses come in order)
+  bool consumer_failed = false;
   std::thread receiver([&] {
     PseudonymiseBatchResponse response;
     while (stream->Read(&response)) {
-      google::protobuf::util::SerializeDelimitedToOstream(response.sealed(), &out);
-      const auto& s = response.stats();
-      totals.batches++;
-      totals.records += s.records();
-      totals.participants += s.participants();
-      totals.invalid_nhs += s.invalid_nhs_numbers();
-      totals.missing_nhs += s.missing_nhs_numbers();
-      totals.keys_not_formed += s.keys_not_formed();
-      totals.sealed_bytes += response.sealed().blob().size();
-      totals.key_version = response.sealed().key_version();
-      totals.fingerprint = response.sealed().recipient_fingerprint();
+      CsvBatch batch;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        batch = std::move(in_flight.front());
+        in_flight.pop_front();
+      }
+      if (!on_sealed(response, batch)) {
+        std::lock_guard<std::mutex> lock(mu);
+        consumer_failed = true;
+        context.TryCancel();
+        return;
+      }
     }
   });
 
   absl::Status read_status;
-  size_t data_row = 0;
-  bool more = true;
-  while (more) {
-    PseudonymiseBatchRequest request;
-    request.set_project(project);
-    request.set_dataset(dataset);
-    std::vector<size_t> lines;
-    while (request.records_size() < batch_size) {
-      absl::StatusOr<bool> next = reader.Next(row);
-      if (!next.ok()) {
-        read_status = absl::InvalidArgumentError(absl::StrCat(csv_path, " ", next.status().message()));
-        break;
-      }
-      if (!*next) break;
-      if (row.size() == 1 && row[0].empty()) continue;  // blank line
-      columns.Fill(row, *request.add_records());
-      lines.push_back(reader.row_line());
+  CsvBatch batch;
+  while (true) {
+    absl::StatusOr<bool> next = reader->Next(batch);
+    if (!next.ok()) {
+      read_status = next.status();
+      break;
     }
-    more = read_status.ok() && request.records_size() == batch_size;
-    if (request.records().empty() || !read_status.ok()) break;
-    // Deterministic from file position, so a re-run resends the same ids.
-    request.set_batch_id(absl::StrFormat("%s-%09d", dataset, data_row));
-    data_row += static_cast<size_t>(request.records_size());
+    if (!*next) break;
+    trelink::v1::PseudonymiseBatchRequest request = batch.identifiers;
     {
       std::lock_guard<std::mutex> lock(mu);
-      batch_lines.push_back(std::move(lines));
+      in_flight.push_back(std::move(batch));
     }
-    if (!stream->Write(request)) break;  // the server ended the stream; Finish says why
+    if (!stream->Write(request)) break;  // the stream ended; Finish says why
   }
   stream->WritesDone();
   receiver.join();
   const grpc::Status finished = stream->Finish();
-  out.close();
   TRELINK_RETURN_IF_ERROR(read_status);
+  if (consumer_failed) return absl::OkStatus();  // the consumer reports its own error
   if (!finished.ok()) {
-    const std::vector<size_t>& lines = totals.batches < batch_lines.size() ? batch_lines[totals.batches]
-                                                                           : std::vector<size_t>();
-    return absl::Status(FromGrpc(finished).code(), WithCsvLine(finished.error_message(), lines, csv_path));
+    std::lock_guard<std::mutex> lock(mu);
+    const std::vector<size_t> lines = in_flight.empty() ? std::vector<size_t>() : in_flight.front().lines;
+    *failed_batch_lines = WithCsvLine(finished.error_message(), lines, run.csv_path);
+    return absl::Status(FromGrpc(finished).code(), *failed_batch_lines);
   }
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", out_path));
+  return absl::OkStatus();
+}
 
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("pseudonymised %s (%s, project %s)\n", csv_path.c_str(), dataset.c_str(), project.c_str());
-  std::printf("  records           %llu in %llu batches (%.0f records/s)\n",
-              static_cast<unsigned long long>(totals.records), static_cast<unsigned long long>(totals.batches),
-              seconds > 0 ? totals.records / seconds : 0.0);
-  std::printf("  participants      %llu\n", static_cast<unsigned long long>(totals.participants));
-  std::printf("  NHS numbers       %llu invalid (treated as missing), %llu missing\n",
-              static_cast<unsigned long long>(totals.invalid_nhs), static_cast<unsigned long long>(totals.missing_nhs));
-  std::printf("  keys not formed   %llu (a field was missing)\n",
-              static_cast<unsigned long long>(totals.keys_not_formed));
-  std::printf("  sealed for linker %s with key version %u: %llu bytes -> %s\n", totals.fingerprint.c_str(),
-              totals.key_version, static_cast<unsigned long long>(totals.sealed_bytes), out_path.c_str());
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const Endpoint& endpoint) {
+  return CreateMutualTlsChannel(endpoint.address,
+                                {endpoint.ca_file, endpoint.certificate_file, endpoint.private_key_file});
+}
+
+absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& catalogue, const DatasetRun& run,
+                             const std::string& out_path) {
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  if (!out) return absl::InternalError(absl::StrCat("cannot create ", out_path));
+  Totals totals;
+  const auto started = std::chrono::steady_clock::now();
+  std::string error;
+  TRELINK_RETURN_IF_ERROR(StreamToPseudonymiser(
+      pseudonymiser, catalogue, run,
+      [&](const PseudonymiseBatchResponse& response, CsvBatch&) {
+        google::protobuf::util::SerializeDelimitedToOstream(response.sealed(), &out);
+        totals.Add(response);
+        return true;
+      },
+      &error));
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", out_path));
+  std::printf("pseudonymised ");
+  totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::printf("  sealed batches    -> %s\n", out_path.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const Catalogue& catalogue,
+                       const DatasetRun& run) {
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
+  auto stub = trelink::v1::LinkageService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(context, linker);
+  trelink::v1::IngestResponse response;
+  auto writer = stub->Ingest(&context, &response);
+
+  Totals totals;
+  absl::flat_hash_map<std::string, std::vector<size_t>> lines_of_batch;
+  const auto started = std::chrono::steady_clock::now();
+  std::string error;
+  absl::Status pseudonymised = StreamToPseudonymiser(
+      pseudonymiser, catalogue, run,
+      [&](const PseudonymiseBatchResponse& sealed, CsvBatch& batch) {
+        totals.Add(sealed);
+        trelink::v1::IngestBatchRequest request;
+        *request.mutable_sealed() = sealed.sealed();
+        for (auto& content : batch.content) *request.add_records() = std::move(content);
+        lines_of_batch[sealed.sealed().batch_id()] = std::move(batch.lines);
+        return writer->Write(request);
+      },
+      &error);
+  writer->WritesDone();
+  const grpc::Status finished = writer->Finish();
+  TRELINK_RETURN_IF_ERROR(pseudonymised);
+  if (!finished.ok()) {
+    std::string message = finished.error_message();
+    for (const auto& [batch_id, lines] : lines_of_batch) {
+      if (message.rfind(absl::StrCat("batch ", batch_id, ":"), 0) == 0) {
+        message = WithCsvLine(message, lines, run.csv_path);
+        break;
+      }
+    }
+    return absl::Status(FromGrpc(finished).code(), absl::StrCat("linker: ", message));
+  }
+  for (const auto& result : response.batches()) {
+    (result.already_stored() ? totals.already_stored : totals.stored)++;
+  }
+  std::printf("ingested ");
+  totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::printf("  linker            %llu batches stored, %llu already stored (resent, unchanged)\n",
+              static_cast<unsigned long long>(totals.stored), static_cast<unsigned long long>(totals.already_stored));
   return absl::OkStatus();
 }
 
 absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project) {
-  TRELINK_ASSIGN_OR_RETURN(auto stub, Connect(endpoint));
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
+  auto stub = trelink::v1::PseudonymService::NewStub(channel);
   grpc::ClientContext context;
   SetDeadline(context, endpoint);
   trelink::v1::GetKeyInfoRequest request;

@@ -168,10 +168,11 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
     }
   }
   const std::string certs = CertDir();
-  const std::vector<std::string> tls = {"--server", absl::StrCat("127.0.0.1:", *port), "--ca", certs + "/ca.pem",
+  const std::vector<std::string> tls = {"--pseudonymiser", absl::StrCat("127.0.0.1:", *port), "--ca", certs + "/ca.pem",
                                         "--cert", certs + "/provider.maternity.pem", "--key",
                                         certs + "/provider.maternity.key"};
-  std::vector<std::string> args = {"pseudonymise", "--project", "demo", "--dataset", "maternity",
+  std::vector<std::string> args = {"pseudonymise", "--project", "demo", "--dataset", "maternity", "--catalogue",
+                                   std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
                                    "--csv", "maternity.csv", "--out", "maternity.sealed", "--batch_size", "10"};
   args.insert(args.end(), tls.begin(), tls.end());
   ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);

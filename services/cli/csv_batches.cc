@@ -1,0 +1,64 @@
+#include "services/cli/csv_batches.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+
+absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::string& path,
+                                                                     const Catalogue& catalogue,
+                                                                     const std::string& project,
+                                                                     const std::string& dataset, int batch_size) {
+  if (batch_size <= 0) return absl::InvalidArgumentError("--batch_size must be positive");
+  const trelink::v1::DatasetSpec* spec = catalogue.Find(dataset);
+  if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("dataset \"", dataset, "\" is not in the catalogue"));
+  std::unique_ptr<CsvBatchReader> reader(new CsvBatchReader(path, project, dataset, batch_size));
+  if (!reader->in_) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::vector<std::string> header;
+  absl::StatusOr<bool> has_header = reader->reader_.Next(header);
+  if (!has_header.ok()) return absl::InvalidArgumentError(absl::StrCat(path, " ", has_header.status().message()));
+  if (!*has_header) return absl::InvalidArgumentError(absl::StrCat(path, ": empty file, expected a header row"));
+  absl::StatusOr<RecordColumns> columns = RecordColumns::Create(header, *spec);
+  if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", columns.status().message()));
+  reader->columns_.emplace(*std::move(columns));
+  return reader;
+}
+
+absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
+  batch = CsvBatch();
+  batch.identifiers.set_project(project_);
+  batch.identifiers.set_dataset(dataset_);
+  batch.identifiers.set_batch_id(absl::StrFormat("%s-%09d", dataset_, data_row_));
+  std::vector<std::string> row;
+  while (batch.identifiers.records_size() < batch_size_) {
+    absl::StatusOr<bool> next = reader_.Next(row);
+    if (!next.ok()) return absl::InvalidArgumentError(absl::StrCat(path_, " ", next.status().message()));
+    if (!*next) break;
+    if (row.size() == 1 && row[0].empty()) continue;  // blank line
+    if (row.size() != columns_->width()) {
+      return absl::InvalidArgumentError(absl::StrCat(path_, " line ", reader_.row_line(), ": ", row.size(),
+                                                     " fields, the header has ", columns_->width()));
+    }
+    batch.content.emplace_back();
+    columns_->Fill(row, *batch.identifiers.add_records(), batch.content.back());
+    batch.lines.push_back(reader_.row_line());
+  }
+  data_row_ += static_cast<size_t>(batch.identifiers.records_size());
+  return batch.identifiers.records_size() > 0;
+}
+
+std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv) {
+  const size_t at = message.find("records[");
+  if (at == std::string::npos) return message;
+  const size_t close = message.find(']', at);
+  size_t index = 0;
+  if (close == std::string::npos || !absl::SimpleAtoi(message.substr(at + 8, close - at - 8), &index) ||
+      index >= lines.size()) {
+    return message;
+  }
+  return absl::StrCat(csv, " line ", lines[index], ": ", message);
+}
+
+}  // namespace trelink

@@ -1,0 +1,55 @@
+// Reads a dataset CSV into batches: the identifier half for the
+// pseudonymiser and the content half for the linker, with the CSV line of
+// every record so errors can point at it.
+#pragma once
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/catalogue/catalogue.h"
+#include "common/csv/csv_reader.h"
+#include "common/csv/record_columns.h"
+#include "trelink/v1/linkage.pb.h"
+#include "trelink/v1/pseudonym.pb.h"
+
+namespace trelink {
+
+struct CsvBatch {
+  trelink::v1::PseudonymiseBatchRequest identifiers;
+  std::vector<trelink::v1::ContentRecord> content;
+  std::vector<size_t> lines;
+};
+
+class CsvBatchReader {
+ public:
+  // Opens `path` and checks its header against `dataset` in `catalogue`.
+  static absl::StatusOr<std::unique_ptr<CsvBatchReader>> Open(const std::string& path, const Catalogue& catalogue,
+                                                              const std::string& project,
+                                                              const std::string& dataset, int batch_size);
+
+  // The next batch; false at the end of the file. Batch ids are
+  // "<dataset>-<index of the first data row>", so a re-run resends the same ids.
+  absl::StatusOr<bool> Next(CsvBatch& batch);
+
+ private:
+  CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size)
+      : path_(std::move(path)), in_(path_, std::ios::binary), reader_(in_), project_(std::move(project)),
+        dataset_(std::move(dataset)), batch_size_(batch_size) {}
+  std::string path_;
+  std::ifstream in_;
+  CsvReader reader_;
+  std::optional<RecordColumns> columns_;
+  std::string project_, dataset_;
+  int batch_size_;
+  size_t data_row_ = 0;
+};
+
+// Rewrites "records[N]" in an error as "<csv> line L: ...", using the lines
+// of the batch the error is about.
+std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv);
+
+}  // namespace trelink

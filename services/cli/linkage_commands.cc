@@ -1,0 +1,78 @@
+// trelink-cli link and report.
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/cli/commands.h"
+#include "trelink/v1/linkage.grpc.pb.h"
+
+namespace trelink {
+namespace {
+
+std::string Count(const trelink::v1::ReportCount& c) {
+  return c.suppressed() ? std::string("<suppressed>") : absl::StrCat(c.value());
+}
+
+void PrintReport(const trelink::v1::LinkageReport& r) {
+  std::printf("linkage generation %llu of project %s (%s, %.1f s; counts below %u suppressed)\n",
+              static_cast<unsigned long long>(r.generation()), r.project().c_str(), r.created_at().c_str(),
+              r.seconds(), r.disclosure_threshold());
+  std::printf("  records %s, participants %s, persons %s\n", Count(r.records()).c_str(),
+              Count(r.participants()).c_str(), Count(r.persons()).c_str());
+  std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", "pass", "dataset", "participants", "newly linked", "merges",
+              "refused", "overshared");
+  for (const auto& p : r.passes()) {
+    std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", p.name().c_str(),
+                p.dataset().empty() ? "(all)" : p.dataset().c_str(), Count(p.participants_in()).c_str(),
+                Count(p.participants_linked()).c_str(), p.dataset().empty() ? Count(p.merges()).c_str() : "",
+                p.dataset().empty() ? Count(p.merges_refused()).c_str() : "",
+                p.dataset().empty() ? Count(p.overshared_keys()).c_str() : "");
+  }
+  if (r.has_probabilistic()) {
+    const auto& f = r.probabilistic();
+    std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,\n"
+                "                  estimated precision %.5f, recall %.5f, accepted pairs %s\n",
+                static_cast<unsigned long long>(f.candidate_pairs()), f.em_iterations(), f.match_prior(),
+                f.threshold_weight(), f.estimated_precision(), f.estimated_recall(), Count(f.accepted_pairs()).c_str());
+    for (const auto& w : f.weights()) {
+      std::printf("    %-14s", w.field().c_str());
+      for (int l = 0; l < w.levels_size(); ++l) {
+        std::printf("  %s m=%.3f u=%.4f", w.levels(l).c_str(), w.m(l), w.u(l));
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
+  auto stub = trelink::v1::LinkageService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(linker.timeout_seconds));
+  trelink::v1::RunLinkageRequest request;
+  request.set_project(project);
+  trelink::v1::LinkageReport report;
+  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->RunLinkage(&context, request, &report)));
+  PrintReport(report);
+  return absl::OkStatus();
+}
+
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
+  auto stub = trelink::v1::LinkageService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(linker.timeout_seconds));
+  trelink::v1::GetLinkageReportRequest request;
+  request.set_project(project);
+  trelink::v1::LinkageReport report;
+  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->GetLinkageReport(&context, request, &report)));
+  PrintReport(report);
+  return absl::OkStatus();
+}
+
+}  // namespace trelink

@@ -1,0 +1,54 @@
+#include "services/linker/linkage_handler.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+
+absl::StatusOr<trelink::v1::BatchResult> LinkageHandler::Ingest(
+    absl::string_view identity, const trelink::v1::IngestBatchRequest& request) const {
+  TRELINK_RETURN_IF_ERROR(
+      access_.Authorize(identity, {trelink::v1::PROVIDER}, request.sealed().project(), "Ingest").status());
+  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
+  absl::StatusOr<trelink::v1::BatchResult> result = ingester_.Ingest(request);
+  if (!result.ok()) {
+    // Batch, record and field only: safe to log.
+    LogInfo(absl::StrCat("rejected a batch from \"", identity, "\": ", result.status().ToString()));
+  }
+  return result;
+}
+
+absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::RunLinkage(absl::string_view identity,
+                                                                      const trelink::v1::RunLinkageRequest& request) {
+  TRELINK_RETURN_IF_ERROR(
+      access_.Authorize(identity, {trelink::v1::LINKAGE_ADMIN}, request.project(), "RunLinkage").status());
+  if (request.project().empty()) return absl::InvalidArgumentError("project: required");
+  std::unique_lock<std::mutex> lock(run_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    return absl::FailedPreconditionError("RunLinkage: a linkage run is already in progress; try again when it ends");
+  }
+  LogInfo(absl::StrCat("linkage of project ", request.project(), " started by \"", identity, "\""));
+  absl::StatusOr<trelink::v1::LinkageReport> report =
+      trelink::RunLinkage(run_context_, request.project(), options_);
+  if (report.ok()) {
+    LogInfo(absl::StrCat("linkage of project ", request.project(), ": generation ", report->generation(), " in ",
+                         report->seconds(), " s"));
+  }
+  return report;
+}
+
+absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::GetReport(
+    absl::string_view identity, const trelink::v1::GetLinkageReportRequest& request) const {
+  TRELINK_RETURN_IF_ERROR(access_
+                              .Authorize(identity, {trelink::v1::LINKAGE_ADMIN, trelink::v1::AUDITOR},
+                                         request.project(), "GetLinkageReport")
+                              .status());
+  TRELINK_ASSIGN_OR_RETURN(auto report, run_context_.store->LatestReport(request.project()));
+  if (!report.has_value()) {
+    return absl::NotFoundError(absl::StrCat("project \"", request.project(), "\" has not been linked yet"));
+  }
+  return *report;
+}
+
+}  // namespace trelink

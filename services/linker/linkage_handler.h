@@ -1,0 +1,40 @@
+// What the linker's RPCs do, without gRPC: check role and project, then
+// ingest a batch, run linkage or read the report.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/access/access_policy.h"
+#include "common/linkage/batch_ingest.h"
+#include "common/linkage/linkage_run.h"
+
+namespace trelink {
+
+class LinkageHandler {
+ public:
+  // Nothing is owned; everything must outlive the handler.
+  LinkageHandler(const AccessPolicy& access, const BatchIngester& ingester, LinkageRunContext run_context,
+                 LinkageOptions options)
+      : access_(access), ingester_(ingester), run_context_(std::move(run_context)), options_(std::move(options)) {}
+
+  // Providers, for a project they may act on.
+  absl::StatusOr<trelink::v1::BatchResult> Ingest(absl::string_view identity,
+                                                  const trelink::v1::IngestBatchRequest& request) const;
+  // Linkage admins. One run at a time; slow: call it off the RPC threads.
+  absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(absl::string_view identity,
+                                                        const trelink::v1::RunLinkageRequest& request);
+  // Linkage admins and auditors.
+  absl::StatusOr<trelink::v1::LinkageReport> GetReport(absl::string_view identity,
+                                                       const trelink::v1::GetLinkageReportRequest& request) const;
+
+ private:
+  const AccessPolicy& access_;
+  const BatchIngester& ingester_;
+  LinkageRunContext run_context_;
+  LinkageOptions options_;
+  std::mutex run_mu_;
+};
+
+}  // namespace trelink

@@ -1,0 +1,86 @@
+#include "services/linker/linkage_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/server/grpc_status.h"
+#include "common/server/service_host.h"
+
+namespace trelink {
+namespace {
+
+// Reads batches and stores each as it arrives; the first bad batch ends the
+// call with its error (batches before it stay stored).
+class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBatchRequest> {
+ public:
+  IngestReactor(const LinkageHandler& handler, std::string identity, trelink::v1::IngestResponse* response)
+      : handler_(handler), identity_(std::move(identity)), response_(response) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      End(grpc::Status::OK);
+      return;
+    }
+    absl::StatusOr<trelink::v1::BatchResult> result = handler_.Ingest(identity_, request_);
+    if (!result.ok()) {
+      End(ToGrpcStatus(result.status()));
+      return;
+    }
+    if (!result->already_stored()) response_->set_records_stored(response_->records_stored() + result->records());
+    *response_->add_batches() = *std::move(result);
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void End(const grpc::Status& status) {
+    LogInfo(absl::StrCat("Ingest from \"", identity_, "\": ", response_->batches_size(), " batches, ",
+                         response_->records_stored(), " records stored, status ", status.error_code()));
+    Finish(status);
+  }
+
+  const LinkageHandler& handler_;
+  const std::string identity_;
+  trelink::v1::IngestResponse* response_;
+  trelink::v1::IngestBatchRequest request_;
+};
+
+}  // namespace
+
+LinkageServiceImpl::~LinkageServiceImpl() {
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  for (std::thread& worker : workers_) worker.join();
+}
+
+grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* LinkageServiceImpl::Ingest(
+    grpc::CallbackServerContext* context, trelink::v1::IngestResponse* response) {
+  return new IngestReactor(handler_, PeerIdentity(*context), response);
+}
+
+grpc::ServerUnaryReactor* LinkageServiceImpl::RunLinkage(grpc::CallbackServerContext* context,
+                                                         const trelink::v1::RunLinkageRequest* request,
+                                                         trelink::v1::LinkageReport* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string identity = PeerIdentity(*context);
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  workers_.emplace_back([this, reactor, request, response, identity = std::move(identity)] {
+    absl::StatusOr<trelink::v1::LinkageReport> report = handler_.RunLinkage(identity, *request);
+    if (report.ok()) *response = *std::move(report);
+    reactor->Finish(ToGrpcStatus(report.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LinkageServiceImpl::GetLinkageReport(grpc::CallbackServerContext* context,
+                                                               const trelink::v1::GetLinkageReportRequest* request,
+                                                               trelink::v1::LinkageReport* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<trelink::v1::LinkageReport> report = handler_.GetReport(PeerIdentity(*context), *request);
+  if (report.ok()) *response = *std::move(report);
+  reactor->Finish(ToGrpcStatus(report.status()));
+  return reactor;
+}
+
+}  // namespace trelink
