@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/crypto/sealed_batch.h"
+#include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
 #include "tests/support/sample_batches.h"
 #include "tests/support/service_process.h"
@@ -33,23 +34,7 @@ class PseudonymiserBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = ::trelink::testing::MakeTempDir();
-    ProcessResult master = RunCommand(BinaryDir() + "/trelink-keygen", {"master", "--out", "master.keyset"}, dir_);
-    ASSERT_EQ(master.exit_code, 0) << master.stderr_text;
-    EXPECT_NE(master.stdout_text.find("version 1 primary"), std::string::npos);
-    ProcessResult linker = RunCommand(
-        BinaryDir() + "/trelink-keygen", {"linker", "--out", "linker.keypair", "--public-out", "linker.pub"}, dir_);
-    ASSERT_EQ(linker.exit_code, 0) << linker.stderr_text;
-    const std::string certs = CertDir();
-    std::ofstream config(dir_ + "/pseudonymiser.textproto");
-    config << "server {\n"
-           << "  listen_address: \"127.0.0.1:0\"\n  port_file: \"port\"\n"
-           << "  tls { certificate_file: \"" << certs << "/pseudonymiser.pem\" private_key_file: \"" << certs
-           << "/pseudonymiser.key\" client_ca_file: \"" << certs << "/ca.pem\" }\n"
-           << "  access {\n"
-           << "    principals { identity: \"provider.maternity\" role: PROVIDER projects: \"demo\" }\n"
-           << "    principals { identity: \"analyst\" role: ANALYST projects: \"demo\" }\n"
-           << "  }\n}\n"
-           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+    ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_));
   }
 
   ServiceProcess StartService() {
@@ -64,7 +49,7 @@ class PseudonymiserBinaryTest : public ::testing::Test {
 
 TEST_F(PseudonymiserBinaryTest, ProviderSucceedsAnalystDeniedNoCertificateFails) {
   ServiceProcess service = StartService();
-  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
 
   {  // provider: bulk stream
@@ -105,7 +90,7 @@ TEST_F(PseudonymiserBinaryTest, ProviderSucceedsAnalystDeniedNoCertificateFails)
 
 TEST_F(PseudonymiserBinaryTest, IdentifiersNeverReachLogsOrErrors) {
   ServiceProcess service = StartService();
-  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
   trelink::v1::PseudonymiseBatchRequest bad = MaternityBatch("m-9", 5);
   bad.mutable_records(4)->mutable_participants(0)->mutable_identifiers()->set_postcode("QX99 ZZZZ");
@@ -156,7 +141,7 @@ TEST_F(PseudonymiserBinaryTest, RefusesPlainTextOffLoopbackAndBadConfig) {
 
 TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   ServiceProcess service = StartService();
-  auto port = service.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
   {
     std::ofstream csv(dir_ + "/maternity.csv");
@@ -216,7 +201,7 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   ASSERT_EQ(stat((dir_ + "/master.keyset").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600);
   ServiceProcess restarted = StartService();
-  port = restarted.WaitUntilServing("port", "provider.maternity", absl::Seconds(30));
+  port = restarted.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
   std::vector<std::string> info_args = {"key-info", "--project", "demo"};
   info_args.insert(info_args.end(), tls.begin(), tls.end());

@@ -1,0 +1,139 @@
+// End to end: the real pseudonymiser and linker binaries with mTLS, a
+// synthetic population from trelink-synth sent through trelink-cli by the
+// three providers, linkage run by the linkage admin, and the report checked
+// against the ground truth.
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_split.h"
+#include "common/server/tls.h"
+#include "tests/support/deployment.h"
+#include "tests/support/service_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
+#include "trelink/v1/linkage.grpc.pb.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::BinaryDir;
+using ::trelink::testing::CertDir;
+using ::trelink::testing::IsOk;
+using ::trelink::testing::ProcessResult;
+using ::trelink::testing::RunCommand;
+using ::trelink::testing::ServiceProcess;
+
+std::vector<std::string> Tls(const std::string& identity) {
+  const std::string certs = CertDir();
+  return {"--ca", certs + "/ca.pem", "--cert", certs + "/" + identity + ".pem", "--key",
+          certs + "/" + identity + ".key"};
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::unique_ptr<trelink::v1::LinkageService::Stub> LinkerStub(int port, const std::string& identity) {
+  const std::string certs = CertDir();
+  auto channel = CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port),
+                                        {certs + "/ca.pem", certs + "/" + identity + ".pem",
+                                         certs + "/" + identity + ".key"});
+  EXPECT_THAT(channel, IsOk());
+  return trelink::v1::LinkageService::NewStub(*channel);
+}
+
+TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
+  const std::string dir = ::trelink::testing::MakeTempDir();
+  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
+  ProcessResult synth = RunCommand(BinaryDir() + "/trelink-synth", {"--mothers", "600", "--seed", "3", "--out", dir}, dir);
+  ASSERT_EQ(synth.exit_code, 0) << synth.stderr_text;
+
+  auto pseudonymiser = ServiceProcess::Start(BinaryDir() + "/trelink-pseudonymiser", {"--config", "pseudonymiser.textproto"}, dir);
+  ASSERT_THAT(pseudonymiser, IsOk());
+  auto linker = ServiceProcess::Start(BinaryDir() + "/trelink-linker", {"--config", "linker.textproto"}, dir);
+  ASSERT_THAT(linker, IsOk());
+  auto p_port = pseudonymiser->WaitUntilServing("pseudonymiser.port", "linkage-admin", absl::Seconds(30));
+  auto l_port = linker->WaitUntilServing("linker.port", "linkage-admin", absl::Seconds(30));
+  ASSERT_THAT(p_port, IsOk());
+  ASSERT_THAT(l_port, IsOk());
+  const std::vector<std::string> endpoints = {"--pseudonymiser", absl::StrCat("127.0.0.1:", *p_port), "--linker",
+                                              absl::StrCat("127.0.0.1:", *l_port), "--catalogue",
+                                              std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
+                                              "--project", "demo", "--batch_size", "500"};
+  for (const auto& [dataset, provider] : std::vector<std::pair<std::string, std::string>>{
+           {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
+    ProcessResult ingest = RunCommand(
+        BinaryDir() + "/trelink-cli",
+        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), Tls(provider)),
+        dir);
+    ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
+    EXPECT_NE(ingest.stdout_text.find("already stored"), std::string::npos);
+  }
+  // A provider may not link; a resend stores nothing new.
+  ProcessResult denied = RunCommand(BinaryDir() + "/trelink-cli",
+                                    Concat(Concat({"link"}, endpoints), Tls("provider.court")), dir);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.stderr_text.find("PERMISSION_DENIED"), std::string::npos) << denied.stderr_text;
+  ProcessResult resend = RunCommand(
+      BinaryDir() + "/trelink-cli",
+      Concat(Concat({"ingest", "--dataset", "court", "--csv", dir + "/court.csv"}, endpoints), Tls("provider.court")), dir);
+  ASSERT_EQ(resend.exit_code, 0) << resend.stderr_text;
+  EXPECT_NE(resend.stdout_text.find("0 batches stored"), std::string::npos) << resend.stdout_text;
+
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), Tls("linkage-admin")), dir);
+  ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
+  EXPECT_NE(link.stdout_text.find("linkage generation 1"), std::string::npos) << link.stdout_text;
+
+  // The report, fetched as an auditor over gRPC, against the truth file.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  trelink::v1::GetLinkageReportRequest request;
+  request.set_project("demo");
+  trelink::v1::LinkageReport report;
+  grpc::Status status = LinkerStub(*l_port, "auditor")->GetLinkageReport(&context, request, &report);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::ifstream truth_file(dir + "/truth.csv");
+  std::string line;
+  std::getline(truth_file, line);
+  std::set<std::string> persons;
+  uint64_t participants = 0;
+  std::set<std::string> records;
+  while (std::getline(truth_file, line)) {
+    std::vector<std::string> cells = absl::StrSplit(line, ',');
+    ASSERT_EQ(cells.size(), 4u);
+    persons.insert(cells[3]);
+    records.insert(cells[0] + "/" + cells[1]);
+    ++participants;
+  }
+  EXPECT_EQ(report.generation(), 1u);
+  EXPECT_EQ(report.records().value(), records.size());
+  EXPECT_EQ(report.participants().value(), participants);
+  // Persons formed within 1% of the true number (precision and recall are
+  // measured pairwise by linkage_quality_test).
+  const double ratio = static_cast<double>(report.persons().value()) / static_cast<double>(persons.size());
+  EXPECT_GT(ratio, 0.99) << report.persons().value() << " vs " << persons.size();
+  EXPECT_LT(ratio, 1.01) << report.persons().value() << " vs " << persons.size();
+  ASSERT_TRUE(report.has_probabilistic());
+  EXPECT_GT(report.probabilistic().candidate_pairs(), 0u);
+  for (const auto& pass : report.passes()) {
+    for (const auto* c : {&pass.participants_in(), &pass.participants_linked(), &pass.merges()}) {
+      EXPECT_TRUE(c->suppressed() ? c->value() == 0 : (c->value() == 0 || c->value() >= 10)) << pass.ShortDebugString();
+    }
+  }
+  // An analyst cannot read the linkage report.
+  grpc::ClientContext analyst_context;
+  analyst_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  status = LinkerStub(*l_port, "analyst")->GetLinkageReport(&analyst_context, request, &report);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  EXPECT_EQ(linker->Stop().exit_code, 0);
+  EXPECT_EQ(pseudonymiser->Stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace trelink

@@ -1,0 +1,52 @@
+// A throw-away local deployment for end-to-end tests: keys made by the real
+// trelink-keygen and service configs pointing at the dev certificates.
+#pragma once
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/service_process.h"
+
+namespace trelink::testing {
+
+// The access block every test deployment uses.
+inline std::string TestAccessPolicy() {
+  return R"pb(
+  access {
+    principals { identity: "provider.maternity" role: PROVIDER projects: "demo" }
+    principals { identity: "provider.social-care" role: PROVIDER projects: "demo" }
+    principals { identity: "provider.court" role: PROVIDER projects: "demo" }
+    principals { identity: "linkage-admin" role: LINKAGE_ADMIN projects: "*" }
+    principals { identity: "analyst" role: ANALYST projects: "demo" }
+    principals { identity: "auditor" role: AUDITOR projects: "*" }
+  })pb";
+}
+
+inline std::string ServerBlock(const std::string& service) {
+  const std::string certs = CertDir();
+  return absl::StrCat("server {\n  listen_address: \"127.0.0.1:0\"\n  port_file: \"", service, ".port\"\n",
+                      "  tls { certificate_file: \"", certs, "/", service, ".pem\" private_key_file: \"", certs, "/",
+                      service, ".key\" client_ca_file: \"", certs, "/ca.pem\" }\n", TestAccessPolicy(), "\n}\n");
+}
+
+// Creates master.keyset and linker.keypair/linker.pub in `dir` with the real
+// keygen and writes pseudonymiser.textproto and linker.textproto. Returns
+// false (with a test failure) when keygen fails.
+inline bool PrepareDeployment(const std::string& dir) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"master", "--out", "master.keyset"},
+        std::vector<std::string>{"linker", "--out", "linker.keypair", "--public-out", "linker.pub"}}) {
+    ProcessResult keygen = RunCommand(BinaryDir() + "/trelink-keygen", args, dir);
+    EXPECT_EQ(keygen.exit_code, 0) << keygen.stderr_text;
+    if (keygen.exit_code != 0) return false;
+  }
+  std::ofstream(dir + "/pseudonymiser.textproto")
+      << ServerBlock("pseudonymiser") << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+  std::ofstream(dir + "/linker.textproto")
+      << ServerBlock("linker") << "linker_key_file: \"linker.keypair\"\ncatalogue_file: \"" << TRELINK_SOURCE_DIR
+      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n";
+  return true;
+}
+
+}  // namespace trelink::testing
