@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/linkage/merge_guard.h"
 #include "common/pseudonym/key_schema.h"
@@ -63,11 +66,16 @@ void DeterministicPass(const ParticipantTable& table, int slot, bool vouches_ide
     tally.in[table.dataset(p)]++;
   }
   std::sort(entries.begin(), entries.end());
+  std::vector<uint32_t> members;
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
     while (j < entries.size() && entries[j].first == entries[i].first) ++j;
+    members.clear();
+    for (size_t k = i; k < j; ++k) members.push_back(entries[k].second);
     if (j - i > max_group) {
       tally.overshared++;  // implausibly many share it: flagged, not merged
+    } else if (!vouches_identity && guard.Ambiguous(members)) {
+      tally.refused++;  // shared by people known to differ: nobody joins on it
     } else {
       const uint32_t anchor = entries[i].second;
       for (size_t k = i + 1; k < j; ++k) {
@@ -135,9 +143,25 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     const std::vector<bool> before = Singletons(sets);
     ProbabilisticOutcome outcome = ScoreCandidatePairs(table, sets, options.fellegi_sunter);
     for (uint32_t p = 0; p < table.size(); ++p) tally.in[table.dataset(p)]++;
+    // A participant whose candidates lie in sets with different NHS numbers
+    // is ambiguous: it is linked to none of them.
+    absl::flat_hash_map<uint32_t, std::vector<uint32_t>> partners;
+    for (const ScoredPair& pair : outcome.accepted) {
+      partners[pair.a].push_back(pair.b);
+      partners[pair.b].push_back(pair.a);
+    }
+    absl::flat_hash_set<uint32_t> ambiguous;
+    for (auto& [participant, others] : partners) {
+      others.push_back(participant);
+      if (guard.Ambiguous(others)) ambiguous.insert(participant);
+    }
     uint64_t accepted = 0;
     for (const ScoredPair& pair : outcome.accepted) {
       if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
+      if (ambiguous.contains(pair.a) || ambiguous.contains(pair.b)) {
+        tally.refused++;
+        continue;
+      }
       if (guard.GivenNamesConflict(pair.a, pair.b) || !guard.TryMerge(pair.a, pair.b)) {
         tally.refused++;
         continue;

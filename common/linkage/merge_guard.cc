@@ -25,6 +25,20 @@ bool MergeGuard::GivenNamesConflict(uint32_t a, uint32_t b) const {
   return ga != 0 && gb != 0 && ga != gb && pa != 0 && pb != 0 && pa != pb;
 }
 
+bool MergeGuard::Ambiguous(const std::vector<uint32_t>& members) {
+  uint64_t first = 0;
+  for (uint32_t p : members) {
+    const uint64_t nhs = SetNhs(p);
+    if (nhs == 0) continue;
+    if (first == 0) {
+      first = nhs;
+    } else if (nhs != first) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool MergeGuard::TryMerge(uint32_t a, uint32_t b) {
   uint32_t ra = sets_.Find(a), rb = sets_.Find(b);
   if (ra == rb) return true;

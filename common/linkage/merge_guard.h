@@ -21,6 +21,13 @@ class MergeGuard {
   // people by their given names, and their NHS numbers do not vouch for them.
   bool GivenNamesConflict(uint32_t a, uint32_t b) const;
 
+  // The NHS fingerprint of p's set; 0 when the set has none.
+  uint64_t SetNhs(uint32_t p) { return set_nhs_[sets_.Find(p)]; }
+
+  // True when `members` reach two or more sets with different NHS numbers:
+  // a participant without one could belong to either, so none is chosen.
+  bool Ambiguous(const std::vector<uint32_t>& members);
+
   // Joins the sets of a and b unless their NHS numbers or sexes conflict.
   // Returns false (and changes nothing) when refused; true when joined or
   // already together.
