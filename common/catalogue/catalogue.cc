@@ -49,6 +49,22 @@ absl::Status ValidateAttribute(const std::string& where, const AttributeSpec& a)
   return absl::OkStatus();
 }
 
+absl::Status ValidateAgeBands(const std::string& where, const DatasetSpec& d, const AttributeSpec& a) {
+  if (!a.has_age_bands()) return absl::OkStatus();
+  if (a.type() != AttributeSpec::CODE) return Invalid(where, "an age-band attribute must be CODE");
+  if (!Contains(d.roles(), a.age_bands().role())) return Invalid(where, "age_bands.role is not a role of the dataset");
+  if (a.age_bands().bands().empty()) return Invalid(where, "age_bands: no bands");
+  for (const auto& band : a.age_bands().bands()) {
+    if (band.min_days() > band.max_days() || band.min_days() < 0) {
+      return Invalid(where, absl::StrCat("age band ", band.label(), ": min_days must be 0..max_days"));
+    }
+    if (!Contains(a.allowed_values(), band.label())) {
+      return Invalid(where, absl::StrCat("age band ", band.label(), " is not in allowed_values"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
   if (!IsName(d.name())) return Invalid(where, "name must be 1-64 characters of [a-z0-9_-]");
   if (d.roles().empty()) return Invalid(where, "at least one role");
@@ -75,6 +91,7 @@ absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
   for (int i = 0; i < d.attributes_size(); ++i) {
     const std::string at = absl::StrCat(where, ".attributes[", i, "]");
     TRELINK_RETURN_IF_ERROR(ValidateAttribute(at, d.attributes(i)));
+    TRELINK_RETURN_IF_ERROR(ValidateAgeBands(at, d, d.attributes(i)));
     if (!seen.insert(d.attributes(i).name()).second) return Invalid(at, "duplicate attribute");
   }
   return absl::OkStatus();

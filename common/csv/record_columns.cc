@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/catalogue/catalogue.h"
 
 namespace trelink {
 namespace {
@@ -51,7 +52,7 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
       column.kind = Kind::kEventDate;
       has_date = true;
     } else if (std::any_of(dataset.attributes().begin(), dataset.attributes().end(),
-                           [&](const auto& a) { return a.name() == name; })) {
+                           [&](const auto& a) { return a.name() == name && !a.has_age_bands(); })) {
       column.kind = Kind::kAttribute;
     } else {
       for (const auto& [suffix, field] : kFieldSuffixes) {
@@ -76,6 +77,9 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
       }
     }
     columns.columns_.push_back(std::move(column));
+  }
+  for (const auto& attribute : dataset.attributes()) {
+    if (attribute.has_age_bands()) columns.derived_.push_back(&attribute);
   }
   if (!has_event || !has_date) {
     return absl::InvalidArgumentError("header: the columns event and event_date are required");
@@ -102,6 +106,23 @@ void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Ident
         if (!value.empty()) (*content.mutable_attributes())[column.name] = value;
         break;
       case Kind::kIgnored: break;
+    }
+  }
+  absl::CivilDay event_day;
+  const bool has_event_day = ParseIsoDate(content.event_date(), event_day);
+  for (const trelink::v1::AttributeSpec* attribute : derived_) {
+    const auto role = std::find(roles_.begin(), roles_.end(), attribute->age_bands().role());
+    absl::CivilDay dob;
+    if (!has_event_day || role == roles_.end() ||
+        !ParseIsoDate(participants[static_cast<size_t>(role - roles_.begin())].identifiers().date_of_birth(), dob)) {
+      continue;  // missing: no band
+    }
+    const int64_t days = event_day - dob;
+    for (const auto& band : attribute->age_bands().bands()) {
+      if (days >= band.min_days() && days <= band.max_days()) {
+        (*content.mutable_attributes())[attribute->name()] = band.label();
+        break;
+      }
     }
   }
   for (size_t r = 0; r < roles_.size(); ++r) {

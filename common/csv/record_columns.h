@@ -8,6 +8,8 @@
 //   - `event` and `event_date` are the content's event;
 //   - a column named after one of the dataset's attributes is content;
 //   - `record_id` is the provider's own reference: it stays with the provider;
+//   - attributes with age bands are derived here from the role's date of
+//     birth and the event date, so only the band leaves the provider;
 //   - any other column is rejected, by name.
 #pragma once
 
@@ -45,6 +47,7 @@ class RecordColumns {
   RecordColumns() = default;
   std::vector<std::string> roles_;
   std::vector<Column> columns_;
+  std::vector<const trelink::v1::AttributeSpec*> derived_;  // age-band attributes
 };
 
 }  // namespace trelink
