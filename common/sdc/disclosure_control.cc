@@ -162,11 +162,30 @@ void DisclosureControl::SuppressSecondary(CountTableDraft& table) const {
     if (!two_way || line.dimension == 0 || total[0] == -1) independent.push_back(line);
     if (two_way && line.dimension == 1 && total[0] >= 0) row_margin[total[0]] = line.total;
   }
+  std::map<std::vector<int>, size_t> index;
+  for (size_t c = 0; c < table.cells.size(); ++c) index[table.cells[c].coords] = c;
+  const auto grand_total = index.find({-1, -1});
   bool changed = true;
   while (changed) {
     changed = false;
     for (const Line& line : independent) changed = ProtectLine(table, line, k) || changed;
     if (!two_way) continue;
+    // Columns (or rows) whose margins are suppressed are still tied together
+    // by the grand total: their interior cells add up to a known amount.
+    if (grand_total != index.end()) {
+      for (size_t d : {size_t{0}, size_t{1}}) {
+        Line combined{{}, grand_total->second, d};
+        for (size_t c = 0; c < table.cells.size(); ++c) {
+          const std::vector<int>& coords = table.cells[c].coords;
+          if (coords[0] < 0 || coords[1] < 0) continue;
+          std::vector<int> margin = coords;
+          margin[d] = -1;
+          auto m = index.find(margin);
+          if (m != index.end() && IsSuppressed(table.cells[m->second].status)) combined.members.push_back(c);
+        }
+        if (!combined.members.empty()) changed = ProtectLine(table, combined, k) || changed;
+      }
+    }
     for (const TableCell& cell : table.cells) {
       if (cell.coords[0] < 0 || cell.coords[1] < 0 || !IsSuppressed(cell.status)) continue;
       auto margin = row_margin.find(cell.coords[0]);
