@@ -5,12 +5,17 @@
 # providers, and a linkage run.
 #
 #   deploy/demo.sh [--out DIR] [--mothers N] [--seed S]
-#   (defaults: DIR run/demo, N 5000 — about 20,000 records — S 1)
+#   (defaults: DIR run/demo, N 30000 — about 100,000 records — S 1)
+#
+# Then an analyst runs the questions Q1-Q7 (deploy/queries) through the
+# aggregator, each table shown with the true value beside every cell (from
+# the synthetic ground truth, for evaluation only), and an auditor fetches
+# and verifies the disclosure log offline.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$root/run/demo
-mothers=5000
+mothers=30000
 seed=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,10 +43,12 @@ step "2. A synthetic population with realistic identifier errors (seed $seed)"
 mkdir -p "$out/population"
 "$bin/trelink-synth" --mothers "$mothers" --seed "$seed" --out "$out/population"
 
-step "3. Start the pseudonymiser and the linker (mTLS on loopback ports)"
+step "3. Start the pseudonymiser, the linker and the aggregator (mTLS on loopback ports)"
+rm -f "$out/data/disclosure.log"*
 "$ctl" start "$out"
 pseudonymiser=127.0.0.1:$(cat "$out/pseudonymiser.port")
 linker=127.0.0.1:$(cat "$out/linker.port")
+aggregator=127.0.0.1:$(cat "$out/aggregator.port")
 
 step "4. Each provider sends identifiers to the pseudonymiser and sealed keys + content to the linker"
 for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
@@ -64,7 +71,29 @@ step "6. The linkage admin runs linkage (the linker never sees an identifier)"
 true_persons=$(tail -n +2 "$out/population/truth.csv" | cut -d, -f4 | sort -u | wc -l)
 echo "  ground truth (evaluation only): $true_persons distinct persons"
 
-step "7. An analyst may not ingest or link (roles come from the client certificate)"
+step "7. The analyst asks Q1-Q7; every answer passes disclosure control and is logged first"
+"$bin/trelink-truth" --population "$out/population" --catalogue "$out/config/catalogue.textproto" \
+  --out "$out/truth" "$root"/deploy/queries/*.textproto
+mkdir -p "$out/tables"
+for query in "$root"/deploy/queries/*.textproto; do
+  name=$(basename "$query" .textproto)
+  echo
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" query --aggregator "$aggregator" $(tls analyst) --query "$query" \
+    --truth "$out/truth/$name.truth.csv"
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" query --aggregator "$aggregator" $(tls analyst) --query "$query" --format csv \
+    >"$out/tables/$name.csv"
+done
+
+step "8. An auditor fetches the disclosure log and verifies it offline with the pinned key"
+mkdir -p "$out/audit"
+# shellcheck disable=SC2046
+"$bin/trelink-audit" fetch --aggregator "$aggregator" $(tls auditor) --out "$out/audit"
+"$bin/trelink-audit" verify --log "$out/audit/disclosure.log" --checkpoint "$out/audit/checkpoint" \
+  --pubkey "$out/keys/log.pub"
+
+step "9. An analyst may not link (roles come from the client certificate)"
 # shellcheck disable=SC2046
 if "$bin/trelink-cli" link --linker "$linker" --project demo $(tls analyst) 2>"$out/logs/denied.txt"; then
   echo "unexpected: the analyst was allowed" >&2
@@ -72,7 +101,7 @@ if "$bin/trelink-cli" link --linker "$linker" --project demo $(tls analyst) 2>"$
 fi
 sed 's/^.*error: /refused as expected: /' "$out/logs/denied.txt"
 
-step "8. Stop the services"
+step "10. Stop the services"
 "$ctl" stop "$out"
 trap - EXIT
 echo

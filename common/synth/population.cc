@@ -8,7 +8,9 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/csv/csv_reader.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 
@@ -337,6 +339,52 @@ size_t SyntheticPopulation::records() const {
 }
 
 SyntheticPopulation GeneratePopulation(const PopulationOptions& options) { return Generator(options).Run(); }
+
+absl::StatusOr<SyntheticPopulation> ReadPopulation(const std::string& dir) {
+  SyntheticPopulation population;
+  for (const char* name : {"maternity", "social_care", "court"}) {
+    std::ifstream in(absl::StrCat(dir, "/", name, ".csv"), std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", dir, "/", name, ".csv"));
+    CsvReader reader(in);
+    SyntheticDataset& dataset = population.datasets[name];
+    std::vector<std::string> row;
+    bool header = true;
+    while (true) {
+      absl::StatusOr<bool> next = reader.Next(row);
+      if (!next.ok()) return next.status();
+      if (!*next) break;
+      if (header) {
+        dataset.header = row;
+        header = false;
+      } else {
+        dataset.rows.push_back({row, {}});
+      }
+    }
+  }
+  std::ifstream truth(dir + "/truth.csv");
+  if (!truth) return absl::NotFoundError(absl::StrCat("cannot open ", dir, "/truth.csv"));
+  CsvReader reader(truth);
+  std::vector<std::string> row;
+  bool header = true;
+  while (true) {
+    absl::StatusOr<bool> next = reader.Next(row);
+    if (!next.ok()) return next.status();
+    if (!*next) break;
+    if (header || row.size() != 4) {
+      header = false;
+      continue;
+    }
+    auto it = population.datasets.find(row[0]);
+    size_t r = 0;
+    uint64_t person = 0;
+    if (it == population.datasets.end() || !absl::SimpleAtoi(row[1], &r) || !absl::SimpleAtoi(row[3], &person) ||
+        r == 0 || r > it->second.rows.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, "/truth.csv: bad line"));
+    }
+    it->second.rows[r - 1].truth.push_back({row[2], person});
+  }
+  return population;
+}
 
 absl::Status WritePopulation(const SyntheticPopulation& population, const std::string& dir) {
   std::ofstream truth(dir + "/truth.csv");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace trelink {
 
@@ -43,6 +44,9 @@ struct SyntheticPopulation {
 };
 
 SyntheticPopulation GeneratePopulation(const PopulationOptions& options);
+
+// Reads back what WritePopulation wrote.
+absl::StatusOr<SyntheticPopulation> ReadPopulation(const std::string& dir);
 
 // Writes DIR/<dataset>.csv and DIR/truth.csv (dataset, row number, role,
 // person) — the truth file is for evaluation and never enters the pipeline.

@@ -44,6 +44,14 @@ absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& projec
 // Prints the latest linkage report.
 absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project);
 
+// Runs a query file (CountQuery, text format) as an analyst and prints the
+// disclosure-controlled table as aligned text, csv or json. With a truth file
+// from trelink-truth, prints the true value beside each cell.
+absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& format,
+                      const std::string& truth_file, uint32_t rounding_base);
+// Prints the catalogue's datasets, dimensions and the disclosure policy.
+absl::Status PrintCatalogue(const Endpoint& aggregator);
+
 // Waits until the service reports SERVING on the standard health service.
 absl::Status WaitHealthy(const Endpoint& endpoint);
 // Prints the pseudonymiser's key versions and linker key fingerprint.

@@ -8,6 +8,8 @@
 //       --csv FILE --out FILE.sealed
 //   trelink-cli link --linker HOST:PORT --project P
 //   trelink-cli report --linker HOST:PORT --project P
+//   trelink-cli query --aggregator HOST:PORT --query FILE [--format text|csv|json]
+//   trelink-cli catalogue --aggregator HOST:PORT
 //   trelink-cli key-info --pseudonymiser HOST:PORT --project P
 //   trelink-cli health --server HOST:PORT [--timeout S]
 #include <cstdio>
@@ -31,6 +33,10 @@ ABSL_FLAG(std::string, dataset, "", "dataset name (maternity, social_care, court
 ABSL_FLAG(std::string, csv, "", "input CSV file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(int, batch_size, 2000, "records per batch");
+ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
+ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
+ABSL_FLAG(std::string, format, "text", "query output: text, csv or json");
+ABSL_FLAG(std::string, truth, "", "evaluation only: true counts from trelink-truth, shown beside each cell");
 
 namespace trelink {
 namespace {
@@ -77,6 +83,13 @@ absl::Status Dispatch(const std::string& command) {
     const Endpoint linker = EndpointAt(absl::GetFlag(FLAGS_linker));
     return command == "link" ? RunLinkageCommand(linker, project) : PrintLinkageReport(linker, project);
   }
+  if (command == "query" || command == "catalogue") {
+    if (absl::Status s = Require({{"aggregator", absl::GetFlag(FLAGS_aggregator)}}); !s.ok()) return s;
+    const Endpoint aggregator = EndpointAt(absl::GetFlag(FLAGS_aggregator));
+    if (command == "catalogue") return PrintCatalogue(aggregator);
+    if (absl::Status s = Require({{"query", absl::GetFlag(FLAGS_query)}}); !s.ok()) return s;
+    return RunQuery(aggregator, absl::GetFlag(FLAGS_query), absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_truth), 5);
+  }
   if (command == "key-info") {
     if (absl::Status s = Require({{"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}}); !s.ok()) return s;
     return PrintKeyInfo(EndpointAt(absl::GetFlag(FLAGS_pseudonymiser)), project);
@@ -100,6 +113,8 @@ int main(int argc, char** argv) {
       "  pseudonymise   send a CSV's identifiers to the pseudonymiser; write sealed batches\n"
       "  link           run linkage for a project and print the report\n"
       "  report         print the latest linkage report\n"
+      "  query          run a query file against the aggregator and print the table\n"
+      "  catalogue      show the datasets, dimensions and disclosure policy\n"
       "  key-info       show the pseudonymiser's key versions and linker key fingerprint\n"
       "  health         wait until a service reports SERVING (up to --timeout seconds)");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);

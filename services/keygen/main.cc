@@ -3,17 +3,20 @@
 //   trelink-keygen master --out master.keyset        new keyset, version 1
 //   trelink-keygen rotate --keyset master.keyset     add a version, make it primary
 //   trelink-keygen linker --out linker.keypair --public-out linker.pub
+//   trelink-keygen log --name trelink.example/log --out log.key --public-out log.pub
 //
 // Secret files are created with mode 0600 and never overwritten (rotate
 // replaces the keyset atomically). Keys are never printed.
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/linker_keys.h"
 #include "common/crypto/master_keyset.h"
+#include "common/disclosure_log/signed_note.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -24,7 +27,9 @@ constexpr const char* kUsage =
     "usage:\n"
     "  trelink-keygen master --out FILE                      create a master keyset (version 1)\n"
     "  trelink-keygen rotate --keyset FILE                   add a new primary version\n"
-    "  trelink-keygen linker --out FILE --public-out FILE    create the linker's sealing key pair\n";
+    "  trelink-keygen linker --out FILE --public-out FILE    create the linker's sealing key pair\n"
+    "  trelink-keygen log --name ORIGIN --out FILE --public-out FILE\n"
+    "                                                        create the disclosure log's signing key\n";
 
 // Returns the value following `--name`, or "".
 std::string Option(const std::vector<std::string>& args, const std::string& name) {
@@ -64,6 +69,21 @@ absl::Status Run(const std::vector<std::string>& args) {
     TRELINK_RETURN_IF_ERROR(pair.public_key().Save(public_out));
     std::printf("created linker key pair %s (mode 0600) and public key %s (fingerprint %s)\n", out.c_str(),
                 public_out.c_str(), pair.public_key().Fingerprint().c_str());
+    return absl::OkStatus();
+  }
+  if (command == "log") {
+    const std::string name = Option(args, "--name"), out = Option(args, "--out");
+    const std::string public_out = Option(args, "--public-out");
+    if (name.empty() || out.empty() || public_out.empty()) {
+      return absl::InvalidArgumentError("--name, --out and --public-out are required");
+    }
+    TRELINK_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::Generate(name));
+    TRELINK_RETURN_IF_ERROR(signer.Save(out));
+    std::ofstream pub(public_out, std::ios::trunc);
+    pub << signer.verifier().Encode() << "\n";
+    if (!pub) return absl::InternalError(absl::StrCat("cannot write ", public_out));
+    std::printf("created log signing key %s (mode 0600) and verifier key %s: %s\n", out.c_str(), public_out.c_str(),
+                signer.verifier().Encode().c_str());
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));

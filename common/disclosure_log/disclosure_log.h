@@ -1,0 +1,60 @@
+// The tamper-evident disclosure log: every Count answer and refusal is
+// appended as a deterministically serialised LogEntry to an append-only file
+// ("length u32le || bytes" records), fsync'd, added to a Merkle tree, and a
+// new signed checkpoint is written, before the answer may leave the service.
+// A record cut short by a crash is dropped at the next open, so the log
+// always verifies.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/disclosure_log/signed_note.h"
+#include "common/merkle/merkle_tree.h"
+#include "trelink/v1/disclosure_log.pb.h"
+
+namespace trelink {
+
+// Reads the entries of a log file; a trailing partial record is reported in
+// `partial_bytes` and not returned.
+absl::StatusOr<std::vector<std::string>> ReadLogEntries(const std::string& path, uint64_t* partial_bytes = nullptr);
+
+// Deterministic bytes of an entry (what is hashed).
+std::string SerializeEntry(const trelink::v1::LogEntry& entry);
+
+class DisclosureLog {
+ public:
+  // Opens (creating) the log at `path`; the checkpoint is kept at
+  // `path`.checkpoint. `signer` signs checkpoints.
+  static absl::StatusOr<std::unique_ptr<DisclosureLog>> Open(const std::string& path, NoteSigner signer);
+  ~DisclosureLog();
+
+  // Sets entry.index, appends, fsyncs, checkpoints. Thread-safe. Returns the
+  // index. On error nothing may be released.
+  absl::StatusOr<uint64_t> Append(trelink::v1::LogEntry& entry);
+
+  std::string Checkpoint() const;
+  uint64_t size() const;
+  Hash Root() const;
+  absl::StatusOr<std::string> Entry(uint64_t index) const;
+  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+
+ private:
+  DisclosureLog(std::string path, NoteSigner signer) : path_(std::move(path)), signer_(std::move(signer)) {}
+  absl::Status WriteCheckpoint();
+
+  const std::string path_;
+  NoteSigner signer_;
+  mutable std::mutex mu_;
+  int fd_ = -1;
+  std::vector<std::string> entries_;
+  MerkleTree tree_;
+  std::string checkpoint_;
+};
+
+}  // namespace trelink

@@ -1,0 +1,86 @@
+#include "services/aggregator/aggregate_handler.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+
+namespace trelink {
+
+absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCatalogue(absl::string_view identity) const {
+  TRELINK_RETURN_IF_ERROR(context_.access
+                              ->Authorize(identity, {trelink::v1::ANALYST, trelink::v1::AUDITOR}, "",
+                                          "DescribeCatalogue")
+                              .status());
+  trelink::v1::CatalogueDescription description;
+  *description.mutable_catalogue() = context_.catalogue->proto();
+  *description.mutable_policy() = context_.control->policy();
+  return description;
+}
+
+absl::Status AggregateHandler::AuthorizeAudit(absl::string_view identity, absl::string_view action) const {
+  return context_.access->Authorize(identity, {trelink::v1::AUDITOR}, "", action).status();
+}
+
+absl::StatusOr<std::shared_ptr<const EventIndex>> AggregateHandler::IndexFor(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CachedIndex& cached = indexes_[project];
+  const absl::Time now = context_.clock->Now();
+  if (cached.index != nullptr && now - cached.checked < context_.refresh_interval) return cached.index;
+  TRELINK_ASSIGN_OR_RETURN(auto report, context_.store->LatestReport(project));
+  cached.checked = now;
+  if (!report.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("project \"", project, "\" has not been linked yet"));
+  }
+  if (cached.index == nullptr || cached.index->generation() != report->generation()) {
+    TRELINK_ASSIGN_OR_RETURN(cached.index, EventIndex::Build(*context_.store, *context_.catalogue, project));
+    LogInfo(absl::StrCat("indexed generation ", cached.index->generation(), " of project ", project, ": ",
+                         cached.index->events(), " events, ", cached.index->persons(), " persons"));
+  }
+  return cached.index;
+}
+
+absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::v1::CountQuery& query,
+                                                                 trelink::v1::LogEntry& entry) {
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<const EventIndex> index, IndexFor(query.project()));
+  TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated,
+                           EvaluateCount(*index, query, context_.control->policy().max_cells()));
+  context_.control->Apply(query.project(), evaluated.table);
+  trelink::v1::CountTable table =
+      ToCountTable(query, evaluated, context_.control->policy().version(), index->generation());
+  *entry.mutable_table() = table;
+  // Log before release: if the append fails, nothing leaves.
+  absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
+  if (!logged.ok()) {
+    LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
+    return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
+  }
+  context_.control->RecordReleased(query.project(), evaluated.table);
+  table.set_log_index(*logged);
+  return table;
+}
+
+absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_view identity,
+                                                                const trelink::v1::CountQuery& query) {
+  TRELINK_ASSIGN_OR_RETURN(Caller caller,
+                           context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count"));
+  if (query.project().empty()) return absl::InvalidArgumentError("project: required");
+  std::lock_guard<std::mutex> lock(answer_mu_);
+  trelink::v1::LogEntry entry;
+  entry.set_time(absl::FormatTime(absl::RFC3339_sec, context_.clock->Now(), absl::UTCTimeZone()));
+  entry.set_caller(caller.identity);
+  entry.set_role(std::string(RoleName(caller.role)));
+  entry.set_project(query.project());
+  *entry.mutable_query() = query;
+  *entry.mutable_policy() = context_.control->policy();
+  absl::StatusOr<trelink::v1::CountTable> table = Answer(query, entry);
+  if (!table.ok() && !entry.has_table()) {
+    // A refusal is logged too; if that fails the caller still gets the refusal.
+    entry.set_refusal_code(absl::StatusCodeToString(table.status().code()));
+    entry.set_refusal_message(std::string(table.status().message()));
+    absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
+    if (!logged.ok()) LogError(absl::StrCat("disclosure log: could not record a refusal: ", logged.status().ToString()));
+  }
+  return table;
+}
+
+}  // namespace trelink

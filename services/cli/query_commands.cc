@@ -1,0 +1,146 @@
+// trelink-cli query and catalogue.
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/config/text_config.h"
+#include "common/status/status_macros.h"
+#include "services/cli/commands.h"
+#include "trelink/v1/aggregate.grpc.pb.h"
+
+namespace trelink {
+namespace {
+
+std::string StatusLabel(trelink::v1::CellStatus status) {
+  switch (status) {
+    case trelink::v1::RELEASED: return "released";
+    case trelink::v1::ROUNDED: return "rounded";
+    case trelink::v1::SUPPRESSED_PRIMARY: return "suppressed: below threshold";
+    case trelink::v1::SUPPRESSED_SECONDARY: return "suppressed: protects another cell";
+    case trelink::v1::SUPPRESSED_DIFFERENCING: return "suppressed: differencing";
+    case trelink::v1::SUPPRESSED_ZERO: return "suppressed: zero";
+    default: return "?";
+  }
+}
+
+bool Suppressed(trelink::v1::CellStatus s) {
+  return s != trelink::v1::RELEASED && s != trelink::v1::ROUNDED;
+}
+
+// "values...,count" lines written by trelink-truth.
+std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
+  std::map<std::string, uint64_t> truth;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    const size_t comma = line.rfind(',');
+    if (comma == std::string::npos) {
+      truth[""] = std::stoull(line);
+    } else {
+      truth[line.substr(0, comma)] = std::stoull(line.substr(comma + 1));
+    }
+  }
+  return truth;
+}
+
+}  // namespace
+
+absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& format,
+                      const std::string& truth_file, uint32_t rounding_base) {
+  trelink::v1::CountQuery query;
+  TRELINK_RETURN_IF_ERROR(LoadTextConfig(query_file, query));
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(aggregator));
+  auto stub = trelink::v1::AggregateService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(aggregator.timeout_seconds));
+  trelink::v1::CountTable table;
+  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->Count(&context, query, &table)));
+  if (format == "json") {
+    std::string json;
+    google::protobuf::util::MessageToJsonString(table, &json);
+    std::printf("%s\n", json.c_str());
+    return absl::OkStatus();
+  }
+  if (format == "csv") {
+    std::printf("%s%scount,status\n", absl::StrJoin(table.dimensions(), ",").c_str(),
+                table.dimensions().empty() ? "" : ",");
+    for (const auto& cell : table.cells()) {
+      std::printf("%s%s%s,%s\n", absl::StrJoin(cell.values(), ",").c_str(), cell.values().empty() ? "" : ",",
+                  Suppressed(cell.status()) ? "" : absl::StrCat(cell.count()).c_str(),
+                  trelink::v1::CellStatus_Name(cell.status()).c_str());
+    }
+    return absl::OkStatus();
+  }
+  const std::map<std::string, uint64_t> truth = truth_file.empty() ? std::map<std::string, uint64_t>() : ReadTruth(truth_file);
+  std::printf("%s\n  (linkage generation %llu, policy %s, disclosure log entry %llu)\n", table.query_name().c_str(),
+              static_cast<unsigned long long>(table.generation()), table.policy_version().c_str(),
+              static_cast<unsigned long long>(table.log_index()));
+  std::vector<size_t> widths;
+  for (const auto& d : table.dimensions()) widths.push_back(std::max<size_t>(d.size(), 9));
+  std::string header = "  ";
+  for (int d = 0; d < table.dimensions_size(); ++d) header += absl::StrFormat("%-*s ", widths[d], table.dimensions(d));
+  header += absl::StrFormat("%9s  %-36s", "count", "status");
+  if (!truth.empty()) header += absl::StrFormat(" %9s  %s", "true", "check");
+  std::printf("%s\n", header.c_str());
+  int mismatches = 0;
+  for (const auto& cell : table.cells()) {
+    std::string line = "  ";
+    for (int d = 0; d < cell.values_size(); ++d) line += absl::StrFormat("%-*s ", widths[d], cell.values(d));
+    line += absl::StrFormat("%9s  %-36s", Suppressed(cell.status()) ? "-" : absl::StrCat(cell.count()),
+                            StatusLabel(cell.status()));
+    if (!truth.empty()) {
+      auto it = truth.find(absl::StrJoin(cell.values(), ","));
+      if (it != truth.end()) {
+        // Released cells are rounded to the base: within half a base of the truth.
+        const uint64_t t = it->second;
+        const bool ok = Suppressed(cell.status()) ||
+                        (cell.count() + rounding_base / 2 >= t && t + rounding_base / 2 >= cell.count());
+        if (!ok) ++mismatches;
+        line += absl::StrFormat(" %9llu  %s", static_cast<unsigned long long>(t),
+                                Suppressed(cell.status()) ? "suppressed" : (ok ? "within rounding" : "OFF"));
+      }
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  if (mismatches > 0) {
+    std::printf("  %d released cells differ from the truth by more than rounding (linkage errors)\n", mismatches);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrintCatalogue(const Endpoint& aggregator) {
+  TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(aggregator));
+  auto stub = trelink::v1::AggregateService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(aggregator.timeout_seconds));
+  trelink::v1::CatalogueDescription description;
+  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->DescribeCatalogue(&context, {}, &description)));
+  const auto& p = description.policy();
+  std::printf("disclosure policy %s: threshold %u, rounding base %u, zeros %s, differencing check %s, max %u cells\n",
+              p.version().c_str(), p.threshold(), p.rounding_base(), p.release_zeros() ? "released" : "suppressed",
+              p.differencing_check() ? "on" : "off", p.max_cells());
+  for (const auto& d : description.catalogue().datasets()) {
+    std::printf("dataset %s (roles %s)\n  events: %s\n", d.name().c_str(), absl::StrJoin(d.roles(), ", ").c_str(),
+                absl::StrJoin(d.events(), ", ").c_str());
+    for (const auto& a : d.attributes()) {
+      if (!a.groupable()) continue;
+      std::printf("  dimension %s: %s\n", a.name().c_str(),
+                  a.type() == trelink::v1::AttributeSpec::INTEGER
+                      ? absl::StrCat(a.min(), "..", a.max()).c_str()
+                      : absl::StrJoin(a.allowed_values(), ", ").c_str());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trelink
