@@ -72,6 +72,7 @@ int Main() {
   Report("linkage.ingest_rate", totals->records / ingest_seconds, "records/s");
 
   auto options = LinkageOptions::FromPolicy({});
+  options->AddCatalogueConstraints(catalogue->proto());
   std::vector<std::pair<std::string, PairCounts>> quality;
   const auto link_start = std::chrono::steady_clock::now();
   auto observer = [&](const std::string& pass, UnionFind& sets) {

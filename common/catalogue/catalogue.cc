@@ -81,6 +81,9 @@ absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
       return Invalid(at, "from_role and to_role must be two different roles of the dataset");
     }
   }
+  for (const std::string& role : d.once_per_person_roles()) {
+    if (!Contains(d.roles(), role)) return Invalid(absl::StrCat(where, ".once_per_person_roles"), "not a role of the dataset");
+  }
   if (d.events().empty()) return Invalid(where, "at least one event");
   seen.clear();
   for (const std::string& event : d.events()) {

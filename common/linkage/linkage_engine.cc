@@ -115,11 +115,17 @@ absl::StatusOr<LinkageOptions> LinkageOptions::FromPolicy(const trelink::v1::Lin
   return options;
 }
 
+void LinkageOptions::AddCatalogueConstraints(const trelink::v1::Catalogue& catalogue) {
+  for (const auto& dataset : catalogue.datasets()) {
+    for (const std::string& role : dataset.once_per_person_roles()) once_per_person.emplace_back(dataset.name(), role);
+  }
+}
+
 absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, const LinkageOptions& options,
                                                const PassObserver& observer) {
   LinkageResult result;
   UnionFind sets(table.size());
-  MergeGuard guard(table, sets);
+  MergeGuard guard(table, sets, options.once_per_person);
   const size_t datasets = table.datasets().size();
 
   for (const std::string& key : options.deterministic_keys) {

@@ -19,10 +19,14 @@ struct LinkageOptions {
   std::vector<std::string> deterministic_keys;
   uint32_t max_key_group = 8;
   bool probabilistic = true;
+  // (dataset, role) pairs a person holds in at most one record.
+  std::vector<std::pair<std::string, std::string>> once_per_person;
   ProbabilisticOptions fellegi_sunter;
 
   // From config, with defaults: the default schema's match keys, in order.
   static absl::StatusOr<LinkageOptions> FromPolicy(const trelink::v1::LinkagePolicy& policy);
+  // Adds the catalogue's once-per-person roles.
+  void AddCatalogueConstraints(const trelink::v1::Catalogue& catalogue);
 };
 
 struct LinkageResult {

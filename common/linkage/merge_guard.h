@@ -15,7 +15,9 @@ namespace trelink {
 class MergeGuard {
  public:
   // Slots of t.nhs, t.sex, t.given_name and t.given_phonetic (-1 if absent).
-  MergeGuard(const ParticipantTable& table, UnionFind& sets);
+  // `once_per_person` lists (dataset, role) pairs a person holds at most once.
+  MergeGuard(const ParticipantTable& table, UnionFind& sets,
+             const std::vector<std::pair<std::string, std::string>>& once_per_person = {});
 
   // True when a and b (participants) are likely twins or otherwise different
   // people by their given names, and their NHS numbers do not vouch for them.
@@ -28,7 +30,8 @@ class MergeGuard {
   // a participant without one could belong to either, so none is chosen.
   bool Ambiguous(const std::vector<uint32_t>& members);
 
-  // Joins the sets of a and b unless their NHS numbers or sexes conflict.
+  // Joins the sets of a and b unless their NHS numbers or sexes conflict or
+  // both hold a once-per-person role (two births are two babies).
   // Returns false (and changes nothing) when refused; true when joined or
   // already together.
   bool TryMerge(uint32_t a, uint32_t b);
@@ -41,6 +44,7 @@ class MergeGuard {
   int nhs_, sex_, given_, given_phonetic_;
   std::vector<uint64_t> set_nhs_;  // by root; 0 unknown
   std::vector<uint64_t> set_sex_;
+  std::vector<uint64_t> set_once_;  // by root: bit per once-per-person (dataset, role) held
 };
 
 }  // namespace trelink

@@ -32,6 +32,9 @@ void ParticipantTable::Add(const ParticipantRow& row) {
   }
   auto [dataset, added] = dataset_index_.try_emplace(row.dataset, static_cast<uint16_t>(datasets_.size()));
   if (added) datasets_.emplace_back(row.dataset);
+  auto [role, new_role] = role_index_.try_emplace(row.role, static_cast<uint16_t>(roles_.size()));
+  if (new_role) roles_.emplace_back(row.role);
+  role_.push_back(role->second);
   participant_ids_.push_back(row.participant_id);
   record_ids_.push_back(row.record_id);
   dataset_.push_back(dataset->second);

@@ -32,6 +32,7 @@ class ParticipantTable {
   int64_t participant_id(size_t p) const { return participant_ids_[p]; }
   int64_t record_id(size_t p) const { return record_ids_[p]; }
   uint16_t dataset(size_t p) const { return dataset_[p]; }
+  const std::string& role(size_t p) const { return roles_[role_[p]]; }
 
  private:
   std::vector<std::string> key_names_;
@@ -41,6 +42,9 @@ class ParticipantTable {
   std::vector<int64_t> participant_ids_;
   std::vector<int64_t> record_ids_;
   std::vector<uint16_t> dataset_;
+  std::vector<uint16_t> role_;
+  std::vector<std::string> roles_;
+  absl::flat_hash_map<std::string, uint16_t> role_index_;
   std::vector<std::string> datasets_;
   absl::flat_hash_map<std::string, uint16_t> dataset_index_;
   // Per batch key-name layout -> slot, cached by the layout's address.

@@ -29,6 +29,7 @@ absl::Status Serve(const std::string& config_path) {
   TRELINK_ASSIGN_OR_RETURN(LinkerKeyPair keys, LinkerKeyPair::Load(config.linker_key_file()));
   TRELINK_ASSIGN_OR_RETURN(Catalogue catalogue, Catalogue::Load(config.catalogue_file()));
   TRELINK_ASSIGN_OR_RETURN(LinkageOptions options, LinkageOptions::FromPolicy(config.linkage()));
+  options.AddCatalogueConstraints(catalogue.proto());
   TRELINK_ASSIGN_OR_RETURN(AccessPolicy access, AccessPolicy::Create(config.server().access()));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLinkedStore> store,
                            SqliteLinkedStore::Open(config.database_file(), Clock::System()));

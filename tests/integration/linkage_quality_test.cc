@@ -53,6 +53,7 @@ TEST(LinkageQualityTest, MeetsPrecisionAndRecallTargetsOnSyntheticData) {
     passes.push_back({pass, CountPairs(predicted, totals.truth)});
   };
   TRELINK_ASSERT_OK_AND_ASSIGN(LinkageOptions options, LinkageOptions::FromPolicy({}));
+  options.AddCatalogueConstraints(catalogue.proto());
   LinkageRunContext context{store.get(), &kClock, nullptr, 10};
   TRELINK_ASSERT_OK_AND_ASSIGN(trelink::v1::LinkageReport report, RunLinkage(context, "demo", options, observer));
 
