@@ -61,20 +61,26 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
 
 absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_view identity,
                                                                 const trelink::v1::CountQuery& query) {
-  TRELINK_ASSIGN_OR_RETURN(Caller caller,
-                           context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count"));
-  if (query.project().empty()) return absl::InvalidArgumentError("project: required");
   std::lock_guard<std::mutex> lock(answer_mu_);
   trelink::v1::LogEntry entry;
   entry.set_time(absl::FormatTime(absl::RFC3339_sec, context_.clock->Now(), absl::UTCTimeZone()));
-  entry.set_caller(caller.identity);
-  entry.set_role(std::string(RoleName(caller.role)));
+  entry.set_caller(std::string(identity));
   entry.set_project(query.project());
   *entry.mutable_query() = query;
   *entry.mutable_policy() = context_.control->policy();
-  absl::StatusOr<trelink::v1::CountTable> table = Answer(query, entry);
-  if (!table.ok() && !entry.has_table()) {
-    // A refusal is logged too; if that fails the caller still gets the refusal.
+  absl::StatusOr<Caller> caller = context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count");
+  absl::StatusOr<trelink::v1::CountTable> table = absl::UnknownError("unanswered");
+  if (!caller.ok()) {
+    table = caller.status();
+  } else if (query.project().empty()) {
+    table = absl::InvalidArgumentError("project: required");
+  } else {
+    entry.set_role(std::string(RoleName(caller->role)));
+    table = Answer(query, entry);
+  }
+  // Every refusal of an authenticated caller is logged too; if that append
+  // fails the caller still gets the refusal.
+  if (!table.ok() && !entry.has_table() && !identity.empty()) {
     entry.set_refusal_code(absl::StatusCodeToString(table.status().code()));
     entry.set_refusal_message(std::string(table.status().message()));
     absl::StatusOr<uint64_t> logged = context_.log->Append(entry);

@@ -30,13 +30,15 @@ inline std::string ServerBlock(const std::string& service) {
                       service, ".key\" client_ca_file: \"", certs, "/ca.pem\" }\n", TestAccessPolicy(), "\n}\n");
 }
 
-// Creates master.keyset and linker.keypair/linker.pub in `dir` with the real
-// keygen and writes pseudonymiser.textproto and linker.textproto. Returns
-// false (with a test failure) when keygen fails.
+// Creates master.keyset, linker.keypair/linker.pub and log.key/log.pub in
+// `dir` with the real keygen and writes pseudonymiser.textproto,
+// linker.textproto and aggregator.textproto. Returns false (with a test
+// failure) when keygen fails.
 inline bool PrepareDeployment(const std::string& dir) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"master", "--out", "master.keyset"},
-        std::vector<std::string>{"linker", "--out", "linker.keypair", "--public-out", "linker.pub"}}) {
+        std::vector<std::string>{"linker", "--out", "linker.keypair", "--public-out", "linker.pub"},
+        std::vector<std::string>{"log", "--name", "trelink.test/log", "--out", "log.key", "--public-out", "log.pub"}}) {
     ProcessResult keygen = RunCommand(BinaryDir() + "/trelink-keygen", args, dir);
     EXPECT_EQ(keygen.exit_code, 0) << keygen.stderr_text;
     if (keygen.exit_code != 0) return false;
@@ -46,6 +48,11 @@ inline bool PrepareDeployment(const std::string& dir) {
   std::ofstream(dir + "/linker.textproto")
       << ServerBlock("linker") << "linker_key_file: \"linker.keypair\"\ncatalogue_file: \"" << TRELINK_SOURCE_DIR
       << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n";
+  std::ofstream(dir + "/aggregator.textproto")
+      << ServerBlock("aggregator") << "catalogue_file: \"" << TRELINK_SOURCE_DIR
+      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n"
+      << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true differencing_check: true }\n"
+      << "log_file: \"disclosure.log\"\nlog_signing_key_file: \"log.key\"\nrefresh_seconds: 1\n";
   return true;
 }
 

@@ -1,0 +1,200 @@
+// End to end for researchers and auditors: the three real services with
+// mTLS, a synthetic population ingested and linked, Q1-Q7 answered through
+// Count as an analyst and checked against the ground truth and the policy,
+// then the disclosure log fetched by an auditor, verified offline, tampered
+// with, and the tamper detected.
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/config/text_config.h"
+#include "common/server/tls.h"
+#include "tests/support/deployment.h"
+#include "tests/support/service_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
+#include "trelink/v1/aggregate.grpc.pb.h"
+#include "trelink/v1/disclosure_log.grpc.pb.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::BinaryDir;
+using ::trelink::testing::CertDir;
+using ::trelink::testing::IsOk;
+using ::trelink::testing::ProcessResult;
+using ::trelink::testing::RunCommand;
+using ::trelink::testing::ServiceProcess;
+
+std::shared_ptr<grpc::Channel> Channel(int port, const std::string& identity) {
+  const std::string certs = CertDir();
+  return *CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port),
+                                 {certs + "/ca.pem", certs + "/" + identity + ".pem", certs + "/" + identity + ".key"});
+}
+
+std::vector<std::string> Tls(const std::string& identity) {
+  const std::string certs = CertDir();
+  return {"--ca", certs + "/ca.pem", "--cert", certs + "/" + identity + ".pem", "--key", certs + "/" + identity + ".key"};
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
+  std::map<std::string, uint64_t> truth;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    const size_t comma = line.rfind(',');
+    truth[line.substr(0, comma)] = std::stoull(line.substr(comma + 1));
+  }
+  return truth;
+}
+
+grpc::Status Count(int port, const std::string& identity, const trelink::v1::CountQuery& query,
+                   trelink::v1::CountTable& table) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return trelink::v1::AggregateService::NewStub(Channel(port, identity))->Count(&context, query, &table);
+}
+
+TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
+  const std::string dir = ::trelink::testing::MakeTempDir();
+  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
+  ProcessResult synth =
+      RunCommand(BinaryDir() + "/trelink-synth", {"--mothers", "4000", "--seed", "5", "--out", dir}, dir);
+  ASSERT_EQ(synth.exit_code, 0) << synth.stderr_text;
+
+  std::vector<ServiceProcess> services;
+  std::map<std::string, int> ports;
+  for (const std::string name : {"pseudonymiser", "linker", "aggregator"}) {
+    auto process = ServiceProcess::Start(BinaryDir() + "/trelink-" + name, {"--config", name + ".textproto"}, dir);
+    ASSERT_THAT(process, IsOk());
+    auto port = process->WaitUntilServing(name + ".port", "auditor", absl::Seconds(30));
+    ASSERT_THAT(port, IsOk()) << name;
+    ports[name] = *port;
+    services.push_back(*std::move(process));
+  }
+  const std::string catalogue = std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto";
+  const std::vector<std::string> endpoints = {"--pseudonymiser", absl::StrCat("127.0.0.1:", ports["pseudonymiser"]),
+                                              "--linker", absl::StrCat("127.0.0.1:", ports["linker"]),
+                                              "--catalogue", catalogue, "--project", "demo"};
+  for (const auto& [dataset, provider] : std::vector<std::pair<std::string, std::string>>{
+           {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
+    ProcessResult ingest = RunCommand(
+        BinaryDir() + "/trelink-cli",
+        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), Tls(provider)),
+        dir);
+    ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
+  }
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), Tls("linkage-admin")), dir);
+  ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
+
+  // True answers for every query file, from the ground truth.
+  std::vector<std::string> query_files;
+  for (const auto& f : std::filesystem::directory_iterator(std::string(TRELINK_SOURCE_DIR) + "/deploy/queries")) {
+    query_files.push_back(f.path().string());
+  }
+  std::sort(query_files.begin(), query_files.end());
+  ProcessResult truth = RunCommand(BinaryDir() + "/trelink-truth",
+                                   Concat({"--population", dir, "--catalogue", catalogue, "--out", dir + "/truth"}, query_files), dir);
+  ASSERT_EQ(truth.exit_code, 0) << truth.stderr_text;
+
+  uint64_t released = 0, suppressed = 0, off_by_linkage = 0;
+  for (const std::string& file : query_files) {
+    trelink::v1::CountQuery query;
+    ASSERT_THAT(LoadTextConfig(file, query), IsOk());
+    trelink::v1::CountTable table;
+    grpc::Status status = Count(ports["aggregator"], "analyst", query, table);
+    ASSERT_TRUE(status.ok()) << file << ": " << status.error_message();
+    const auto expected = ReadTruth(dir + "/truth/" + std::filesystem::path(file).stem().string() + ".truth.csv");
+    ASSERT_EQ(expected.size(), static_cast<size_t>(table.cells_size())) << file;
+    for (const auto& cell : table.cells()) {
+      const std::string key = absl::StrJoin(cell.values(), ",");
+      ASSERT_EQ(expected.count(key), 1u) << file << " " << key;
+      const uint64_t t = expected.at(key);
+      if (cell.status() != trelink::v1::ROUNDED) {
+        EXPECT_EQ(cell.count(), 0u) << file << " " << key;
+        ++suppressed;
+        continue;
+      }
+      ++released;
+      // The policy: released counts are zero or at least k, on base 5.
+      EXPECT_TRUE(cell.count() == 0 || cell.count() >= 10) << file << " " << key;
+      EXPECT_EQ(cell.count() % 5, 0u) << file << " " << key;
+      // Against the truth: within rounding (2), plus linkage error of at most
+      // 2% of the cell, counted and bounded below.
+      const double difference = std::abs(static_cast<double>(cell.count()) - static_cast<double>(t));
+      if (difference > 2) ++off_by_linkage;
+      EXPECT_LE(difference, 2 + 0.02 * static_cast<double>(t)) << file << " " << key << " true " << t;
+    }
+  }
+  EXPECT_GT(released, 20u);
+  EXPECT_GT(suppressed, 5u);
+  EXPECT_LE(off_by_linkage * 10, released) << "more than a tenth of released cells off by more than rounding";
+
+  // Refusals: wrong role, wrong project, bad query; each named.
+  trelink::v1::CountQuery query;
+  ASSERT_THAT(LoadTextConfig(query_files[0], query), IsOk());
+  trelink::v1::CountTable table;
+  EXPECT_EQ(Count(ports["aggregator"], "provider.maternity", query, table).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  trelink::v1::CountQuery other = query;
+  other.set_project("pilot");
+  EXPECT_EQ(Count(ports["aggregator"], "analyst", other, table).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  trelink::v1::CountQuery bad = query;
+  bad.mutable_group_by(0)->set_attribute("local_authority");
+  bad.mutable_cohort()->set_dataset("social_care");
+  bad.mutable_cohort()->clear_events();
+  bad.mutable_cohort()->add_events("looked_after");
+  bad.mutable_cohort()->clear_role();
+  grpc::Status refused = Count(ports["aggregator"], "analyst", bad, table);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("group_by[0].attribute: \"local_authority\" is not groupable"), std::string::npos)
+      << refused.error_message();
+
+  // The auditor: fetch, verify, tamper, detect.
+  grpc::ClientContext analyst_context;
+  trelink::v1::Checkpoint checkpoint;
+  EXPECT_EQ(trelink::v1::AuditService::NewStub(Channel(ports["aggregator"], "analyst"))
+                ->GetCheckpoint(&analyst_context, {}, &checkpoint)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::filesystem::create_directories(dir + "/audit");
+  ProcessResult fetch = RunCommand(BinaryDir() + "/trelink-audit",
+                                   Concat({"fetch", "--aggregator", absl::StrCat("127.0.0.1:", ports["aggregator"]),
+                                           "--out", dir + "/audit"}, Tls("auditor")), dir);
+  ASSERT_EQ(fetch.exit_code, 0) << fetch.stderr_text;
+  const std::vector<std::string> verify = {"verify", "--log", dir + "/audit/disclosure.log", "--checkpoint",
+                                           dir + "/audit/checkpoint", "--pubkey", dir + "/log.pub"};
+  ProcessResult verified = RunCommand(BinaryDir() + "/trelink-audit", verify, dir);
+  EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
+  // Every answer and every refusal after authentication is in the log.
+  EXPECT_NE(verified.stdout_text.find(absl::StrCat(query_files.size() + 3, " entries (", query_files.size(),
+                                                   " released tables, 3 refusals)")),
+            std::string::npos)
+      << verified.stdout_text;
+  {
+    std::fstream log(dir + "/audit/disclosure.log", std::ios::in | std::ios::out | std::ios::binary);
+    log.seekg(100);
+    char byte;
+    log.get(byte);
+    log.seekp(100);
+    log.put(static_cast<char>(byte ^ 0x20));
+  }
+  ProcessResult tampered = RunCommand(BinaryDir() + "/trelink-audit", Concat(verify, {"--json"}), dir);
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.stdout_text;
+  EXPECT_NE(tampered.stdout_text.find("\"check\": \"checkpoint\""), std::string::npos) << tampered.stdout_text;
+
+  for (auto& service : services) EXPECT_EQ(service.Stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace trelink
