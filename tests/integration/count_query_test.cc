@@ -1,0 +1,158 @@
+// Count queries over a real (SQLite) store whose persons come from the
+// synthetic ground truth: known answers, and bad queries refused by field.
+#include "common/aggregate/count_query.h"
+
+#include <gtest/gtest.h>
+
+#include "common/config/text_config.h"
+#include "common/linkage/linkage_run.h"
+#include "common/pseudonym/key_schema.h"
+#include "common/store/sqlite_linked_store.h"
+#include "common/synth/in_process_pipeline.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::IsOk;
+using ::trelink::testing::StatusIs;
+
+const FixedClock kClock(absl::FromCivil(absl::CivilDay(2026, 11, 26), absl::UTCTimeZone()));
+
+class CountQueryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto catalogue = Catalogue::Load(std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto");
+    ASSERT_THAT(catalogue, IsOk());
+    catalogue_ = new Catalogue(*std::move(catalogue));
+    PopulationOptions options;
+    options.mothers = 1500;
+    options.seed = 9;
+    population_ = new SyntheticPopulation(GeneratePopulation(options));
+    LinkerKeyPair linker = ::trelink::testing::NewLinkerKeys();
+    auto pseudonymiser = Pseudonymiser::Create(::trelink::testing::NewKeyset(), linker.public_key(), DefaultKeySchema(), {}, kClock);
+    auto store = SqliteLinkedStore::Open(::trelink::testing::MakeTempDir() + "/linked.db", kClock);
+    ASSERT_THAT(store, IsOk());
+    store_ = store->release();
+    BatchIngester ingester(*catalogue_, linker, *store_, 10000);
+    auto totals = IngestPopulation(*population_, *catalogue_, **pseudonymiser, ingester, "demo", 1000);
+    ASSERT_THAT(totals, IsOk());
+    auto table = LoadParticipants(*store_, "demo");
+    std::vector<PersonAssignment> truth;
+    for (uint32_t p = 0; p < table->size(); ++p) truth.push_back({table->participant_id(p), totals->truth[p]});
+    trelink::v1::LinkageReport report;
+    ASSERT_THAT(store_->SaveGeneration("demo", report, truth), IsOk());
+    auto index = EventIndex::Build(*store_, *catalogue_, "demo");
+    ASSERT_THAT(index, IsOk());
+    index_ = new std::shared_ptr<const EventIndex>(*index);
+  }
+
+  static trelink::v1::CountQuery Query(const std::string& text) {
+    trelink::v1::CountQuery query;
+    EXPECT_THAT(ParseTextConfig(text, "test", query), IsOk());
+    return query;
+  }
+
+  static absl::StatusOr<EvaluatedCount> Run(const std::string& text, uint32_t max_cells = 2000) {
+    return EvaluateCount(**index_, Query(text), max_cells);
+  }
+
+  static uint64_t CountRows(const std::string& dataset, const std::string& event) {
+    const SyntheticDataset& d = population_->datasets.at(dataset);
+    const size_t column = std::find(d.header.begin(), d.header.end(), "event") - d.header.begin();
+    uint64_t n = 0;
+    for (const auto& row : d.rows) n += row.cells[column] == event;
+    return n;
+  }
+
+  static Catalogue* catalogue_;
+  static SyntheticPopulation* population_;
+  static SqliteLinkedStore* store_;
+  static std::shared_ptr<const EventIndex>* index_;
+};
+
+Catalogue* CountQueryTest::catalogue_ = nullptr;
+SyntheticPopulation* CountQueryTest::population_ = nullptr;
+SqliteLinkedStore* CountQueryTest::store_ = nullptr;
+std::shared_ptr<const EventIndex>* CountQueryTest::index_ = nullptr;
+
+TEST_F(CountQueryTest, BirthsCountDistinctBabies) {
+  // Every birth row is a different baby: the count equals the rows.
+  auto result = Run(R"pb(project: "demo" cohort { dataset: "maternity" events: "birth" role: "baby" })pb");
+  ASSERT_THAT(result, IsOk());
+  ASSERT_EQ(result->table.cells.size(), 1u);
+  EXPECT_EQ(result->table.cells[0].count(), CountRows("maternity", "birth"));
+}
+
+TEST_F(CountQueryTest, MarginsAreUnionsAndCellsPartitionByDimension) {
+  auto result = Run(R"pb(project: "demo" cohort { dataset: "maternity" events: "birth" role: "baby" }
+                         group_by { attribute: "region" } include_totals: true)pb");
+  ASSERT_THAT(result, IsOk());
+  uint64_t sum = 0, total = 0;
+  for (const auto& cell : result->table.cells) {
+    if (cell.coords[0] < 0) {
+      total = cell.count();
+    } else {
+      sum += cell.count();
+    }
+  }
+  EXPECT_EQ(total, CountRows("maternity", "birth"));
+  EXPECT_EQ(sum, total);  // a baby has one birth, so one region
+  EXPECT_EQ(result->level_labels[0].size(), 10u);  // nine regions and "missing"
+}
+
+TEST_F(CountQueryTest, BadQueriesAreRefusedNamingTheField) {
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "prisons" events: "x" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.dataset: \"prisons\""));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "wedding" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.events: \"wedding\""));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.events: at least one event"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" role: "father" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.role"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" } group_by { attribute: "shoe_size" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "group_by[0].attribute: \"shoe_size\""));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "social_care" events: "looked_after" } group_by { attribute: "local_authority" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "group_by[0].attribute: \"local_authority\" is not groupable"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" } group_by { flag: "nope" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "group_by[0].flag"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
+                       flags { name: "f" dataset: "court" events: "care_proceedings" from_days: 30 to_days: 0 })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "flags[0].from_days: greater than to_days"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" from_date: "1950-01-01" to_date: "1960-12-31" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.from_date: the range is outside the data"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" from_date: "2020-02-30" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.from_date: not an ISO date"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" filters { attribute: "region" values: "Narnia" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "cohort.filters[0].values"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
+                       group_by { attribute: "region" } group_by { attribute: "imd_decile" } group_by { derived: EVENT_YEAR }
+                       include_totals: true)pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "include_totals"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
+                       group_by { attribute: "region" } group_by { attribute: "imd_decile" } group_by { derived: EVENT_YEAR })pb",
+                  500),
+              StatusIs(absl::StatusCode::kResourceExhausted, "the cap is 500"));
+}
+
+TEST_F(CountQueryTest, FlagsOverRelatedPersonsAndWindows) {
+  // Babies with care proceedings at any time vs within 28 days of birth.
+  auto any = Run(R"pb(cohort { dataset: "maternity" events: "birth" role: "baby" }
+                      flags { name: "p" dataset: "court" events: "care_proceedings" whom: SAME_PERSON any_time: true })pb");
+  auto newborn = Run(R"pb(cohort { dataset: "maternity" events: "birth" role: "baby" }
+                          flags { name: "p" dataset: "court" events: "care_proceedings" whom: SAME_PERSON from_days: 0 to_days: 27 })pb");
+  ASSERT_THAT(any, IsOk());
+  ASSERT_THAT(newborn, IsOk());
+  EXPECT_GT(any->table.cells[0].count(), 0u);
+  EXPECT_LE(newborn->table.cells[0].count(), any->table.cells[0].count());
+  // The mothers of those babies, reached through the mother-baby relation.
+  auto mothers = Run(R"pb(cohort { dataset: "maternity" events: "birth" role: "mother" }
+                          flags { name: "p" dataset: "court" events: "care_proceedings" whom: RELATED_PERSON any_time: true })pb");
+  ASSERT_THAT(mothers, IsOk());
+  EXPECT_GT(mothers->table.cells[0].count(), 0u);
+  EXPECT_LE(mothers->table.cells[0].count(), any->table.cells[0].count());
+}
+
+}  // namespace
+}  // namespace trelink
