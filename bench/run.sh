@@ -60,7 +60,7 @@ fi
 echo "wrote $results ($(wc -l <"$results") measurements)" >&2
 [ $smoke = 1 ] && exit 0
 
-value() { grep "\"name\": \"$1\"" "$results" | head -1 | sed 's/.*"value": \([-0-9.e+]*\).*/\1/'; }
+value() { { grep "\"name\": \"$1\"" "$results" || true; } | head -1 | sed 's/.*"value": \([-0-9.e+]*\).*/\1/'; }
 row() {  # row LABEL NAME UNIT TARGET
   local v
   v=$(value "$2")

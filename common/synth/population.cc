@@ -265,7 +265,9 @@ class Generator {
     if (U() < 0.3) mother.family = Surname();  // married: maternity uses the new name
 
     // Her own childhood: looked after by the local authority.
-    const bool was_looked_after = U() < 0.02 + 0.25 * risk;
+    // Care experience runs in families: about half the mothers whose babies
+    // enter proceedings were themselves looked after.
+    const bool was_looked_after = U() < 0.01 + 0.15 * risk * risk;
     if (was_looked_after) {
       AddSocialCare(mother, /*childhood=*/true, "looked_after", mother.dob + Int(3 * 365, 15 * 365), region);
     }
@@ -296,7 +298,7 @@ class Generator {
           const char* event = U() < 0.5 ? "cin_referral" : (U() < 0.6 ? "child_protection_plan" : "looked_after");
           AddSocialCare(baby, false, event, birth + Int(0, 700), region);
         }
-        if (U() < 0.004 + 0.05 * risk * (social_care_pregnancy ? 3 : 1)) {
+        if (U() < (0.003 + 0.04 * risk * (social_care_pregnancy ? 3 : 1)) * (was_looked_after ? 6 : 1)) {
           // Newborns' share of infant proceedings rose from ~40% (2011) to ~52% (2023).
           const double newborn_share = 0.40 + 0.12 * (birth.year() - 2011) / 12.0;
           const absl::CivilDay issued = birth + (U() < newborn_share ? Int(0, 27) : Int(28, 364));

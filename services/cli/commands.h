@@ -27,6 +27,8 @@ struct DatasetRun {
   std::string dataset;
   std::string csv_path;
   int batch_size = 2000;
+  // Stop at the first row that fails validation instead of leaving it out.
+  bool strict = false;
 };
 
 // Streams a CSV's identifier columns to the pseudonymiser and writes the

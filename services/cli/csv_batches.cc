@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/pseudonym/participant_fields.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -23,6 +24,8 @@ absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::
   absl::StatusOr<RecordColumns> columns = RecordColumns::Create(header, *spec);
   if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", columns.status().message()));
   reader->columns_.emplace(*std::move(columns));
+  reader->spec_ = spec;
+  reader->catalogue_ = &catalogue;
   return reader;
 }
 
@@ -41,12 +44,40 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
       return absl::InvalidArgumentError(absl::StrCat(path_, " line ", reader_.row_line(), ": ", row.size(),
                                                      " fields, the header has ", columns_->width()));
     }
-    batch.content.emplace_back();
-    columns_->Fill(row, *batch.identifiers.add_records(), batch.content.back());
+    ++rows_read_;
+    trelink::v1::IdentifierRecord identifiers;
+    trelink::v1::ContentRecord content;
+    columns_->Fill(row, identifiers, content);
+    absl::Status valid = ValidateRow(identifiers, content);
+    if (!valid.ok()) {
+      if (strict_) {
+        return absl::InvalidArgumentError(absl::StrCat(path_, " line ", reader_.row_line(), ": ", valid.message()));
+      }
+      rejected_.push_back({reader_.row_line(), std::string(valid.message())});
+      continue;
+    }
+    *batch.identifiers.add_records() = std::move(identifiers);
+    batch.content.push_back(std::move(content));
     batch.lines.push_back(reader_.row_line());
   }
   data_row_ += static_cast<size_t>(batch.identifiers.records_size());
   return batch.identifiers.records_size() > 0;
+}
+
+absl::Status CsvBatchReader::ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
+                                         const trelink::v1::ContentRecord& content) const {
+  if (identifiers.participants().empty()) return absl::InvalidArgumentError("no identifiers");
+  // The same checks the pseudonymiser and the linker make, so one bad row
+  // does not cost its whole batch.
+  const DateRange dob_range{absl::CivilDay(1900, 1, 1),
+                            absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())};
+  ParticipantFields fields;
+  for (const auto& participant : identifiers.participants()) {
+    NormalisationNotes notes;
+    absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(participant.role(), " ", s.message()));
+  }
+  return catalogue_->ValidateContent(*spec_, content);
 }
 
 std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv) {

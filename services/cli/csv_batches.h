@@ -18,6 +18,12 @@
 
 namespace trelink {
 
+// A row the reader left out, and why (never the value).
+struct RejectedRow {
+  size_t line;
+  std::string reason;  // "participant mother: date_of_birth: date is in the future"
+};
+
 struct CsvBatch {
   trelink::v1::PseudonymiseBatchRequest identifiers;
   std::vector<trelink::v1::ContentRecord> content;
@@ -33,16 +39,30 @@ class CsvBatchReader {
 
   // The next batch; false at the end of the file. Batch ids are
   // "<dataset>-<index of the first data row>", so a re-run resends the same ids.
+  // Rows whose identifiers or content fail validation are left out and
+  // recorded in rejected(); with `strict` the first one is an error instead.
   absl::StatusOr<bool> Next(CsvBatch& batch);
+
+  void set_strict(bool strict) { strict_ = strict; }
+  const std::vector<RejectedRow>& rejected() const { return rejected_; }
+  size_t rows_read() const { return rows_read_; }
 
  private:
   CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size)
       : path_(std::move(path)), in_(path_, std::ios::binary), reader_(in_), project_(std::move(project)),
         dataset_(std::move(dataset)), batch_size_(batch_size) {}
+  absl::Status ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
+                           const trelink::v1::ContentRecord& content) const;
+
   std::string path_;
   std::ifstream in_;
   CsvReader reader_;
   std::optional<RecordColumns> columns_;
+  const trelink::v1::DatasetSpec* spec_ = nullptr;
+  const Catalogue* catalogue_ = nullptr;
+  bool strict_ = false;
+  std::vector<RejectedRow> rejected_;
+  size_t rows_read_ = 0;
   std::string project_, dataset_;
   int batch_size_;
   size_t data_row_ = 0;

@@ -33,6 +33,7 @@ ABSL_FLAG(std::string, dataset, "", "dataset name (maternity, social_care, court
 ABSL_FLAG(std::string, csv, "", "input CSV file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(int, batch_size, 2000, "records per batch");
+ABSL_FLAG(bool, strict, false, "stop at the first row that fails validation (default: leave it out and report it)");
 ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
 ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
 ABSL_FLAG(std::string, format, "text", "query output: text, csv or json");
@@ -61,7 +62,7 @@ absl::Status Require(std::initializer_list<std::pair<const char*, std::string>> 
 absl::Status Dispatch(const std::string& command) {
   const std::string project = absl::GetFlag(FLAGS_project);
   const DatasetRun run{project, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_csv),
-                       absl::GetFlag(FLAGS_batch_size)};
+                       absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_strict)};
   if (command == "ingest" || command == "pseudonymise") {
     if (absl::Status s = Require({{"project", project}, {"dataset", run.dataset}, {"csv", run.csv_path},
                                   {"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}});

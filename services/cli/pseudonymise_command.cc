@@ -2,6 +2,8 @@
 #include <google/protobuf/util/delimited_message_util.h>
 #include <grpcpp/client_context.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -62,11 +64,47 @@ struct Totals {
 
 // Streams the CSV's identifier batches to the pseudonymiser; `on_sealed` is
 // called on a second thread with each sealed response and its batch.
+// Progress on stderr: a bar on a terminal, a line every 50 batches otherwise.
+class Progress {
+ public:
+  Progress() : terminal_(isatty(STDERR_FILENO) != 0) {}
+  void Batch(uint64_t records) {
+    ++batches_;
+    records_ += records;
+    if (terminal_) {
+      std::fprintf(stderr, "\r  %llu records in %llu batches sent", static_cast<unsigned long long>(records_),
+                   static_cast<unsigned long long>(batches_));
+    } else if (batches_ % 50 == 0) {
+      std::fprintf(stderr, "progress: %llu records in %llu batches sent\n", static_cast<unsigned long long>(records_),
+                   static_cast<unsigned long long>(batches_));
+    }
+  }
+  ~Progress() {
+    if (terminal_ && batches_ > 0) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool terminal_;
+  uint64_t batches_ = 0, records_ = 0;
+};
+
+// Rows left out for failing validation: how many, why, and where.
+void PrintRejected(const std::vector<RejectedRow>& rejected, size_t rows_read, const std::string& csv) {
+  std::printf("  rows read         %zu, %zu left out for failing validation\n", rows_read, rejected.size());
+  for (size_t i = 0; i < rejected.size() && i < 10; ++i) {
+    std::printf("    %s line %zu: %s\n", csv.c_str(), rejected[i].line, rejected[i].reason.c_str());
+  }
+  if (rejected.size() > 10) std::printf("    ... and %zu more\n", rejected.size() - 10);
+}
+
 absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& catalogue, const DatasetRun& run,
                                    const std::function<bool(const PseudonymiseBatchResponse&, CsvBatch&)>& on_sealed,
-                                   std::string* failed_batch_lines) {
+                                   std::string* failed_batch_lines, std::vector<RejectedRow>* rejected,
+                                   size_t* rows_read) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CsvBatchReader> reader,
                            CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size));
+  reader->set_strict(run.strict);
+  Progress progress;
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
   auto stub = trelink::v1::PseudonymService::NewStub(channel);
   grpc::ClientContext context;
@@ -108,10 +146,13 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
       std::lock_guard<std::mutex> lock(mu);
       in_flight.push_back(std::move(batch));
     }
+    progress.Batch(static_cast<uint64_t>(request.records_size()));
     if (!stream->Write(request)) break;  // the stream ended; Finish says why
   }
   stream->WritesDone();
   receiver.join();
+  *rejected = reader->rejected();
+  *rows_read = reader->rows_read();
   const grpc::Status finished = stream->Finish();
   TRELINK_RETURN_IF_ERROR(read_status);
   if (consumer_failed) return absl::OkStatus();  // the consumer reports its own error
@@ -142,6 +183,8 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
   Totals totals;
   const auto started = std::chrono::steady_clock::now();
   std::string error;
+  std::vector<RejectedRow> rejected;
+  size_t rows_read = 0;
   TRELINK_RETURN_IF_ERROR(StreamToPseudonymiser(
       pseudonymiser, catalogue, run,
       [&](const PseudonymiseBatchResponse& response, CsvBatch&) {
@@ -149,11 +192,12 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
         totals.Add(response);
         return true;
       },
-      &error));
+      &error, &rejected, &rows_read));
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", out_path));
   std::printf("pseudonymised ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  PrintRejected(rejected, rows_read, run.csv_path);
   std::printf("  sealed batches    -> %s\n", out_path.c_str());
   return absl::OkStatus();
 }
@@ -171,6 +215,8 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   absl::flat_hash_map<std::string, std::vector<size_t>> lines_of_batch;
   const auto started = std::chrono::steady_clock::now();
   std::string error;
+  std::vector<RejectedRow> rejected;
+  size_t rows_read = 0;
   absl::Status pseudonymised = StreamToPseudonymiser(
       pseudonymiser, catalogue, run,
       [&](const PseudonymiseBatchResponse& sealed, CsvBatch& batch) {
@@ -181,7 +227,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
         lines_of_batch[sealed.sealed().batch_id()] = std::move(batch.lines);
         return writer->Write(request);
       },
-      &error);
+      &error, &rejected, &rows_read);
   writer->WritesDone();
   const grpc::Status finished = writer->Finish();
   TRELINK_RETURN_IF_ERROR(pseudonymised);
@@ -200,6 +246,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   }
   std::printf("ingested ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  PrintRejected(rejected, rows_read, run.csv_path);
   std::printf("  linker            %llu batches stored, %llu already stored (resent, unchanged)\n",
               static_cast<unsigned long long>(totals.stored), static_cast<unsigned long long>(totals.already_stored));
   return absl::OkStatus();

@@ -146,10 +146,10 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   {
     std::ofstream csv(dir_ + "/maternity.csv");
     csv << "record_id,mother_nhs_number,mother_given_name,mother_family_name,mother_dob,mother_postcode,"
-           "baby_given_name,baby_dob,baby_sex,event,event_date\n";
+           "baby_given_name,baby_dob,baby_sex,event,event_date,region\n";
     for (int i = 0; i < 25; ++i) {
       csv << "M" << i << "," << (i % 5 == 0 ? "1234567890" : "943 476 5919") << ",Amelia,O'Brien,1991-03-14,LS6 1AN,"
-          << (i % 2 == 0 ? "Olivia,2020-02-11,F" : ",,") << ",birth,2020-02-11\n";
+          << (i % 2 == 0 ? "Olivia,2020-02-11,F" : ",,") << ",birth,2020-02-11,E12000003\n";
     }
   }
   const std::string certs = CertDir();
@@ -183,13 +183,21 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   }
   EXPECT_EQ(batches, 3);
 
-  // A bad row is reported by CSV line, without its value.
-  { std::ofstream(dir_ + "/maternity.csv", std::ios::app) << "M99,,Amelia,O'Brien,1991-02-30,LS6 1AN,,,,birth,2020-02-11\n"; }
+  // A bad row is left out and reported by CSV line, without its value; the
+  // rest go through. With --strict the first bad row stops the run.
+  { std::ofstream(dir_ + "/maternity.csv", std::ios::app) << "M99,,Amelia,O'Brien,1991-02-30,LS6 1AN,,,,birth,2020-02-11,E12000003\n"; }
   cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);
+  EXPECT_EQ(cli.exit_code, 0) << cli.stderr_text;
+  EXPECT_NE(cli.stdout_text.find("rows read         26, 1 left out for failing validation"), std::string::npos)
+      << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("maternity.csv line 27: mother date_of_birth: not a calendar date"), std::string::npos)
+      << cli.stdout_text;
+  EXPECT_EQ(cli.stdout_text.find("1991-02-30"), std::string::npos);
+  std::vector<std::string> strict = args;
+  strict.push_back("--strict");
+  cli = RunCommand(BinaryDir() + "/trelink-cli", strict, dir_);
   EXPECT_EQ(cli.exit_code, 2);
-  EXPECT_NE(cli.stderr_text.find("maternity.csv line 27: batch maternity-000000020: records[5].participants[0]"
-                                 ".identifiers.date_of_birth: not a calendar date"),
-            std::string::npos)
+  EXPECT_NE(cli.stderr_text.find("maternity.csv line 27: mother date_of_birth: not a calendar date"), std::string::npos)
       << cli.stderr_text;
   EXPECT_EQ(cli.stderr_text.find("1991-02-30"), std::string::npos);
 
