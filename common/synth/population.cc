@@ -267,7 +267,7 @@ class Generator {
     // Her own childhood: looked after by the local authority.
     // Care experience runs in families: about half the mothers whose babies
     // enter proceedings were themselves looked after.
-    const bool was_looked_after = U() < 0.01 + 0.15 * risk * risk;
+    const bool was_looked_after = U() < 0.02 + 0.2 * risk * risk;
     if (was_looked_after) {
       AddSocialCare(mother, /*childhood=*/true, "looked_after", mother.dob + Int(3 * 365, 15 * 365), region);
     }
@@ -298,7 +298,7 @@ class Generator {
           const char* event = U() < 0.5 ? "cin_referral" : (U() < 0.6 ? "child_protection_plan" : "looked_after");
           AddSocialCare(baby, false, event, birth + Int(0, 700), region);
         }
-        if (U() < (0.003 + 0.04 * risk * (social_care_pregnancy ? 3 : 1)) * (was_looked_after ? 6 : 1)) {
+        if (U() < (0.003 + 0.04 * risk * (social_care_pregnancy ? 3 : 1)) * (was_looked_after ? 15 : 1)) {
           // Newborns' share of infant proceedings rose from ~40% (2011) to ~52% (2023).
           const double newborn_share = 0.40 + 0.12 * (birth.year() - 2011) / 12.0;
           const absl::CivilDay issued = birth + (U() < newborn_share ? Int(0, 27) : Int(28, 364));
@@ -307,7 +307,11 @@ class Generator {
           if (U() < 0.5) AddCourt(baby, mother, "placement_order", issued + Int(120, 300), region, disability);
         }
       }
-      if (U() < 0.0008) AddMaternity(mother, nullptr, "maternal_death", birth + Int(0, 300), region, imd);
+      // Maternal deaths are rare and concentrated where risk is high (rates
+      // are inflated so that demo-sized tables have something to release).
+      if (U() < 0.0003 + 0.004 * risk * risk) {
+        AddMaternity(mother, nullptr, "maternal_death", birth + Int(0, 300), region, imd);
+      }
       birth = birth + Int(400, 1500);
     }
   }
