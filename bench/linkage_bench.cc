@@ -89,6 +89,9 @@ int Main() {
   const double link_seconds = Seconds(link_start);
   Report("linkage.link_seconds_including_quality_measurement", link_seconds, "s");
   Report("linkage.link_seconds", report->seconds(), "s");
+  Report("linkage.phase.load_seconds", report->load_seconds(), "s");
+  Report("linkage.phase.link_seconds", report->link_seconds(), "s");
+  Report("linkage.phase.save_seconds", report->save_seconds(), "s");
   Report("linkage.ingest_plus_link_seconds", ingest_seconds + report->seconds(), "s");
   for (const auto& [pass, counts] : quality) {
     Report("linkage.quality." + pass + ".precision", counts.precision(), "ratio");

@@ -20,12 +20,18 @@ absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std:
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
                                                       const LinkageOptions& options, const PassObserver& observer) {
   const auto started = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   TRELINK_ASSIGN_OR_RETURN(ParticipantTable table, LoadParticipants(*context.store, project));
+  const double load_seconds = since(started);
+  const auto link_started = std::chrono::steady_clock::now();
   if (table.size() == 0) {
     return absl::FailedPreconditionError(absl::StrCat("project \"", project, "\" has no stored records to link"));
   }
   TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
 
+  const double link_seconds = since(link_started);
   auto random_id = context.random_id ? context.random_id : [] {
     uint64_t id = 0;
     randombytes_buf(&id, sizeof id);
@@ -50,7 +56,12 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));
   report.set_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   SuppressSmallCounts(report, context.disclosure_threshold);
+  report.set_load_seconds(load_seconds);
+  report.set_link_seconds(link_seconds);
+  const auto save_started = std::chrono::steady_clock::now();
   TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments));
+  report.set_save_seconds(since(save_started));
+  report.set_seconds(since(started));
   return report;
 }
 

@@ -21,14 +21,33 @@ void ParticipantTable::Add(const ParticipantRow& row) {
   }
   const size_t base = keys_.size();
   keys_.resize(base + width_, 0);
-  const auto& values = row.keys.values();
-  for (int k = 0; k < values.size() && k < static_cast<int>(layout->second.size()); ++k) {
-    const int slot = layout->second[static_cast<size_t>(k)];
-    const std::string& value = values.Get(k);
-    if (slot < 0 || value.size() < 8) continue;
-    uint64_t fingerprint = 0;
-    memcpy(&fingerprint, value.data(), sizeof fingerprint);
-    keys_[base + static_cast<size_t>(slot)] = fingerprint == 0 ? 1 : fingerprint;
+  // Walk the ParticipantKeys wire format: field 2 ("values") is repeated
+  // length-delimited; everything else is skipped.
+  const auto* p = reinterpret_cast<const uint8_t*>(row.keys.data());
+  const auto* end = p + row.keys.size();
+  auto varint = [&](uint64_t& out) {
+    out = 0;
+    for (int shift = 0; p < end && shift < 64; shift += 7) {
+      const uint8_t byte = *p++;
+      out |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  };
+  size_t k = 0;
+  while (p < end) {
+    uint64_t tag = 0, length = 0;
+    if (!varint(tag) || (tag & 7) != 2 || !varint(length) || length > static_cast<uint64_t>(end - p)) break;
+    if ((tag >> 3) == 2) {
+      const int slot = k < layout->second.size() ? layout->second[k] : -1;
+      if (slot >= 0 && length >= 8) {
+        uint64_t fingerprint = 0;
+        memcpy(&fingerprint, p, sizeof fingerprint);
+        keys_[base + static_cast<size_t>(slot)] = fingerprint == 0 ? 1 : fingerprint;
+      }
+      ++k;
+    }
+    p += length;
   }
   auto [dataset, added] = dataset_index_.try_emplace(row.dataset, static_cast<uint16_t>(datasets_.size()));
   if (added) datasets_.emplace_back(row.dataset);

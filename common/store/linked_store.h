@@ -39,8 +39,10 @@ struct ParticipantRow {
   int64_t record_id;
   absl::string_view dataset;
   absl::string_view role;
-  absl::Span<const std::string> key_names;  // aligned with keys.values()
-  const trelink::v1::ParticipantKeys& keys;
+  absl::Span<const std::string> key_names;  // aligned with the values in `keys`
+  // A serialised trelink.v1.ParticipantKeys, left unparsed: linkage reads
+  // millions of them and takes only a fingerprint of each value.
+  absl::string_view keys;
 };
 
 // One record as the aggregator reads it, with the linkage ids of its

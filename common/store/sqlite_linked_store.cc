@@ -153,17 +153,12 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
                    "WHERE b.project = ? ORDER BY p.id"));
   query.Bind(1, project);
   absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
-  trelink::v1::ParticipantKeys keys;
   while (true) {
     TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
     if (!row) break;
     auto [it, inserted] = key_names.try_emplace(query.Int(0));
     if (inserted) it->second = absl::StrSplit(query.Text(2), '\n');
-    const absl::string_view blob = query.Blob(6);
-    if (!keys.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
-      return absl::DataLossError(absl::StrCat("store: participant ", query.Int(3), " has unreadable keys"));
-    }
-    visit(ParticipantRow{query.Int(3), query.Int(4), query.Text(1), query.Text(5), it->second, keys});
+    visit(ParticipantRow{query.Int(3), query.Int(4), query.Text(1), query.Text(5), it->second, query.Blob(6)});
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,10 @@
 #include "common/synth/in_process_pipeline.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "absl/strings/str_format.h"
 #include "common/csv/record_columns.h"
 #include "common/status/status_macros.h"
@@ -9,11 +14,52 @@ namespace trelink {
 absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& population, const Catalogue& catalogue,
                                                 const Pseudonymiser& pseudonymiser, const BatchIngester& ingester,
                                                 const std::string& project, int batch_size) {
+  // Two stages on two threads, as the pseudonymiser and the linker are two
+  // processes: this thread pseudonymises, the other ingests, with a short
+  // queue between them.
   PipelineTotals totals;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<trelink::v1::IngestBatchRequest> queue;
+  bool done = false;
+  absl::Status ingest_status;
+  std::thread linker([&] {
+    while (true) {
+      trelink::v1::IngestBatchRequest batch;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return done || !queue.empty(); });
+        if (queue.empty()) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      changed.notify_all();
+      absl::Status status = ingester.Ingest(batch).status();
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (ingest_status.ok()) ingest_status = status;
+      }
+    }
+  });
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    changed.notify_all();
+    linker.join();
+  };
   for (const auto& [name, dataset] : population.datasets) {
     const trelink::v1::DatasetSpec* spec = catalogue.Find(name);
-    if (spec == nullptr) return absl::NotFoundError(absl::StrCat("dataset ", name, " is not in the catalogue"));
-    TRELINK_ASSIGN_OR_RETURN(RecordColumns columns, RecordColumns::Create(dataset.header, *spec));
+    if (spec == nullptr) {
+      finish();
+      return absl::NotFoundError(absl::StrCat("dataset ", name, " is not in the catalogue"));
+    }
+    absl::StatusOr<RecordColumns> columns = RecordColumns::Create(dataset.header, *spec);
+    if (!columns.ok()) {
+      finish();
+      return columns.status();
+    }
     for (size_t start = 0; start < dataset.rows.size(); start += static_cast<size_t>(batch_size)) {
       trelink::v1::PseudonymiseBatchRequest identifiers;
       trelink::v1::IngestBatchRequest ingest;
@@ -22,17 +68,27 @@ absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& popul
       identifiers.set_batch_id(absl::StrFormat("%s-%09d", name, start));
       const size_t end = std::min(dataset.rows.size(), start + static_cast<size_t>(batch_size));
       for (size_t r = start; r < end; ++r) {
-        columns.Fill(dataset.rows[r].cells, *identifiers.add_records(), *ingest.add_records());
+        columns->Fill(dataset.rows[r].cells, *identifiers.add_records(), *ingest.add_records());
         for (const auto& [role, person] : dataset.rows[r].truth) totals.truth.push_back(person);
       }
-      TRELINK_ASSIGN_OR_RETURN(trelink::v1::PseudonymiseBatchResponse sealed,
-                               pseudonymiser.PseudonymiseBatch(identifiers));
-      *ingest.mutable_sealed() = sealed.sealed();
-      TRELINK_RETURN_IF_ERROR(ingester.Ingest(ingest).status());
+      absl::StatusOr<trelink::v1::PseudonymiseBatchResponse> sealed = pseudonymiser.PseudonymiseBatch(identifiers);
+      if (!sealed.ok()) {
+        finish();
+        return sealed.status();
+      }
+      *ingest.mutable_sealed() = std::move(*sealed->mutable_sealed());
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return queue.size() < 4; });
+        queue.push_back(std::move(ingest));
+      }
+      changed.notify_all();
       totals.records += end - start;
       totals.batches++;
     }
   }
+  finish();
+  TRELINK_RETURN_IF_ERROR(ingest_status);
   return totals;
 }
 
