@@ -24,6 +24,9 @@ ABSL_FLAG(uint64_t, seed, 1, "population seed");
 ABSL_FLAG(std::string, dir, "/tmp/trelink-bench", "working directory for the store");
 ABSL_FLAG(std::string, catalogue, "deploy/config/catalogue.textproto", "catalogue file");
 ABSL_FLAG(int, batch, 5000, "records per batch");
+ABSL_FLAG(uint32_t, max_block_size, 0, "override the policy's max_block_size (0: default)");
+ABSL_FLAG(uint32_t, max_key_group, 0, "override the policy's max_key_group (0: default)");
+ABSL_FLAG(double, match_probability, 0, "override the policy's match_probability (0: default)");
 
 namespace trelink {
 namespace {
@@ -72,7 +75,11 @@ int Main() {
   Report("linkage.ingest_seconds", ingest_seconds, "s");
   Report("linkage.ingest_rate", totals->records / ingest_seconds, "records/s");
 
-  auto options = LinkageOptions::FromPolicy({});
+  trelink::v1::LinkagePolicy policy;
+  policy.set_max_block_size(absl::GetFlag(FLAGS_max_block_size));
+  policy.set_max_key_group(absl::GetFlag(FLAGS_max_key_group));
+  policy.set_match_probability(absl::GetFlag(FLAGS_match_probability));
+  auto options = LinkageOptions::FromPolicy(policy);
   options->AddCatalogueConstraints(catalogue->proto());
   std::vector<std::pair<std::string, PairCounts>> quality;
   const auto link_start = std::chrono::steady_clock::now();

@@ -17,7 +17,7 @@ namespace trelink {
 
 struct LinkageOptions {
   std::vector<std::string> deterministic_keys;
-  uint32_t max_key_group = 8;
+  uint32_t max_key_group = 25;
   bool probabilistic = true;
   // (dataset, role) pairs a person holds in at most one record.
   std::vector<std::pair<std::string, std::string>> once_per_person;
