@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -72,6 +73,7 @@ int Main() {
   for (const auto& f : std::filesystem::directory_iterator(absl::GetFlag(FLAGS_queries))) files.push_back(f.path());
   std::sort(files.begin(), files.end());
   std::vector<double> latencies, append_latencies;
+  std::map<std::string, std::vector<double>> per_query;
   std::vector<std::string> sample_entries;
   for (int r = 0; r < absl::GetFlag(FLAGS_repeats); ++r) {
     for (const std::string& file : files) {
@@ -94,6 +96,7 @@ int Main() {
       append_latencies.push_back(Since(append_start) * 1000);
       (*control)->RecordReleased(query.project(), evaluated->table);
       latencies.push_back(Since(start) * 1000);
+      per_query[std::filesystem::path(file).stem().string()].push_back(latencies.back());
       if (r == 0) sample_entries.push_back(SerializeEntry(entry));
     }
   }
@@ -102,6 +105,10 @@ int Main() {
   auto at = [](const std::vector<double>& v, double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]; };
   Report("aggregate.count_latency_p50", at(latencies, 0.5), "ms");
   Report("aggregate.count_latency_p99", at(latencies, 0.99), "ms");
+  for (auto& [name, values] : per_query) {
+    std::sort(values.begin(), values.end());
+    Report("aggregate.count_latency_max." + name, values.back(), "ms");
+  }
   Report("aggregate.log_append_fsync_p50", at(append_latencies, 0.5), "ms");
   Report("aggregate.log_append_fsync_p99", at(append_latencies, 0.99), "ms");
 

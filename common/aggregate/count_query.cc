@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,10 @@ struct CompiledFlag {
   bool any_time;
   int32_t from_days, to_days;
   std::vector<AttributeFilter> filters;
+  // The days of every matching flag event, by participating person, sorted:
+  // flag events are usually few, so looking a person up here is far cheaper
+  // than walking each cohort person's events.
+  absl::flat_hash_map<uint32_t, std::vector<int32_t>> days_by_person;
 };
 
 struct CompiledDimension {
@@ -102,15 +107,25 @@ absl::StatusOr<absl::flat_hash_set<int>> CompileEvents(const trelink::v1::Datase
   return compiled;
 }
 
+void IndexFlagEvents(const EventIndex& index, CompiledFlag& flag) {
+  for (int event : flag.events) {
+    for (uint32_t e : index.EventsOf(flag.dataset, event)) {
+      if (!PassesFilters(index, e, flag.filters)) continue;
+      for (const auto& participant : index.participants(e)) {
+        flag.days_by_person[participant.person].push_back(index.event(e).day);
+      }
+    }
+  }
+  for (auto& [person, days] : flag.days_by_person) std::sort(days.begin(), days.end());
+}
+
 bool FlagHolds(const EventIndex& index, const CompiledFlag& flag, uint32_t person, int32_t day) {
   auto person_has = [&](uint32_t who) {
-    for (uint32_t e : index.EventsOfPerson(who)) {
-      const EventIndex::Event& event = index.event(e);
-      if (event.dataset != flag.dataset || !flag.events.contains(event.event)) continue;
-      if (!flag.any_time && (event.day < day + flag.from_days || event.day > day + flag.to_days)) continue;
-      if (PassesFilters(index, e, flag.filters)) return true;
-    }
-    return false;
+    auto it = flag.days_by_person.find(who);
+    if (it == flag.days_by_person.end()) return false;
+    if (flag.any_time) return true;
+    auto first = std::lower_bound(it->second.begin(), it->second.end(), day + flag.from_days);
+    return first != it->second.end() && *first <= day + flag.to_days;
   };
   if (flag.whom != trelink::v1::Flag::RELATED_PERSON && person_has(person)) return true;
   if (flag.whom != trelink::v1::Flag::SAME_PERSON) {
@@ -159,7 +174,9 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     TRELINK_ASSIGN_OR_RETURN(auto flag_events, CompileEvents(flag_dataset, f.events(), at + ".events"));
     if (!f.any_time() && f.from_days() > f.to_days()) return Invalid(at + ".from_days", "greater than to_days");
     TRELINK_ASSIGN_OR_RETURN(auto flag_filters, CompileFilters(flag_dataset, f.filters(), at + ".filters"));
-    flags.push_back({fd, std::move(flag_events), f.whom(), f.any_time(), f.from_days(), f.to_days(), std::move(flag_filters)});
+    flags.push_back({fd, std::move(flag_events), f.whom(), f.any_time(), f.from_days(), f.to_days(),
+                     std::move(flag_filters), {}});
+    IndexFlagEvents(index, flags.back());
   }
 
   EvaluatedCount result;
@@ -224,10 +241,18 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
                                                      " cells; the cap is ", max_cells));
   }
 
-  // Evaluate: one population per interior cell and per margin.
+  // Evaluate: one population per interior cell and per margin, in a flat
+  // array indexed by coordinates (position `size` on an axis is its margin).
   std::vector<int> sizes;
-  for (const auto& dim : dims) sizes.push_back(dim.size);
-  std::map<std::vector<int>, Population> populations;
+  std::vector<size_t> strides(dims.size(), 1);
+  size_t flat_cells = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    sizes.insert(sizes.begin(), dims[i].size);
+    strides[i] = flat_cells;
+    flat_cells *= static_cast<size_t>(dims[i].size + 1);
+  }
+  std::vector<Population> populations(flat_cells);
+  const bool margins = query.include_totals() && !dims.empty();
   std::vector<int> coords(dims.size());
   std::vector<int8_t> flag_value(flags.size());
   for (int event : events) {
@@ -245,6 +270,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
         excluded = !flag_grouped[f] && flag_value[f] == 0;
       }
       if (excluded) continue;
+      size_t flat = 0;
       for (size_t i = 0; i < dims.size(); ++i) {
         const CompiledDimension& dim = dims[i];
         if (dim.kind == CompiledDimension::kFlag) {
@@ -256,16 +282,20 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
           const int level = v == EventIndex::kMissing ? -1 : (dim.integer ? v - dim.base : v);
           coords[i] = level < 0 || level >= dim.size - 1 ? dim.size - 1 : level;
         }
+        flat += static_cast<size_t>(coords[i]) * strides[i];
       }
       const uint64_t id = index.linkage_id(static_cast<uint32_t>(subject));
-      populations[coords].push_back(id);
-      if (query.include_totals() && !dims.empty()) {
+      populations[flat].push_back(id);
+      if (margins) {
         if (dims.size() == 1) {
-          populations[{-1}].push_back(id);
+          populations[static_cast<size_t>(sizes[0])].push_back(id);
         } else {
-          populations[{coords[0], -1}].push_back(id);
-          populations[{-1, coords[1]}].push_back(id);
-          populations[{-1, -1}].push_back(id);
+          const size_t row_margin = static_cast<size_t>(coords[0]) * strides[0] + static_cast<size_t>(sizes[1]);
+          const size_t column_margin = static_cast<size_t>(sizes[0]) * strides[0] + static_cast<size_t>(coords[1]);
+          const size_t grand = static_cast<size_t>(sizes[0]) * strides[0] + static_cast<size_t>(sizes[1]);
+          populations[row_margin].push_back(id);
+          populations[column_margin].push_back(id);
+          populations[grand].push_back(id);
         }
       }
     }
@@ -286,7 +316,11 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     all = std::move(next);
   }
   for (auto& c : all) {
-    Population population = std::move(populations[c]);
+    size_t flat = 0;
+    for (size_t i = 0; i < c.size(); ++i) {
+      flat += static_cast<size_t>(c[i] < 0 ? sizes[i] : c[i]) * strides[i];
+    }
+    Population population = std::move(populations[flat]);
     std::sort(population.begin(), population.end());
     population.erase(std::unique(population.begin(), population.end()), population.end());
     result.table.cells.push_back({c, std::move(population)});

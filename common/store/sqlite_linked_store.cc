@@ -148,9 +148,11 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
+      // CROSS JOIN keeps participants as the outer loop: a rowid scan that is
+      // already in id order, so SQLite sorts nothing (the blobs are large).
       db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys "
-                   "FROM participants p JOIN records r ON p.record = r.id JOIN batches b ON r.batch = b.id "
-                   "WHERE b.project = ? ORDER BY p.id"));
+                   "FROM participants p CROSS JOIN records r CROSS JOIN batches b "
+                   "WHERE p.record = r.id AND r.batch = b.id AND b.project = ? ORDER BY p.id"));
   query.Bind(1, project);
   absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
   while (true) {
@@ -214,10 +216,11 @@ absl::Status SqliteLinkedStore::ForEachEvent(const std::string& project, uint64_
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
+      // Records drive in rowid order; no sort (see ForEachParticipant).
       db_->Prepare("SELECT r.id, b.dataset, r.content, p.role, l.person "
-                   "FROM records r JOIN batches b ON r.batch = b.id JOIN participants p ON p.record = r.id "
-                   "JOIN person_links l ON l.participant = p.id AND l.project = b.project AND l.generation = ? "
-                   "WHERE b.project = ? ORDER BY r.id, p.id"));
+                   "FROM records r CROSS JOIN batches b CROSS JOIN participants p CROSS JOIN person_links l "
+                   "WHERE r.batch = b.id AND p.record = r.id AND l.participant = p.id AND l.project = b.project "
+                   "AND l.generation = ? AND b.project = ? ORDER BY r.id, p.id"));
   query.Bind(1, static_cast<int64_t>(generation)).Bind(2, project);
   int64_t current = -1;
   std::string dataset;
