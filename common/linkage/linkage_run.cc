@@ -32,10 +32,17 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
 
   const double link_seconds = since(link_started);
-  auto random_id = context.random_id ? context.random_id : [] {
-    uint64_t id = 0;
-    randombytes_buf(&id, sizeof id);
-    return id;
+  // Linkage ids come from the CSPRNG in one draw (a call per person costs a
+  // system call each), unless a source is injected.
+  std::vector<uint64_t> drawn;
+  size_t next_drawn = 0;
+  auto random_id = context.random_id ? context.random_id : [&]() -> uint64_t {
+    if (next_drawn == drawn.size()) {
+      drawn.assign(std::max<size_t>(1024, table.size() / 2), 0);
+      randombytes_buf(drawn.data(), drawn.size() * sizeof(uint64_t));
+      next_drawn = 0;
+    }
+    return drawn[next_drawn++];
   };
   absl::flat_hash_map<uint32_t, uint64_t> person_of_set;
   absl::flat_hash_set<uint64_t> used;
