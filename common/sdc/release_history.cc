@@ -35,14 +35,15 @@ bool InMemoryReleaseHistory::Differs(const std::string& project, const Populatio
   return false;
 }
 
-void InMemoryReleaseHistory::Record(const std::string& project, const Population& population) {
+bool InMemoryReleaseHistory::Add(const std::string& project, const Population& population) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& released = released_[project];
   auto range = released.equal_range(population.size());
   for (auto r = range.first; r != range.second; ++r) {
-    if (r->second == population) return;  // the same population again
+    if (r->second == population) return false;  // the same population again
   }
   released.emplace(population.size(), population);
+  return true;
 }
 
 size_t InMemoryReleaseHistory::size() const {

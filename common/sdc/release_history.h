@@ -29,7 +29,9 @@ class ReleaseHistory {
 class InMemoryReleaseHistory final : public ReleaseHistory {
  public:
   bool Differs(const std::string& project, const Population& population, uint32_t threshold) override;
-  void Record(const std::string& project, const Population& population) override;
+  void Record(const std::string& project, const Population& population) override { Add(project, population); }
+  // Records and says whether the population was new to the project.
+  bool Add(const std::string& project, const Population& population);
   size_t size() const;
 
  private:

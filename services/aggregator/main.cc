@@ -6,6 +6,7 @@
 #include "absl/flags/usage.h"
 #include "common/config/text_config.h"
 #include "common/log/log.h"
+#include "common/sdc/stored_release_history.h"
 #include "common/server/service_host.h"
 #include "common/status/status_macros.h"
 #include "common/store/sqlite_linked_store.h"
@@ -27,8 +28,11 @@ absl::Status Serve(const std::string& config_path) {
   }
   TRELINK_ASSIGN_OR_RETURN(Catalogue catalogue, Catalogue::Load(config.catalogue_file()));
   TRELINK_ASSIGN_OR_RETURN(AccessPolicy access, AccessPolicy::Create(config.server().access()));
-  InMemoryReleaseHistory history;
-  absl::StatusOr<std::unique_ptr<DisclosureControl>> control = DisclosureControl::Create(config.policy(), history);
+  const std::string history_file = config.release_history_file().empty()
+                                       ? config.log_file() + ".releases"
+                                       : config.release_history_file();
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<StoredReleaseHistory> history, StoredReleaseHistory::Open(history_file));
+  absl::StatusOr<std::unique_ptr<DisclosureControl>> control = DisclosureControl::Create(config.policy(), *history);
   if (!control.ok()) return absl::InvalidArgumentError(absl::StrCat("policy: ", control.status().message()));
   TRELINK_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::Load(config.log_signing_key_file()));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<DisclosureLog> log, DisclosureLog::Open(config.log_file(), std::move(signer)));
@@ -43,7 +47,7 @@ absl::Status Serve(const std::string& config_path) {
                            ServiceHost::Start("trelink-aggregator", config.server(), {&aggregate, &audit}));
   LogInfo(absl::StrCat("serving; policy ", (*control)->policy().version(), " (k=", (*control)->policy().threshold(),
                        ", base ", (*control)->policy().rounding_base(), "); disclosure log at ", log->size(),
-                       " entries"));
+                       " entries; ", history->size(), " released populations remembered"));
   LogInfo(absl::StrCat("received ", WaitForShutdownSignal(), "; shutting down"));
   host->Shutdown(absl::Seconds(10));
   LogInfo("stopped");

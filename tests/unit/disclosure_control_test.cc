@@ -261,3 +261,32 @@ TEST(ReleaseHistoryTest, SymmetricDifference) {
 
 }  // namespace
 }  // namespace trelink
+
+#include "common/sdc/stored_release_history.h"
+#include "tests/support/test_keys.h"
+
+namespace trelink {
+namespace {
+
+TEST(StoredReleaseHistoryTest, DifferencingSurvivesARestart) {
+  const std::string path = ::trelink::testing::MakeTempDir() + "/releases.db";
+  Population all;
+  for (uint64_t i = 1; i <= 300; ++i) all.push_back(i * 7919);
+  {
+    auto history = StoredReleaseHistory::Open(path);
+    ASSERT_TRUE(history.ok());
+    (*history)->Record("p", all);
+    (*history)->Record("p", all);  // a repeat is stored once
+    EXPECT_EQ((*history)->size(), 1u);
+  }
+  auto reopened = StoredReleaseHistory::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->size(), 1u);
+  Population all_but_two(all.begin(), all.end() - 2);
+  EXPECT_TRUE((*reopened)->Differs("p", all_but_two, 10));
+  EXPECT_FALSE((*reopened)->Differs("p", all, 10));
+  EXPECT_FALSE((*reopened)->Differs("q", all_but_two, 10));
+}
+
+}  // namespace
+}  // namespace trelink
