@@ -42,7 +42,7 @@ struct CompiledFlag {
   // The days of every matching flag event, by participating person, sorted:
   // flag events are usually few, so looking a person up here is far cheaper
   // than walking each cohort person's events.
-  absl::flat_hash_map<uint32_t, std::vector<int32_t>> days_by_person;
+  std::shared_ptr<const EventIndex::PersonDays> days_by_person;
 };
 
 struct CompiledDimension {
@@ -107,22 +107,28 @@ absl::StatusOr<absl::flat_hash_set<int>> CompileEvents(const trelink::v1::Datase
   return compiled;
 }
 
-void IndexFlagEvents(const EventIndex& index, CompiledFlag& flag) {
-  for (int event : flag.events) {
-    for (uint32_t e : index.EventsOf(flag.dataset, event)) {
-      if (!PassesFilters(index, e, flag.filters)) continue;
-      for (const auto& participant : index.participants(e)) {
-        flag.days_by_person[participant.person].push_back(index.event(e).day);
+// `key` identifies what the flag matches (dataset, events, filters), not its
+// window, so flags that differ only in their window share the index.
+void IndexFlagEvents(const EventIndex& index, const std::string& key, CompiledFlag& flag) {
+  flag.days_by_person = index.CachedPersonDays(key, [&] {
+    EventIndex::PersonDays days_by_person;
+    for (int event : flag.events) {
+      for (uint32_t e : index.EventsOf(flag.dataset, event)) {
+        if (!PassesFilters(index, e, flag.filters)) continue;
+        for (const auto& participant : index.participants(e)) {
+          days_by_person[participant.person].push_back(index.event(e).day);
+        }
       }
     }
-  }
-  for (auto& [person, days] : flag.days_by_person) std::sort(days.begin(), days.end());
+    for (auto& [person, days] : days_by_person) std::sort(days.begin(), days.end());
+    return days_by_person;
+  });
 }
 
 bool FlagHolds(const EventIndex& index, const CompiledFlag& flag, uint32_t person, int32_t day) {
   auto person_has = [&](uint32_t who) {
-    auto it = flag.days_by_person.find(who);
-    if (it == flag.days_by_person.end()) return false;
+    auto it = flag.days_by_person->find(who);
+    if (it == flag.days_by_person->end()) return false;
     if (flag.any_time) return true;
     auto first = std::lower_bound(it->second.begin(), it->second.end(), day + flag.from_days);
     return first != it->second.end() && *first <= day + flag.to_days;
@@ -175,8 +181,14 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     if (!f.any_time() && f.from_days() > f.to_days()) return Invalid(at + ".from_days", "greater than to_days");
     TRELINK_ASSIGN_OR_RETURN(auto flag_filters, CompileFilters(flag_dataset, f.filters(), at + ".filters"));
     flags.push_back({fd, std::move(flag_events), f.whom(), f.any_time(), f.from_days(), f.to_days(),
-                     std::move(flag_filters), {}});
-    IndexFlagEvents(index, flags.back());
+                     std::move(flag_filters), nullptr});
+    trelink::v1::Flag what = f;
+    what.clear_name();
+    what.clear_whom();
+    what.clear_from_days();
+    what.clear_to_days();
+    what.clear_any_time();
+    IndexFlagEvents(index, what.SerializeAsString(), flags.back());
   }
 
   EvaluatedCount result;

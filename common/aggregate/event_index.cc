@@ -133,6 +133,19 @@ absl::Span<const uint32_t> EventIndex::EventsOfPerson(uint32_t person) const {
       .subspan(person_event_offsets_[person], person_event_offsets_[person + 1] - person_event_offsets_[person]);
 }
 
+std::shared_ptr<const EventIndex::PersonDays> EventIndex::CachedPersonDays(
+    const std::string& key, const std::function<PersonDays()>& build) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = person_days_.find(key);
+    if (it != person_days_.end()) return it->second;
+  }
+  auto built = std::make_shared<const PersonDays>(build());
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (person_days_.size() > 256) person_days_.clear();  // bound the memory of many distinct flags
+  return person_days_.emplace(key, std::move(built)).first->second;
+}
+
 absl::Span<const uint32_t> EventIndex::RelatedPersons(uint32_t person) const {
   return absl::MakeConstSpan(related_).subspan(related_offsets_[person],
                                                related_offsets_[person + 1] - related_offsets_[person]);

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,13 @@ class EventIndex {
   absl::Span<const uint32_t> EventsOfPerson(uint32_t person) const;
   absl::Span<const uint32_t> RelatedPersons(uint32_t person) const;
   uint64_t linkage_id(uint32_t person) const { return linkage_ids_[person]; }
+  // Days of matching events by participating person, built once per key and
+  // kept for the life of this index (the same flag is asked again and
+  // again). Thread-safe.
+  using PersonDays = absl::flat_hash_map<uint32_t, std::vector<int32_t>>;
+  std::shared_ptr<const PersonDays> CachedPersonDays(const std::string& key,
+                                                     const std::function<PersonDays()>& build) const;
+
   // Earliest and latest event day of a dataset (0, -1 when it has none).
   std::pair<int32_t, int32_t> DayRange(int dataset) const { return day_range_[static_cast<size_t>(dataset)]; }
 
@@ -70,6 +79,8 @@ class EventIndex {
   std::vector<uint64_t> linkage_ids_;
   std::vector<uint32_t> person_event_offsets_, person_events_;
   std::vector<uint32_t> related_offsets_, related_;
+  mutable std::mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const PersonDays>> person_days_;
 };
 
 // Days since 1970-01-01 of an ISO date; false when it is not one.
