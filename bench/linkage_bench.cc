@@ -83,10 +83,15 @@ int Main() {
   options->AddCatalogueConstraints(catalogue->proto());
   std::vector<std::pair<std::string, PairCounts>> quality;
   const auto link_start = std::chrono::steady_clock::now();
+  // Quality is measured inside the run, after each pass; its time is
+  // subtracted from the reported linkage times (a service runs no observer).
+  double observer_seconds = 0;
   auto observer = [&](const std::string& pass, UnionFind& sets) {
+    const auto observe_start = std::chrono::steady_clock::now();
     std::vector<uint64_t> predicted(sets.size());
     for (uint32_t p = 0; p < sets.size(); ++p) predicted[p] = sets.Find(p);
     quality.push_back({pass, CountPairs(predicted, totals->truth)});
+    observer_seconds += Seconds(observe_start);
   };
   auto report = RunLinkage({store->get(), &Clock::System(), nullptr, 10}, "bench", *options, observer);
   if (!report.ok()) {
@@ -95,11 +100,12 @@ int Main() {
   }
   const double link_seconds = Seconds(link_start);
   Report("linkage.link_seconds_including_quality_measurement", link_seconds, "s");
-  Report("linkage.link_seconds", report->seconds(), "s");
+  const double link_only = report->seconds() - observer_seconds;
+  Report("linkage.link_seconds", link_only, "s");
   Report("linkage.phase.load_seconds", report->load_seconds(), "s");
-  Report("linkage.phase.link_seconds", report->link_seconds(), "s");
+  Report("linkage.phase.link_seconds", report->link_seconds() - observer_seconds, "s");
   Report("linkage.phase.save_seconds", report->save_seconds(), "s");
-  Report("linkage.ingest_plus_link_seconds", ingest_seconds + report->seconds(), "s");
+  Report("linkage.ingest_plus_link_seconds", ingest_seconds + link_only, "s");
   for (const auto& [pass, counts] : quality) {
     Report("linkage.quality." + pass + ".precision", counts.precision(), "ratio");
     Report("linkage.quality." + pass + ".recall", counts.recall(), "ratio");
@@ -137,7 +143,7 @@ int Main() {
     const PairCounts counts = CountPairs(predicted, totals->truth);
     Report("linkage.sqlite_join.link_seconds", sql_seconds, "s");
     std::printf("{\"name\": \"linkage.speedup_vs_sqlite_join\", \"unit\": \"ratio\", \"value\": %.3f, "
-                "\"reference\": \"linkage.sqlite_join.link_seconds\"}\n", sql_seconds / report->seconds());
+                "\"reference\": \"linkage.sqlite_join.link_seconds\"}\n", sql_seconds / link_only);
     Report("linkage.sqlite_join.precision", counts.precision(), "ratio");
     Report("linkage.sqlite_join.recall", counts.recall(), "ratio");
   }

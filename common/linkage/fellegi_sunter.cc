@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 
 namespace trelink {
 namespace {
@@ -75,42 +76,55 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h * 0xBF58476D1CE4E5B9ull;
 }
 
-// Every pair of participants sharing a block, deduplicated, excluding pairs
-// from one record (a mother and her baby are never the same person).
-std::vector<uint64_t> BlockedPairs(const ParticipantTable& table, uint32_t max_block) {
+// The pairs one blocking rule makes.
+std::vector<uint64_t> RulePairs(const ParticipantTable& table, const std::vector<std::string>& rule, uint32_t max_block) {
   std::vector<uint64_t> pairs;
+  std::vector<int> slots;
+  for (const std::string& name : rule) slots.push_back(table.Slot(name));
+  if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
   std::vector<std::pair<uint64_t, uint32_t>> entries;
-  for (const auto& rule : DefaultBlockingRules()) {
-    std::vector<int> slots;
-    for (const std::string& name : rule) slots.push_back(table.Slot(name));
-    if (std::find(slots.begin(), slots.end(), -1) != slots.end()) continue;
-    entries.clear();
-    for (uint32_t p = 0; p < table.size(); ++p) {
-      uint64_t h = 0x12345;
-      bool complete = true;
-      for (int slot : slots) {
-        const uint64_t v = table.Key(p, slot);
-        complete = complete && v != 0;
-        h = Mix(h, v);
-      }
-      if (complete) entries.emplace_back(h, p);
+  entries.reserve(table.size());
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    uint64_t h = 0x12345;
+    bool complete = true;
+    for (int slot : slots) {
+      const uint64_t v = table.Key(p, slot);
+      complete = complete && v != 0;
+      h = Mix(h, v);
     }
-    std::sort(entries.begin(), entries.end());
-    for (size_t i = 0; i < entries.size();) {
-      size_t j = i;
-      while (j < entries.size() && entries[j].first == entries[i].first) ++j;
-      if (j - i <= max_block) {
-        for (size_t x = i; x < j; ++x) {
-          for (size_t y = x + 1; y < j; ++y) {
-            const uint32_t a = entries[x].second, b = entries[y].second;
-            if (table.record_id(a) == table.record_id(b)) continue;
-            pairs.push_back((static_cast<uint64_t>(std::min(a, b)) << 32) | std::max(a, b));
-          }
+    if (complete) entries.emplace_back(h, p);
+  }
+  std::sort(entries.begin(), entries.end());
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    while (j < entries.size() && entries[j].first == entries[i].first) ++j;
+    if (j - i <= max_block) {
+      for (size_t x = i; x < j; ++x) {
+        for (size_t y = x + 1; y < j; ++y) {
+          const uint32_t a = entries[x].second, b = entries[y].second;
+          if (table.record_id(a) == table.record_id(b)) continue;
+          pairs.push_back((static_cast<uint64_t>(std::min(a, b)) << 32) | std::max(a, b));
         }
       }
-      i = j;
     }
+    i = j;
   }
+  return pairs;
+}
+
+// Every pair of participants sharing a block, deduplicated, excluding pairs
+// from one record (a mother and her baby are never the same person). The
+// rules run on threads of their own.
+std::vector<uint64_t> BlockedPairs(const ParticipantTable& table, uint32_t max_block) {
+  const auto rules = DefaultBlockingRules();
+  std::vector<std::vector<uint64_t>> per_rule(rules.size());
+  std::vector<std::thread> workers;
+  for (size_t r = 0; r < rules.size(); ++r) {
+    workers.emplace_back([&, r] { per_rule[r] = RulePairs(table, rules[r], max_block); });
+  }
+  for (std::thread& w : workers) w.join();
+  std::vector<uint64_t> pairs;
+  for (auto& rule_pairs : per_rule) pairs.insert(pairs.end(), rule_pairs.begin(), rule_pairs.end());
   std::sort(pairs.begin(), pairs.end());
   pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
   return pairs;
