@@ -1,18 +1,14 @@
 // trelink-aggregator: serves AggregateService and AuditService.
 //
 //   trelink-aggregator --config aggregator.textproto
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "common/config/text_config.h"
 #include "common/log/log.h"
 #include "common/sdc/stored_release_history.h"
-#include "common/server/service_host.h"
+#include "common/server/service_main.h"
 #include "common/status/status_macros.h"
 #include "common/store/sqlite_linked_store.h"
 #include "services/aggregator/aggregate_service.h"
 
-ABSL_FLAG(std::string, config, "", "AggregatorConfig in protobuf text format");
 
 namespace trelink {
 namespace {
@@ -45,32 +41,17 @@ absl::Status Serve(const std::string& config_path) {
   AuditServiceImpl audit(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,
                            ServiceHost::Start("trelink-aggregator", config.server(), {&aggregate, &audit}));
-  LogInfo(absl::StrCat("serving; policy ", (*control)->policy().version(), " (k=", (*control)->policy().threshold(),
-                       ", base ", (*control)->policy().rounding_base(), "); disclosure log at ", log->size(),
-                       " entries; ", history->size(), " released populations remembered"));
-  LogInfo(absl::StrCat("received ", WaitForShutdownSignal(), "; shutting down"));
-  host->Shutdown(absl::Seconds(10));
-  LogInfo("stopped");
-  return absl::OkStatus();
+  return ServeUntilSignal(
+      *host, absl::StrCat("serving; policy ", (*control)->policy().version(), " (k=", (*control)->policy().threshold(),
+                          ", base ", (*control)->policy().rounding_base(), "); disclosure log at ", log->size(),
+                          " entries; ", history->size(), " released populations remembered"));
 }
 
 }  // namespace
 }  // namespace trelink
 
 int main(int argc, char** argv) {
-  trelink::BlockShutdownSignals();
-  trelink::SetLogProgram("trelink-aggregator");
-  absl::SetProgramUsageMessage("Serves trelink.v1.AggregateService and AuditService. Usage: trelink-aggregator --config FILE");
-  absl::ParseCommandLine(argc, argv);
-  const std::string config = absl::GetFlag(FLAGS_config);
-  if (config.empty()) {
-    trelink::LogError("--config is required");
-    return 2;
-  }
-  absl::Status status = trelink::Serve(config);
-  if (!status.ok()) {
-    trelink::LogError(status.ToString());
-    return 1;
-  }
-  return 0;
+  return trelink::RunServiceMain(argc, argv, "trelink-aggregator",
+                                 "Serves trelink.v1.AggregateService and AuditService. Usage: trelink-aggregator --config FILE",
+                                 trelink::Serve);
 }

@@ -1,19 +1,15 @@
 // trelink-linker: serves LinkageService.
 //
 //   trelink-linker --config linker.textproto
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "common/access/access_policy.h"
 #include "common/catalogue/catalogue.h"
 #include "common/config/text_config.h"
 #include "common/log/log.h"
-#include "common/server/service_host.h"
+#include "common/server/service_main.h"
 #include "common/status/status_macros.h"
 #include "common/store/sqlite_linked_store.h"
 #include "services/linker/linkage_service.h"
 
-ABSL_FLAG(std::string, config, "", "LinkerConfig in protobuf text format");
 
 namespace trelink {
 namespace {
@@ -41,31 +37,15 @@ absl::Status Serve(const std::string& config_path) {
   LinkageServiceImpl service(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,
                            ServiceHost::Start("trelink-linker", config.server(), {&service}));
-  LogInfo(absl::StrCat("serving; linker key ", keys.public_key().Fingerprint(), ", ",
-                       catalogue.proto().datasets_size(), " datasets in the catalogue"));
-  LogInfo(absl::StrCat("received ", WaitForShutdownSignal(), "; shutting down"));
-  host->Shutdown(absl::Seconds(10));
-  LogInfo("stopped");
-  return absl::OkStatus();
+  return ServeUntilSignal(*host, absl::StrCat("serving; linker key ", keys.public_key().Fingerprint(), ", ",
+                                              catalogue.proto().datasets_size(), " datasets in the catalogue"));
 }
 
 }  // namespace
 }  // namespace trelink
 
 int main(int argc, char** argv) {
-  trelink::BlockShutdownSignals();
-  trelink::SetLogProgram("trelink-linker");
-  absl::SetProgramUsageMessage("Serves trelink.v1.LinkageService. Usage: trelink-linker --config FILE");
-  absl::ParseCommandLine(argc, argv);
-  const std::string config = absl::GetFlag(FLAGS_config);
-  if (config.empty()) {
-    trelink::LogError("--config is required");
-    return 2;
-  }
-  absl::Status status = trelink::Serve(config);
-  if (!status.ok()) {
-    trelink::LogError(status.ToString());
-    return 1;
-  }
-  return 0;
+  return trelink::RunServiceMain(argc, argv, "trelink-linker",
+                                 "Serves trelink.v1.LinkageService. Usage: trelink-linker --config FILE",
+                                 trelink::Serve);
 }

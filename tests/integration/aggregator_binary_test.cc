@@ -26,6 +26,8 @@ namespace {
 
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
+using ::trelink::testing::Concat;
+using ::trelink::testing::TlsFlags;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
@@ -35,16 +37,6 @@ std::shared_ptr<grpc::Channel> Channel(int port, const std::string& identity) {
   const std::string certs = CertDir();
   return *CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port),
                                  {certs + "/ca.pem", certs + "/" + identity + ".pem", certs + "/" + identity + ".key"});
-}
-
-std::vector<std::string> Tls(const std::string& identity) {
-  const std::string certs = CertDir();
-  return {"--ca", certs + "/ca.pem", "--cert", certs + "/" + identity + ".pem", "--key", certs + "/" + identity + ".key"};
-}
-
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
@@ -91,11 +83,11 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
            {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
     ProcessResult ingest = RunCommand(
         BinaryDir() + "/trelink-cli",
-        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), Tls(provider)),
+        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), TlsFlags(provider)),
         dir);
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
   }
-  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), Tls("linkage-admin")), dir);
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
 
   // True answers for every query file, from the ground truth.
@@ -172,7 +164,7 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   std::filesystem::create_directories(dir + "/audit");
   ProcessResult fetch = RunCommand(BinaryDir() + "/trelink-audit",
                                    Concat({"fetch", "--aggregator", absl::StrCat("127.0.0.1:", ports["aggregator"]),
-                                           "--out", dir + "/audit"}, Tls("auditor")), dir);
+                                           "--out", dir + "/audit"}, TlsFlags("auditor")), dir);
   ASSERT_EQ(fetch.exit_code, 0) << fetch.stderr_text;
   const std::vector<std::string> verify = {"verify", "--log", dir + "/audit/disclosure.log", "--checkpoint",
                                            dir + "/audit/checkpoint", "--pubkey", dir + "/log.pub"};

@@ -22,21 +22,12 @@ namespace {
 
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
+using ::trelink::testing::Concat;
+using ::trelink::testing::TlsFlags;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
 using ::trelink::testing::ServiceProcess;
-
-std::vector<std::string> Tls(const std::string& identity) {
-  const std::string certs = CertDir();
-  return {"--ca", certs + "/ca.pem", "--cert", certs + "/" + identity + ".pem", "--key",
-          certs + "/" + identity + ".key"};
-}
-
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
 
 std::unique_ptr<trelink::v1::LinkageService::Stub> LinkerStub(int port, const std::string& identity) {
   const std::string certs = CertDir();
@@ -69,23 +60,23 @@ TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
            {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
     ProcessResult ingest = RunCommand(
         BinaryDir() + "/trelink-cli",
-        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), Tls(provider)),
+        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), TlsFlags(provider)),
         dir);
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
     EXPECT_NE(ingest.stdout_text.find("already stored"), std::string::npos);
   }
   // A provider may not link; a resend stores nothing new.
   ProcessResult denied = RunCommand(BinaryDir() + "/trelink-cli",
-                                    Concat(Concat({"link"}, endpoints), Tls("provider.court")), dir);
+                                    Concat(Concat({"link"}, endpoints), TlsFlags("provider.court")), dir);
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.stderr_text.find("PERMISSION_DENIED"), std::string::npos) << denied.stderr_text;
   ProcessResult resend = RunCommand(
       BinaryDir() + "/trelink-cli",
-      Concat(Concat({"ingest", "--dataset", "court", "--csv", dir + "/court.csv"}, endpoints), Tls("provider.court")), dir);
+      Concat(Concat({"ingest", "--dataset", "court", "--csv", dir + "/court.csv"}, endpoints), TlsFlags("provider.court")), dir);
   ASSERT_EQ(resend.exit_code, 0) << resend.stderr_text;
   EXPECT_NE(resend.stdout_text.find("0 batches stored"), std::string::npos) << resend.stdout_text;
 
-  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), Tls("linkage-admin")), dir);
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
   EXPECT_NE(link.stdout_text.find("linkage generation 1"), std::string::npos) << link.stdout_text;
 

@@ -4,11 +4,24 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/service_process.h"
 
 namespace trelink::testing {
+
+// CLI flags presenting the dev certificate of `identity`.
+inline std::vector<std::string> TlsFlags(const std::string& identity) {
+  const std::string certs = CertDir();
+  return {"--ca", certs + "/ca.pem", "--cert", certs + "/" + identity + ".pem", "--key",
+          certs + "/" + identity + ".key"};
+}
+
+inline std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
 
 // The access block every test deployment uses.
 inline std::string TestAccessPolicy() {
