@@ -14,6 +14,7 @@
 #include <map>
 
 #include "absl/flags/flag.h"
+#include "bench/bench_report.h"
 #include "absl/flags/parse.h"
 #include "common/aggregate/count_query.h"
 #include "common/config/text_config.h"
@@ -31,15 +32,6 @@ ABSL_FLAG(int, log_entries, 100000, "entries in the log whose verification is ti
 namespace trelink {
 namespace {
 
-double Since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-void Report(const std::string& name, double value, const std::string& unit) {
-  std::printf("{\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.6g}\n", name.c_str(), unit.c_str(), value);
-  std::fflush(stdout);
-}
-
 int Main() {
   auto catalogue = Catalogue::Load(absl::GetFlag(FLAGS_catalogue));
   auto store = SqliteLinkedStore::Open(absl::GetFlag(FLAGS_store), Clock::System());
@@ -53,7 +45,7 @@ int Main() {
     std::fprintf(stderr, "%s\n", index.status().ToString().c_str());
     return 1;
   }
-  Report("aggregate.index_build_seconds", Since(build_start), "s");
+  Report("aggregate.index_build_seconds", SecondsSince(build_start), "s");
   Report("aggregate.events", static_cast<double>((*index)->events()), "events");
 
   const std::string dir = std::filesystem::temp_directory_path() / "trelink-bench-log";
@@ -93,9 +85,9 @@ int Main() {
       *entry.mutable_table() = ToCountTable(query, *evaluated, "bench", (*index)->generation());
       const auto append_start = std::chrono::steady_clock::now();
       if (!(*log)->Append(entry).ok()) return 1;
-      append_latencies.push_back(Since(append_start) * 1000);
+      append_latencies.push_back(SecondsSince(append_start) * 1000);
       (*control)->RecordReleased(query.project(), evaluated->table);
-      latencies.push_back(Since(start) * 1000);
+      latencies.push_back(SecondsSince(start) * 1000);
       per_query[std::filesystem::path(file).stem().string()].push_back(latencies.back());
       if (r == 0) sample_entries.push_back(SerializeEntry(entry));
     }
@@ -127,7 +119,7 @@ int Main() {
   const std::string checkpoint = bench_signer->Sign({"trelink.bench/verify", tree.size(), tree.Root()});
   const auto verify_start = std::chrono::steady_clock::now();
   LogVerification result = VerifyDisclosureLog(entries, checkpoint, bench_signer->verifier());
-  const double seconds = Since(verify_start);
+  const double seconds = SecondsSince(verify_start);
   if (!result.ok()) {
     std::fprintf(stderr, "verification failed: %s\n", result.problems[0].detail.c_str());
     return 1;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "absl/flags/flag.h"
+#include "bench/bench_report.h"
 #include "absl/flags/parse.h"
 #include "common/linkage/linkage_run.h"
 #include "common/linkage/pairwise_quality.h"
@@ -30,15 +31,6 @@ ABSL_FLAG(double, match_probability, 0, "override the policy's match_probability
 
 namespace trelink {
 namespace {
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-void Report(const std::string& name, double value, const std::string& unit) {
-  std::printf("{\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.6g}\n", name.c_str(), unit.c_str(), value);
-  std::fflush(stdout);
-}
 
 int Main() {
   const std::string dir = absl::GetFlag(FLAGS_dir);
@@ -71,7 +63,7 @@ int Main() {
     std::fprintf(stderr, "%s\n", totals.status().ToString().c_str());
     return 1;
   }
-  const double ingest_seconds = Seconds(ingest_start);
+  const double ingest_seconds = SecondsSince(ingest_start);
   Report("linkage.ingest_seconds", ingest_seconds, "s");
   Report("linkage.ingest_rate", totals->records / ingest_seconds, "records/s");
 
@@ -91,14 +83,14 @@ int Main() {
     std::vector<uint64_t> predicted(sets.size());
     for (uint32_t p = 0; p < sets.size(); ++p) predicted[p] = sets.Find(p);
     quality.push_back({pass, CountPairs(predicted, totals->truth)});
-    observer_seconds += Seconds(observe_start);
+    observer_seconds += SecondsSince(observe_start);
   };
   auto report = RunLinkage({store->get(), &Clock::System(), nullptr, 10}, "bench", *options, observer);
   if (!report.ok()) {
     std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
     return 1;
   }
-  const double link_seconds = Seconds(link_start);
+  const double link_seconds = SecondsSince(link_start);
   Report("linkage.link_seconds_including_quality_measurement", link_seconds, "s");
   const double link_only = report->seconds() - observer_seconds;
   Report("linkage.link_seconds", link_only, "s");
@@ -137,13 +129,12 @@ int Main() {
       const uint32_t a = sets.Find(static_cast<uint32_t>(join->Int(0))), b = sets.Find(static_cast<uint32_t>(join->Int(1)));
       if (a != b) sets.UnionRoots(a, b);
     }
-    const double sql_seconds = Seconds(sql_start);
+    const double sql_seconds = SecondsSince(sql_start);
     std::vector<uint64_t> predicted(table->size());
     for (uint32_t p = 0; p < table->size(); ++p) predicted[p] = sets.Find(p);
     const PairCounts counts = CountPairs(predicted, totals->truth);
     Report("linkage.sqlite_join.link_seconds", sql_seconds, "s");
-    std::printf("{\"name\": \"linkage.speedup_vs_sqlite_join\", \"unit\": \"ratio\", \"value\": %.3f, "
-                "\"reference\": \"linkage.sqlite_join.link_seconds\"}\n", sql_seconds / link_only);
+    ReportRatio("linkage.speedup_vs_sqlite_join", sql_seconds / link_only, "linkage.sqlite_join.link_seconds");
     Report("linkage.sqlite_join.precision", counts.precision(), "ratio");
     Report("linkage.sqlite_join.recall", counts.recall(), "ratio");
   }

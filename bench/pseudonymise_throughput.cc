@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "bench/bench_report.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -91,14 +92,6 @@ std::vector<PseudonymiseBatchRequest> MakeBatches(int records, int batch_size) {
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-void Report(const std::string& name, double value, const std::string& unit, const std::string& reference = "",
-            double ratio = 0) {
-  std::printf("{\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.0f", name.c_str(), unit.c_str(), value);
-  if (!reference.empty()) std::printf(", \"reference\": \"%s\", \"ratio\": %.3f", reference.c_str(), ratio);
-  std::printf("}\n");
-  std::fflush(stdout);
 }
 
 // Person-records per second with `threads` threads sharing the batches.
@@ -190,8 +183,8 @@ int Main() {
   const double limit = Median(two);
   Report("pseudonymise.in_process.1_thread", Median(one), "person-records/s");
   Report("pseudonymise.in_process.2_threads", limit, "person-records/s");
-  Report("pseudonymise.grpc_mtls_stream", Median(remote), "person-records/s", "pseudonymise.in_process.2_threads",
-         Median(remote) / limit);
+  Report("pseudonymise.grpc_mtls_stream", Median(remote), "person-records/s");
+  ReportRatio("pseudonymise.grpc_over_in_process", Median(remote) / limit, "pseudonymise.in_process.2_threads");
   (*host)->Shutdown(absl::Seconds(1));
   return 0;
 }

@@ -45,6 +45,27 @@ Hash EmptyRoot() {
   return out;
 }
 
+void MerkleTree::Append(const Hash& leaf_hash) {
+  leaves_.push_back(leaf_hash);
+  // Merge equal-sized subtrees like carries in binary addition: one merge
+  // per trailing one bit of the old size.
+  Hash node = leaf_hash;
+  for (uint64_t size = leaves_.size() - 1; (size & 1) == 1; size >>= 1) {
+    node = NodeHash(peaks_.back(), node);
+    peaks_.pop_back();
+  }
+  peaks_.push_back(node);
+}
+
+Hash MerkleTree::Root() const {
+  if (peaks_.empty()) return EmptyRoot();
+  // RFC 9162 splits at the largest power of two, so the root folds the
+  // peaks from the smallest (rightmost) up.
+  Hash root = peaks_.back();
+  for (size_t i = peaks_.size() - 1; i-- > 0;) root = NodeHash(peaks_[i], root);
+  return root;
+}
+
 Hash MerkleTree::Subtree(uint64_t begin, uint64_t end) const {
   if (end - begin == 1) return leaves_[begin];
   const uint64_t k = SplitPoint(end - begin);

@@ -24,13 +24,16 @@ Hash EmptyRoot();
 
 class MerkleTree {
  public:
-  void Append(const Hash& leaf_hash) { leaves_.push_back(leaf_hash); }
+  // Appends a leaf; keeps the roots of the perfect subtrees the tree splits
+  // into, so the current root costs O(log n) rather than a full rehash.
+  void Append(const Hash& leaf_hash);
   uint64_t size() const { return leaves_.size(); }
   const Hash& leaf(uint64_t index) const { return leaves_[index]; }
 
   // Root of the first `size` leaves (RFC 9162 MTH).
   absl::StatusOr<Hash> Root(uint64_t size) const;
-  Hash Root() const { return *Root(size()); }
+  // Root of the whole tree, from the perfect-subtree roots.
+  Hash Root() const;
   // Audit path of leaf `index` in the tree of the first `size` leaves.
   absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
   // Consistency proof between the trees of the first `old_size` and
@@ -42,6 +45,9 @@ class MerkleTree {
   void Path(uint64_t index, uint64_t begin, uint64_t end, std::vector<Hash>& proof) const;
   void SubProof(uint64_t m, uint64_t begin, uint64_t end, bool complete, std::vector<Hash>& proof) const;
   std::vector<Hash> leaves_;
+  // Roots of the perfect subtrees covering the leaves, largest first (one per
+  // set bit of size()).
+  std::vector<Hash> peaks_;
 };
 
 // RFC 9162 section 2.1.3.2.

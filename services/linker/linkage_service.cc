@@ -49,11 +49,6 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
 
 }  // namespace
 
-LinkageServiceImpl::~LinkageServiceImpl() {
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  for (std::thread& worker : workers_) worker.join();
-}
-
 grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* LinkageServiceImpl::Ingest(
     grpc::CallbackServerContext* context, trelink::v1::IngestResponse* response) {
   return new IngestReactor(handler_, PeerIdentity(*context), response);
@@ -64,8 +59,7 @@ grpc::ServerUnaryReactor* LinkageServiceImpl::RunLinkage(grpc::CallbackServerCon
                                                          trelink::v1::LinkageReport* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::string identity = PeerIdentity(*context);
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  workers_.emplace_back([this, reactor, request, response, identity = std::move(identity)] {
+  workers_.Submit([this, reactor, request, response, identity = std::move(identity)] {
     absl::StatusOr<trelink::v1::LinkageReport> report = handler_.RunLinkage(identity, *request);
     if (report.ok()) *response = *std::move(report);
     reactor->Finish(ToGrpcStatus(report.status()));

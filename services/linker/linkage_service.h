@@ -2,10 +2,7 @@
 // of its own, never on the RPC threads.
 #pragma once
 
-#include <mutex>
-#include <thread>
-#include <vector>
-
+#include "common/server/worker_pool.h"
 #include "services/linker/linkage_handler.h"
 #include "trelink/v1/linkage.grpc.pb.h"
 
@@ -13,9 +10,11 @@ namespace trelink {
 
 class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackService {
  public:
-  explicit LinkageServiceImpl(LinkageHandler& handler) : handler_(handler) {}
-  // Waits for linkage runs still going.
-  ~LinkageServiceImpl() override;
+  // Linkage runs off the RPC threads on a pool of two: one for a run, one so
+  // that a second request is answered at once with "already in progress"
+  // (the handler allows one run at a time). The pool waits for a run still
+  // going when the service is destroyed.
+  explicit LinkageServiceImpl(LinkageHandler& handler) : handler_(handler), workers_(2) {}
 
   grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* Ingest(grpc::CallbackServerContext* context,
                                                                    trelink::v1::IngestResponse* response) override;
@@ -28,8 +27,7 @@ class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackSer
 
  private:
   LinkageHandler& handler_;
-  std::mutex workers_mu_;
-  std::vector<std::thread> workers_;
+  WorkerPool workers_;
 };
 
 }  // namespace trelink

@@ -15,6 +15,7 @@
 #include "common/config/text_config.h"
 #include "common/server/tls.h"
 #include "tests/support/deployment.h"
+#include "tests/support/grpc_test_client.h"
 #include "tests/support/service_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
@@ -33,12 +34,6 @@ using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
 using ::trelink::testing::ServiceProcess;
 
-std::shared_ptr<grpc::Channel> Channel(int port, const std::string& identity) {
-  const std::string certs = CertDir();
-  return *CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port),
-                                 {certs + "/ca.pem", certs + "/" + identity + ".pem", certs + "/" + identity + ".key"});
-}
-
 std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
   std::map<std::string, uint64_t> truth;
   std::ifstream in(path);
@@ -55,7 +50,7 @@ grpc::Status Count(int port, const std::string& identity, const trelink::v1::Cou
                    trelink::v1::CountTable& table) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return trelink::v1::AggregateService::NewStub(Channel(port, identity))->Count(&context, query, &table);
+  return trelink::v1::AggregateService::NewStub(::trelink::testing::TestChannel(port, identity))->Count(&context, query, &table);
 }
 
 TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
@@ -79,12 +74,7 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   const std::vector<std::string> endpoints = {"--pseudonymiser", absl::StrCat("127.0.0.1:", ports["pseudonymiser"]),
                                               "--linker", absl::StrCat("127.0.0.1:", ports["linker"]),
                                               "--catalogue", catalogue, "--project", "demo"};
-  for (const auto& [dataset, provider] : std::vector<std::pair<std::string, std::string>>{
-           {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
-    ProcessResult ingest = RunCommand(
-        BinaryDir() + "/trelink-cli",
-        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), TlsFlags(provider)),
-        dir);
+  for (const ProcessResult& ingest : ::trelink::testing::IngestAllDatasets(dir, endpoints)) {
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
   }
   ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
@@ -157,7 +147,7 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   // The auditor: fetch, verify, tamper, detect.
   grpc::ClientContext analyst_context;
   trelink::v1::Checkpoint checkpoint;
-  EXPECT_EQ(trelink::v1::AuditService::NewStub(Channel(ports["aggregator"], "analyst"))
+  EXPECT_EQ(trelink::v1::AuditService::NewStub(::trelink::testing::TestChannel(ports["aggregator"], "analyst"))
                 ->GetCheckpoint(&analyst_context, {}, &checkpoint)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/server/tls.h"
 #include "tests/support/deployment.h"
+#include "tests/support/grpc_test_client.h"
 #include "tests/support/service_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
@@ -30,12 +31,7 @@ using ::trelink::testing::RunCommand;
 using ::trelink::testing::ServiceProcess;
 
 std::unique_ptr<trelink::v1::LinkageService::Stub> LinkerStub(int port, const std::string& identity) {
-  const std::string certs = CertDir();
-  auto channel = CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port),
-                                        {certs + "/ca.pem", certs + "/" + identity + ".pem",
-                                         certs + "/" + identity + ".key"});
-  EXPECT_THAT(channel, IsOk());
-  return trelink::v1::LinkageService::NewStub(*channel);
+  return trelink::v1::LinkageService::NewStub(::trelink::testing::TestChannel(port, identity));
 }
 
 TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
@@ -56,12 +52,7 @@ TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
                                               absl::StrCat("127.0.0.1:", *l_port), "--catalogue",
                                               std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
                                               "--project", "demo", "--batch_size", "500"};
-  for (const auto& [dataset, provider] : std::vector<std::pair<std::string, std::string>>{
-           {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
-    ProcessResult ingest = RunCommand(
-        BinaryDir() + "/trelink-cli",
-        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints), TlsFlags(provider)),
-        dir);
+  for (const ProcessResult& ingest : ::trelink::testing::IngestAllDatasets(dir, endpoints)) {
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
     EXPECT_NE(ingest.stdout_text.find("already stored"), std::string::npos);
   }

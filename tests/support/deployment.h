@@ -23,6 +23,21 @@ inline std::vector<std::string> Concat(std::vector<std::string> a, const std::ve
   return a;
 }
 
+// Each provider ingests its dataset CSV from `dir` with trelink-cli;
+// `endpoints` carries the service addresses, catalogue and project flags.
+inline std::vector<ProcessResult> IngestAllDatasets(const std::string& dir, const std::vector<std::string>& endpoints) {
+  std::vector<ProcessResult> results;
+  for (const auto& [dataset, provider] : std::vector<std::pair<std::string, std::string>>{
+           {"maternity", "provider.maternity"}, {"social_care", "provider.social-care"}, {"court", "provider.court"}}) {
+    results.push_back(RunCommand(
+        BinaryDir() + "/trelink-cli",
+        Concat(Concat({"ingest", "--dataset", dataset, "--csv", dir + "/" + dataset + ".csv"}, endpoints),
+               TlsFlags(provider)),
+        dir));
+  }
+  return results;
+}
+
 // The access block every test deployment uses.
 inline std::string TestAccessPolicy() {
   return R"pb(

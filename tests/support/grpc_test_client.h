@@ -14,9 +14,9 @@
 
 namespace trelink::testing {
 
-// A stub authenticated as the dev certificate `identity` (e.g. "analyst");
-// empty `identity` presents no client certificate.
-inline std::unique_ptr<trelink::v1::PseudonymService::Stub> PseudonymStub(int port, const std::string& identity) {
+// An mTLS channel to a loopback port, authenticated as the dev certificate
+// `identity` (e.g. "analyst"); empty `identity` presents no client certificate.
+inline std::shared_ptr<grpc::Channel> TestChannel(int port, const std::string& identity) {
   const std::string certs = CertDir();
   ClientTlsFiles files{certs + "/ca.pem", "", ""};
   if (!identity.empty()) {
@@ -25,7 +25,11 @@ inline std::unique_ptr<trelink::v1::PseudonymService::Stub> PseudonymStub(int po
   }
   auto channel = CreateMutualTlsChannel(absl::StrCat("127.0.0.1:", port), files);
   EXPECT_TRUE(channel.ok()) << channel.status();
-  return trelink::v1::PseudonymService::NewStub(*channel);
+  return channel.ok() ? *channel : nullptr;
+}
+
+inline std::unique_ptr<trelink::v1::PseudonymService::Stub> PseudonymStub(int port, const std::string& identity) {
+  return trelink::v1::PseudonymService::NewStub(TestChannel(port, identity));
 }
 
 inline void WithDeadline(grpc::ClientContext& context, int seconds = 20) {
