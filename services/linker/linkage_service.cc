@@ -9,11 +9,14 @@ namespace trelink {
 namespace {
 
 // Reads batches and stores each as it arrives; the first bad batch ends the
-// call with its error (batches before it stay stored).
+// call with its error (batches before it stay stored). Storing (a SQLite
+// transaction) runs on the store workers, never on a gRPC thread; the next
+// read starts only when the batch is stored, so batches keep their order.
 class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBatchRequest> {
  public:
-  IngestReactor(const LinkageHandler& handler, std::string identity, trelink::v1::IngestResponse* response)
-      : handler_(handler), identity_(std::move(identity)), response_(response) {
+  IngestReactor(const LinkageHandler& handler, WorkerPool& store_workers, std::string identity,
+                trelink::v1::IngestResponse* response)
+      : handler_(handler), store_workers_(store_workers), identity_(std::move(identity)), response_(response) {
     StartRead(&request_);
   }
 
@@ -22,6 +25,14 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
       End(grpc::Status::OK);
       return;
     }
+    // The reactor lives until Finish, which only Store() can reach now.
+    store_workers_.Submit([this] { Store(); });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Store() {
     absl::StatusOr<trelink::v1::BatchResult> result = handler_.Ingest(identity_, request_);
     if (!result.ok()) {
       End(ToGrpcStatus(result.status()));
@@ -32,9 +43,6 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
-
- private:
   void End(const grpc::Status& status) {
     LogInfo(absl::StrCat("Ingest from \"", identity_, "\": ", response_->batches_size(), " batches, ",
                          response_->records_stored(), " records stored, status ", status.error_code()));
@@ -42,6 +50,7 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
   }
 
   const LinkageHandler& handler_;
+  WorkerPool& store_workers_;
   const std::string identity_;
   trelink::v1::IngestResponse* response_;
   trelink::v1::IngestBatchRequest request_;
@@ -51,7 +60,7 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
 
 grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* LinkageServiceImpl::Ingest(
     grpc::CallbackServerContext* context, trelink::v1::IngestResponse* response) {
-  return new IngestReactor(handler_, PeerIdentity(*context), response);
+  return new IngestReactor(handler_, store_workers_, PeerIdentity(*context), response);
 }
 
 grpc::ServerUnaryReactor* LinkageServiceImpl::RunLinkage(grpc::CallbackServerContext* context,

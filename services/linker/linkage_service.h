@@ -1,5 +1,5 @@
-// gRPC adapter for LinkageService (callback API). Linkage runs on a thread
-// of its own, never on the RPC threads.
+// gRPC adapter for LinkageService (callback API). Linkage runs and ingest
+// transactions run on worker pools, never on the RPC threads.
 #pragma once
 
 #include "common/server/worker_pool.h"
@@ -12,9 +12,10 @@ class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackSer
  public:
   // Linkage runs off the RPC threads on a pool of two: one for a run, one so
   // that a second request is answered at once with "already in progress"
-  // (the handler allows one run at a time). The pool waits for a run still
-  // going when the service is destroyed.
-  explicit LinkageServiceImpl(LinkageHandler& handler) : handler_(handler), workers_(2) {}
+  // (the handler allows one run at a time). Ingest transactions run on a
+  // pool of their own, so a long linkage run never holds them up. The pools
+  // wait for work still going when the service is destroyed.
+  explicit LinkageServiceImpl(LinkageHandler& handler) : handler_(handler), workers_(2), store_workers_(2) {}
 
   grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* Ingest(grpc::CallbackServerContext* context,
                                                                    trelink::v1::IngestResponse* response) override;
@@ -28,6 +29,7 @@ class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackSer
  private:
   LinkageHandler& handler_;
   WorkerPool workers_;
+  WorkerPool store_workers_;
 };
 
 }  // namespace trelink
