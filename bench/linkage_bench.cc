@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "absl/flags/flag.h"
 #include "bench/bench_report.h"
@@ -22,15 +23,57 @@
 
 ABSL_FLAG(uint32_t, mothers, 290000, "mothers (about 3.5 records each)");
 ABSL_FLAG(uint64_t, seed, 1, "population seed");
+ABSL_FLAG(std::string, errors, "default", "identifier error profile: default, harsh or none");
 ABSL_FLAG(std::string, dir, "/tmp/trelink-bench", "working directory for the store");
 ABSL_FLAG(std::string, catalogue, "deploy/config/catalogue.textproto", "catalogue file");
 ABSL_FLAG(int, batch, 5000, "records per batch");
 ABSL_FLAG(uint32_t, max_block_size, 0, "override the policy's max_block_size (0: default)");
 ABSL_FLAG(uint32_t, max_key_group, 0, "override the policy's max_key_group (0: default)");
 ABSL_FLAG(double, match_probability, 0, "override the policy's match_probability (0: default)");
+ABSL_FLAG(bool, explain, false, "print false and missed links by dataset and role pair, and the model's weights");
 
 namespace trelink {
 namespace {
+
+// Pairwise errors by (dataset.role, dataset.role), for finding what a change
+// should address; not part of any reported figure.
+void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<uint64_t>& truth) {
+  auto label = [&](uint32_t p) { return table.datasets()[table.dataset(p)] + "." + table.role(p); };
+  std::map<std::string, uint64_t> wrong, missed;
+  std::map<uint64_t, std::vector<uint32_t>> by_set, by_person;
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    by_set[sets.Find(p)].push_back(p);
+    by_person[truth[p]].push_back(p);
+  }
+  for (const auto& [set, members] : by_set) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      for (size_t j = i + 1; j < members.size(); ++j) {
+        if (truth[members[i]] != truth[members[j]]) wrong[label(members[i]) + " ~ " + label(members[j])]++;
+      }
+    }
+  }
+  for (const auto& [person, members] : by_person) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      for (size_t j = i + 1; j < members.size(); ++j) {
+        if (sets.Find(members[i]) != sets.Find(members[j])) {
+          const std::string what = label(members[i]) + " ~ " + label(members[j]);
+          if (missed[what]++ < 6 && getenv("EXPLAIN_PAIRS")) {
+            std::printf("MISS %s [%s/%s sizes %u,%u] ", what.c_str(), table.event(members[i]).c_str(),
+                        table.event(members[j]).c_str(), sets.SetSize(sets.Find(members[i])),
+                        sets.SetSize(sets.Find(members[j])));
+            for (size_t k = 0; k < table.key_names().size(); ++k) {
+              const uint64_t x = table.Key(members[i], static_cast<int>(k)), y = table.Key(members[j], static_cast<int>(k));
+              std::printf("%s=%s ", table.key_names()[k].c_str(), x == 0 || y == 0 ? "-" : (x == y ? "Y" : "n"));
+            }
+            std::printf("\n");
+          }
+        }
+      }
+    }
+  }
+  for (const auto& [what, n] : wrong) std::printf("false links %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [what, n] : missed) std::printf("missed      %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
+}
 
 int Main() {
   const std::string dir = absl::GetFlag(FLAGS_dir);
@@ -41,6 +84,12 @@ int Main() {
   PopulationOptions population_options;
   population_options.mothers = absl::GetFlag(FLAGS_mothers);
   population_options.seed = absl::GetFlag(FLAGS_seed);
+  auto profile = ErrorProfileNamed(absl::GetFlag(FLAGS_errors));
+  if (!profile.ok()) {
+    std::fprintf(stderr, "--errors: %s\n", std::string(profile.status().message()).c_str());
+    return 2;
+  }
+  population_options.errors = *profile;
   const SyntheticPopulation population = GeneratePopulation(population_options);
   Report("linkage.records", static_cast<double>(population.records()), "records");
 
@@ -83,6 +132,10 @@ int Main() {
     std::vector<uint64_t> predicted(sets.size());
     for (uint32_t p = 0; p < sets.size(); ++p) predicted[p] = sets.Find(p);
     quality.push_back({pass, CountPairs(predicted, totals->truth)});
+    if (absl::GetFlag(FLAGS_explain) && pass == "probabilistic") {
+      auto table = LoadParticipants(**store, "bench");
+      Explain(*table, sets, totals->truth);
+    }
     observer_seconds += SecondsSince(observe_start);
   };
   auto report = RunLinkage({store->get(), &Clock::System(), nullptr, 10}, "bench", *options, observer);
@@ -91,6 +144,7 @@ int Main() {
     return 1;
   }
   const double link_seconds = SecondsSince(link_start);
+  if (absl::GetFlag(FLAGS_explain)) std::printf("%s\n", report->probabilistic().DebugString().c_str());
   Report("linkage.link_seconds_including_quality_measurement", link_seconds, "s");
   const double link_only = report->seconds() - observer_seconds;
   Report("linkage.link_seconds", link_only, "s");

@@ -81,14 +81,26 @@ absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
       return Invalid(at, "from_role and to_role must be two different roles of the dataset");
     }
   }
-  for (const std::string& role : d.once_per_person_roles()) {
-    if (!Contains(d.roles(), role)) return Invalid(absl::StrCat(where, ".once_per_person_roles"), "not a role of the dataset");
-  }
   if (d.events().empty()) return Invalid(where, "at least one event");
   seen.clear();
   for (const std::string& event : d.events()) {
     if (!IsName(event)) return Invalid(absl::StrCat(where, ".events"), "event names are [a-z0-9_-]");
     if (!seen.insert(event).second) return Invalid(absl::StrCat(where, ".events"), "duplicate event");
+  }
+  for (int i = 0; i < d.once_per_person_size(); ++i) {
+    const auto& once = d.once_per_person(i);
+    const std::string at = absl::StrCat(where, ".once_per_person[", i, "]");
+    if (!Contains(d.roles(), once.role())) return Invalid(absl::StrCat(at, ".role"), "not a role of the dataset");
+    if (once.events().empty()) return Invalid(absl::StrCat(at, ".events"), "name the events a person has once");
+    for (const std::string& event : once.events()) {
+      if (!Contains(d.events(), event)) return Invalid(absl::StrCat(at, ".events"), "not an event of the dataset");
+    }
+  }
+  for (int i = 0; i < d.role_implies_size(); ++i) {
+    const auto& implied = d.role_implies(i);
+    const std::string at = absl::StrCat(where, ".role_implies[", i, "]");
+    if (!Contains(d.roles(), implied.role())) return Invalid(absl::StrCat(at, ".role"), "not a role of the dataset");
+    if (implied.sex() != "F" && implied.sex() != "M") return Invalid(absl::StrCat(at, ".sex"), "must be F or M");
   }
   seen.clear();
   for (int i = 0; i < d.attributes_size(); ++i) {

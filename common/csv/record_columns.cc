@@ -38,6 +38,11 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
                                                     const trelink::v1::DatasetSpec& dataset) {
   RecordColumns columns;
   columns.roles_.assign(dataset.roles().begin(), dataset.roles().end());
+  columns.implied_sex_.resize(columns.roles_.size());
+  for (const auto& implied : dataset.role_implies()) {
+    const auto role = std::find(columns.roles_.begin(), columns.roles_.end(), implied.role());
+    if (role != columns.roles_.end()) columns.implied_sex_[static_cast<size_t>(role - columns.roles_.begin())] = implied.sex();
+  }
   bool has_event = false, has_date = false;
   for (size_t c = 0; c < header.size(); ++c) {
     const std::string& name = header[c];
@@ -128,6 +133,8 @@ void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Ident
   for (size_t r = 0; r < roles_.size(); ++r) {
     if (!present[r]) continue;
     participants[r].set_role(roles_[r]);
+    auto* ids = participants[r].mutable_identifiers();
+    if (ids->sex().empty() && !implied_sex_[r].empty()) ids->set_sex(implied_sex_[r]);
     *identifiers.add_participants() = std::move(participants[r]);
   }
 }

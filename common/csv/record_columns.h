@@ -30,7 +30,8 @@ class RecordColumns {
 
   // Fills both halves from a row. A participant whose identifier columns are
   // all empty is left out (a booking with no baby yet). Empty content cells
-  // are missing.
+  // are missing. A present participant without a sex gets the one its role
+  // implies (the catalogue's role_implies: a mother is female).
   void Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
             trelink::v1::ContentRecord& content) const;
 
@@ -46,6 +47,7 @@ class RecordColumns {
   };
   RecordColumns() = default;
   std::vector<std::string> roles_;
+  std::vector<std::string> implied_sex_;  // by role; empty: none implied
   std::vector<Column> columns_;
   std::vector<const trelink::v1::AttributeSpec*> derived_;  // age-band attributes
 };

@@ -8,6 +8,8 @@
 
 #include "common/identity/normalise.h"
 
+#include "absl/strings/match.h"
+
 namespace trelink {
 namespace {
 
@@ -64,6 +66,17 @@ std::string NormaliseName(absl::string_view raw) {
   }
   if (words > 1 && IsTitle(first_word)) joined.erase(0, first_word.size());
   return joined;
+}
+
+bool IsPlaceholderGivenName(absl::string_view name) {
+  static constexpr absl::string_view kPlaceholders[] = {
+      "BABY", "BABYBOY", "BABYGIRL", "INFANT", "NEWBORN", "UNKNOWN", "UNNAMED", "NOTKNOWN", "NK", "BOY", "GIRL",
+      "TWIN", "TWINA", "TWINB", "MALE", "FEMALE", "XX", "XXX"};
+  for (absl::string_view placeholder : kPlaceholders) {
+    if (name == placeholder) return true;
+  }
+  // "Baby of Smith", "Twin 2 of Smith": a placeholder with the mother's name.
+  return absl::StartsWith(name, "BABYOF") || absl::StartsWith(name, "TWINOF");
 }
 
 absl::string_view CanonicalGivenName(absl::string_view name) {

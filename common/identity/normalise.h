@@ -32,6 +32,11 @@ std::string NormaliseName(absl::string_view raw);
 // nickname ("BILL" -> "WILLIAM", "BETH" -> "ELIZABETH"); otherwise returns it.
 absl::string_view CanonicalGivenName(absl::string_view normalised);
 
+// True for a normalised given name that stands for "no name yet" (an
+// unnamed newborn recorded as "Baby", "Unknown", "Twin 1"): such a name says
+// nothing about who the person is and is treated as missing.
+bool IsPlaceholderGivenName(absl::string_view normalised);
+
 // American Soundex of a normalised name ("ROBERT" -> "R163"); empty for "".
 std::string Soundex(absl::string_view normalised);
 

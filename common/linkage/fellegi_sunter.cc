@@ -1,75 +1,18 @@
 #include "common/linkage/fellegi_sunter.h"
 
+#include "common/linkage/comparator.h"
+#include "common/linkage/linkage_model.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+
 namespace trelink {
 namespace {
-
-// A field resolved against the table: token slots per level.
-struct ResolvedField {
-  std::vector<int> slots;
-  size_t levels() const { return slots.size() + 2; }  // + disagree + missing
-  size_t disagree() const { return slots.size(); }
-  size_t missing() const { return slots.size() + 1; }
-};
-
-class Comparator {
- public:
-  Comparator(const ParticipantTable& table, const std::vector<ComparisonField>& fields) : table_(table) {
-    for (const ComparisonField& f : fields) {
-      ResolvedField r;
-      for (const auto& level : f.levels) r.slots.push_back(table.Slot(level.second));
-      fields_.push_back(r);
-      radix_.push_back(r.levels());
-    }
-  }
-
-  const std::vector<ResolvedField>& fields() const { return fields_; }
-
-  size_t Level(size_t f, uint32_t a, uint32_t b) const {
-    const ResolvedField& field = fields_[f];
-    bool any_present = false;
-    for (size_t l = 0; l < field.slots.size(); ++l) {
-      const int slot = field.slots[l];
-      if (slot < 0) continue;
-      const uint64_t x = table_.Key(a, slot), y = table_.Key(b, slot);
-      if (x == 0 || y == 0) continue;
-      any_present = true;
-      if (x == y) return l;
-    }
-    return any_present ? field.disagree() : field.missing();
-  }
-
-  uint32_t Pattern(uint32_t a, uint32_t b) const {
-    uint32_t code = 0;
-    for (size_t f = 0; f < fields_.size(); ++f) code = code * static_cast<uint32_t>(radix_[f]) + static_cast<uint32_t>(Level(f, a, b));
-    return code;
-  }
-
-  // Decodes a pattern into per-field levels.
-  std::vector<size_t> Levels(uint32_t code) const {
-    std::vector<size_t> levels(fields_.size());
-    for (size_t f = fields_.size(); f-- > 0;) {
-      levels[f] = code % radix_[f];
-      code /= static_cast<uint32_t>(radix_[f]);
-    }
-    return levels;
-  }
-
-  size_t PatternCount() const {
-    size_t n = 1;
-    for (size_t r : radix_) n *= r;
-    return n;
-  }
-
- private:
-  const ParticipantTable& table_;
-  std::vector<ResolvedField> fields_;
-  std::vector<size_t> radix_;
-};
 
 uint64_t Mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -77,10 +20,10 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 }
 
 // The pairs one blocking rule makes.
-std::vector<uint64_t> RulePairs(const ParticipantTable& table, const std::vector<std::string>& rule, uint32_t max_block) {
+std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block) {
   std::vector<uint64_t> pairs;
   std::vector<int> slots;
-  for (const std::string& name : rule) slots.push_back(table.Slot(name));
+  for (const std::string& name : rule.tokens()) slots.push_back(table.Slot(name));
   if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
   std::vector<std::pair<uint64_t, uint32_t>> entries;
   entries.reserve(table.size());
@@ -112,19 +55,23 @@ std::vector<uint64_t> RulePairs(const ParticipantTable& table, const std::vector
   return pairs;
 }
 
-// Every pair of participants sharing a block, deduplicated, excluding pairs
-// from one record (a mother and her baby are never the same person). The
-// rules run on threads of their own.
-std::vector<uint64_t> BlockedPairs(const ParticipantTable& table, uint32_t max_block) {
-  const auto rules = DefaultBlockingRules();
-  std::vector<std::vector<uint64_t>> per_rule(rules.size());
+// The pairs of each blocking rule, on threads of their own. Pairs within one
+// record are left out (a mother and her baby are never the same person).
+std::vector<std::vector<uint64_t>> PairsPerRule(const ParticipantTable& table,
+                                                const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
+                                                uint32_t max_block) {
+  std::vector<std::vector<uint64_t>> per_rule(static_cast<size_t>(rules.size()));
   std::vector<std::thread> workers;
-  for (size_t r = 0; r < rules.size(); ++r) {
-    workers.emplace_back([&, r] { per_rule[r] = RulePairs(table, rules[r], max_block); });
+  for (int r = 0; r < rules.size(); ++r) {
+    workers.emplace_back([&, r] { per_rule[static_cast<size_t>(r)] = RulePairs(table, rules[r], max_block); });
   }
   for (std::thread& w : workers) w.join();
+  return per_rule;
+}
+
+std::vector<uint64_t> Union(const std::vector<std::vector<uint64_t>>& per_rule) {
   std::vector<uint64_t> pairs;
-  for (auto& rule_pairs : per_rule) pairs.insert(pairs.end(), rule_pairs.begin(), rule_pairs.end());
+  for (const auto& rule_pairs : per_rule) pairs.insert(pairs.end(), rule_pairs.begin(), rule_pairs.end());
   std::sort(pairs.begin(), pairs.end());
   pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
   return pairs;
@@ -133,47 +80,26 @@ std::vector<uint64_t> BlockedPairs(const ParticipantTable& table, uint32_t max_b
 constexpr double kFloor = 1e-6;
 double Clamp(double p) { return std::min(1 - kFloor, std::max(kFloor, p)); }
 
-}  // namespace
+// Probabilities per field and level ("missing" has none: it is left out of
+// the likelihood).
+using LevelProbabilities = std::vector<std::vector<double>>;
 
-std::vector<ComparisonField> DefaultComparisonFields() {
-  return {
-      {"nhs_number", {{"exact", "t.nhs"}}},
-      {"given_name", {{"exact", "t.given_name"}, {"phonetic", "t.given_phonetic"}}},
-      {"family_name", {{"exact", "t.family_name"}, {"phonetic", "t.family_phonetic"}, {"swapped", "t.names_unordered"}}},
-      {"date_of_birth",
-       {{"exact", "t.dob"}, {"day_month_transposed", "t.dob_day_month_unordered"}, {"year_month", "t.dob_year_month"}}},
-      {"sex", {{"exact", "t.sex"}}},
-      {"postcode", {{"exact", "t.postcode"}, {"district", "t.postcode_district"}}},
-  };
-}
-
-std::vector<std::vector<std::string>> DefaultBlockingRules() {
-  return {{"t.dob", "t.given_phonetic"}, {"t.dob", "t.family_phonetic"}, {"t.given_name", "t.family_name"}};
-}
-
-ProbabilisticOutcome ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
-                                         const ProbabilisticOptions& options) {
-  ProbabilisticOutcome outcome;
-  const std::vector<ComparisonField> spec = DefaultComparisonFields();
-  const Comparator comparator(table, spec);
-  const auto& fields = comparator.fields();
-  const size_t n_fields = fields.size();
-
-  // u: level frequencies among random pairs (almost all non-matches).
-  std::vector<std::vector<double>> u(n_fields), m(n_fields);
-  for (size_t f = 0; f < n_fields; ++f) {
-    u[f].assign(fields[f].levels() - 1, 1.0);  // Laplace smoothing; missing has no probability
-    m[f].assign(fields[f].levels() - 1, 0.0);
-    for (size_t l = 0; l < fields[f].slots.size(); ++l) m[f][l] = 0.9 / static_cast<double>(fields[f].slots.size());
-    m[f][fields[f].disagree()] = 0.1;
-  }
+// Level frequencies among random pairs. Almost every random pair is a
+// non-match, so this is u; it is held fixed afterwards. Estimating u on
+// blocked pairs instead would make agreement on the blocking fields
+// worthless, since every blocked pair agrees on them.
+LevelProbabilities EstimateU(const ParticipantTable& table, const Comparator& comparator,
+                             const ProbabilisticOptions& options) {
+  const auto& fields = comparator.comparisons();
+  LevelProbabilities u(fields.size());
+  for (size_t f = 0; f < fields.size(); ++f) u[f].assign(fields[f].levels() - 1, 1.0);  // Laplace smoothing
   if (table.size() >= 2) {
     std::mt19937_64 rng(options.seed);
     std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(table.size() - 1));
     for (uint32_t i = 0; i < options.random_pairs_for_u; ++i) {
       const uint32_t a = pick(rng), b = pick(rng);
-      if (a == b) continue;
-      for (size_t f = 0; f < n_fields; ++f) {
+      if (a == b || table.record_id(a) == table.record_id(b)) continue;
+      for (size_t f = 0; f < fields.size(); ++f) {
         const size_t level = comparator.Level(f, a, b);
         if (level != fields[f].missing()) u[f][level] += 1;
       }
@@ -184,109 +110,232 @@ ProbabilisticOutcome ScoreCandidatePairs(const ParticipantTable& table, UnionFin
     for (double c : levels) total += c;
     for (double& c : levels) c = Clamp(c / total);
   }
+  return u;
+}
 
-  // Candidate pairs and the counts of their comparison patterns.
-  const std::vector<uint64_t> pairs = BlockedPairs(table, options.max_block_size);
-  outcome.report.set_candidate_pairs(pairs.size());
-  std::vector<double> pattern_count(comparator.PatternCount(), 0);
-  std::vector<uint32_t> pair_pattern(pairs.size());
+// How many candidate pairs show each comparison pattern.
+struct PatternCounts {
+  std::vector<double> count;   // by pattern code
+  std::vector<uint32_t> seen;  // codes with a count
+};
+
+PatternCounts CountPatterns(const Comparator& comparator, const std::vector<uint64_t>& pairs,
+                            std::vector<uint32_t>* pair_pattern) {
+  PatternCounts counts;
+  counts.count.assign(comparator.PatternCount(), 0);
+  if (pair_pattern != nullptr) pair_pattern->resize(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
-    pair_pattern[i] = comparator.Pattern(static_cast<uint32_t>(pairs[i] >> 32), static_cast<uint32_t>(pairs[i]));
-    pattern_count[pair_pattern[i]] += 1;
+    const uint32_t code = comparator.Pattern(static_cast<uint32_t>(pairs[i] >> 32), static_cast<uint32_t>(pairs[i]));
+    counts.count[code] += 1;
+    if (pair_pattern != nullptr) (*pair_pattern)[i] = code;
   }
-  std::vector<uint32_t> seen;
-  for (uint32_t code = 0; code < pattern_count.size(); ++code) {
-    if (pattern_count[code] > 0) seen.push_back(code);
+  for (uint32_t code = 0; code < counts.count.size(); ++code) {
+    if (counts.count[code] > 0) counts.seen.push_back(code);
   }
-  std::vector<std::vector<size_t>> levels_of(pattern_count.size());
-  for (uint32_t code : seen) levels_of[code] = comparator.Levels(code);
+  return counts;
+}
 
-  // EM for m, u and the prior over the candidate pairs' pattern counts,
-  // starting from u as measured on random pairs and a high m for agreement.
+// The per-field levels of every pattern code, decoded once.
+class PatternLevels {
+ public:
+  explicit PatternLevels(const Comparator& comparator) : comparator_(comparator), levels_(comparator.PatternCount()) {}
+  const std::vector<size_t>& operator[](uint32_t code) {
+    if (levels_[code].empty()) levels_[code] = comparator_.Levels(code);
+    return levels_[code];
+  }
+
+ private:
+  const Comparator& comparator_;
+  std::vector<std::vector<size_t>> levels_;
+};
+
+// m- and u-likelihoods of a pattern over the fields in `use`.
+void Likelihoods(const std::vector<ResolvedComparison>& fields, const std::vector<size_t>& levels,
+                 const LevelProbabilities& m, const LevelProbabilities& u, const std::vector<bool>& use, double& pm,
+                 double& pu) {
+  pm = 1;
+  pu = 1;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (!use[f] || levels[f] == fields[f].missing()) continue;
+    pm *= m[f][levels[f]];
+    pu *= u[f][levels[f]];
+  }
+}
+
+struct MatchFit {
+  LevelProbabilities m;
   double prior = 0.5;
-  std::vector<double> posterior(pattern_count.size(), 0);
-  auto likelihoods = [&](uint32_t code, double& pm, double& pu) {
-    pm = 1;
-    pu = 1;
-    for (size_t f = 0; f < n_fields; ++f) {
-      const size_t level = levels_of[code][f];
-      if (level == fields[f].missing()) continue;
-      pm *= m[f][level];
-      pu *= u[f][level];
-    }
-  };
   uint32_t iterations = 0;
-  for (; iterations < 500 && !seen.empty(); ++iterations) {
+};
+
+// EM over one set of candidate pairs with u held fixed: re-estimates the
+// match prior and, when `fit_m`, m of the fields in `use` (the others keep
+// theirs and are left out of the likelihood).
+MatchFit FitMatchClass(const Comparator& comparator, PatternLevels& levels_of, const PatternCounts& patterns,
+                       const LevelProbabilities& u, LevelProbabilities m, const std::vector<bool>& use, bool fit_m,
+                       double prior) {
+  const auto& fields = comparator.comparisons();
+  MatchFit fit;
+  uint32_t iterations = 0;
+  for (; iterations < 500 && !patterns.seen.empty(); ++iterations) {
     double total = 0, matched = 0;
-    std::vector<std::vector<double>> m_sum(n_fields), u_sum(n_fields);
-    for (size_t f = 0; f < n_fields; ++f) {
-      m_sum[f].assign(m[f].size(), 0);
-      u_sum[f].assign(u[f].size(), 0);
-    }
-    for (uint32_t code : seen) {
+    LevelProbabilities m_sum(fields.size());
+    for (size_t f = 0; f < fields.size(); ++f) m_sum[f].assign(m[f].size(), 0);
+    for (uint32_t code : patterns.seen) {
+      const std::vector<size_t>& levels = levels_of[code];
       double pm, pu;
-      likelihoods(code, pm, pu);
+      Likelihoods(fields, levels, m, u, use, pm, pu);
       const double p = prior * pm / (prior * pm + (1 - prior) * pu);
-      const double c = pattern_count[code];
+      const double c = patterns.count[code];
       total += c;
       matched += c * p;
-      for (size_t f = 0; f < n_fields; ++f) {
-        const size_t level = levels_of[code][f];
-        if (level == fields[f].missing()) continue;
-        m_sum[f][level] += c * p;
-        u_sum[f][level] += c * (1 - p);
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (levels[f] != fields[f].missing()) m_sum[f][levels[f]] += c * p;
       }
     }
     double change = std::abs(matched / total - prior);
     prior = Clamp(matched / total);
-    auto update = [&](std::vector<double>& probabilities, const std::vector<double>& sums) {
+    for (size_t f = 0; fit_m && f < fields.size(); ++f) {
+      if (!use[f]) continue;
       double sum = 0;
-      for (double v : sums) sum += v;
-      if (sum <= 0) return;
-      for (size_t l = 0; l < probabilities.size(); ++l) {
-        const double next = Clamp(sums[l] / sum);
-        change = std::max(change, std::abs(next - probabilities[l]));
-        probabilities[l] = next;
+      for (double v : m_sum[f]) sum += v;
+      if (sum <= 0) continue;
+      for (size_t l = 0; l < m[f].size(); ++l) {
+        const double next = Clamp(m_sum[f][l] / sum);
+        change = std::max(change, std::abs(next - m[f][l]));
+        m[f][l] = next;
       }
-    };
-    for (size_t f = 0; f < n_fields; ++f) {
-      update(m[f], m_sum[f]);
-      update(u[f], u_sum[f]);
     }
     if (change < 1e-8) {
       ++iterations;
       break;
     }
   }
+  fit.m = std::move(m);
+  fit.prior = prior;
+  fit.iterations = iterations;
+  return fit;
+}
+
+// Comparisons a blocking rule fixes: every pair it makes agrees on one of
+// their levels, so their m cannot be learnt from its pairs.
+std::vector<bool> ComparisonsOutsideRule(const trelink::v1::LinkageModel& model, const trelink::v1::BlockingRule& rule) {
+  std::vector<bool> outside(static_cast<size_t>(model.comparisons_size()), true);
+  for (int c = 0; c < model.comparisons_size(); ++c) {
+    for (const auto& level : model.comparisons(c).levels()) {
+      for (const std::string& token : level.tokens()) {
+        if (std::find(rule.tokens().begin(), rule.tokens().end(), token) != rule.tokens().end()) {
+          outside[static_cast<size_t>(c)] = false;
+        }
+      }
+    }
+  }
+  return outside;
+}
+
+// Per participant, the set of its related person (kNoRelated if none).
+std::vector<uint32_t> RelatedSets(const ParticipantTable& table, UnionFind& sets) {
+  std::vector<uint32_t> related = RelatedParticipants(table);
+  for (uint32_t& r : related) {
+    if (r != kNoRelated) r = sets.Find(r);
+  }
+  return related;
+}
+
+}  // namespace
+
+absl::StatusOr<ProbabilisticOutcome> ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
+                                                         const ProbabilisticOptions& options) {
+  ProbabilisticOutcome outcome;
+  const trelink::v1::LinkageModel& model = options.model;
+  const auto& rules = model.blocking_rules();
+  for (int r = 0; r < rules.size(); ++r) {
+    for (const std::string& token : rules[r].tokens()) {
+      if (table.Slot(token) < 0) {
+        return absl::FailedPreconditionError(absl::StrCat("linkage.model.blocking_rules[", r,
+                                                          "].tokens: no stored batch carries the token \"", token,
+                                                          "\""));
+      }
+    }
+  }
+  const std::vector<uint32_t> related_sets = RelatedSets(table, sets);
+  TRELINK_ASSIGN_OR_RETURN(const Comparator comparator, Comparator::Create(table, model, related_sets));
+  const auto& fields = comparator.comparisons();
+  const size_t n_fields = fields.size();
+  PatternLevels levels_of(comparator);
+
+  const LevelProbabilities u = EstimateU(table, comparator, options);
+  LevelProbabilities m(n_fields);
+  for (size_t f = 0; f < n_fields; ++f) {
+    m[f].assign(fields[f].levels() - 1, 0.0);
+    for (size_t l = 0; l < fields[f].level_slots.size(); ++l) {
+      m[f][l] = 0.9 / static_cast<double>(fields[f].level_slots.size());
+    }
+    m[f][fields[f].disagree()] = 0.1;
+  }
+
+  // m per blocking rule, from the fields the rule does not fix (as Splink
+  // does); each field's m is the mean over the rules that could learn it.
+  const std::vector<std::vector<uint64_t>> per_rule = PairsPerRule(table, rules, options.max_block_size);
+  LevelProbabilities m_total(n_fields);
+  std::vector<int> m_rules(n_fields, 0);
+  for (size_t f = 0; f < n_fields; ++f) m_total[f].assign(m[f].size(), 0);
+  uint32_t iterations = 0;
+  for (int r = 0; r < rules.size(); ++r) {
+    const std::vector<bool> use = ComparisonsOutsideRule(model, rules[r]);
+    const PatternCounts patterns = CountPatterns(comparator, per_rule[static_cast<size_t>(r)], nullptr);
+    if (patterns.seen.empty()) continue;
+    const MatchFit fit = FitMatchClass(comparator, levels_of, patterns, u, m, use, /*fit_m=*/true, 0.5);
+    iterations += fit.iterations;
+    for (size_t f = 0; f < n_fields; ++f) {
+      if (!use[f]) continue;
+      for (size_t l = 0; l < m[f].size(); ++l) m_total[f][l] += fit.m[f][l];
+      m_rules[f]++;
+    }
+  }
+  for (size_t f = 0; f < n_fields; ++f) {
+    if (m_rules[f] == 0) continue;
+    for (size_t l = 0; l < m[f].size(); ++l) m[f][l] = m_total[f][l] / m_rules[f];
+  }
+
+  // The prior is that of two random participants being one person, not
+  // that of a blocked pair: blocking picks pairs by the evidence, so a
+  // prior fitted to blocked pairs would count that evidence twice. The
+  // pairs the deterministic passes linked give its numerator.
+  const std::vector<uint64_t> pairs = Union(per_rule);
+  outcome.report.set_candidate_pairs(pairs.size());
+  std::vector<uint32_t> pair_pattern;
+  const PatternCounts patterns = CountPatterns(comparator, pairs, &pair_pattern);
+  const std::vector<bool> all(n_fields, true);
+  double linked_pairs = 0;
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    if (sets.Find(p) == p) linked_pairs += 0.5 * sets.SetSize(p) * (sets.SetSize(p) - 1.0);
+  }
+  const double all_pairs = 0.5 * static_cast<double>(table.size()) * (static_cast<double>(table.size()) - 1);
+  const double prior = all_pairs > 0 ? std::min(0.5, std::max(1.0, linked_pairs) / all_pairs) : 0.5;
   outcome.report.set_em_iterations(iterations);
   outcome.report.set_match_prior(prior);
 
   // Decide per pattern, then per pair.
-  double threshold = INFINITY, accepted_mass = 0, accepted_count = 0, match_mass = 0;
-  std::vector<double> weight(pattern_count.size(), 0);
-  for (uint32_t code : seen) {
+  double threshold = INFINITY;
+  std::vector<double> weight(patterns.count.size(), 0), posterior(patterns.count.size(), 0);
+  for (uint32_t code : patterns.seen) {
     double pm, pu;
-    likelihoods(code, pm, pu);
+    Likelihoods(fields, levels_of[code], m, u, all, pm, pu);
     weight[code] = std::log2(pm / pu);
-    const double p = prior * pm / (prior * pm + (1 - prior) * pu);
-    posterior[code] = p;
-    match_mass += pattern_count[code] * p;
-    if (p >= options.match_probability) {
-      threshold = std::min(threshold, weight[code]);
-      accepted_mass += pattern_count[code] * p;
-      accepted_count += pattern_count[code];
-    }
+    posterior[code] = prior * pm / (prior * pm + (1 - prior) * pu);
+    if (posterior[code] >= options.match_probability) threshold = std::min(threshold, weight[code]);
   }
   outcome.report.set_threshold_weight(std::isfinite(threshold) ? threshold : 0);
-  outcome.report.set_estimated_precision(accepted_count > 0 ? accepted_mass / accepted_count : 1);
-  outcome.report.set_estimated_recall(match_mass > 0 ? accepted_mass / match_mass : 1);
   for (size_t f = 0; f < n_fields; ++f) {
     auto* w = outcome.report.add_weights();
-    w->set_field(spec[f].name);
+    w->set_field(model.comparisons(static_cast<int>(f)).name());
     for (size_t l = 0; l < m[f].size(); ++l) {
-      w->add_levels(l < spec[f].levels.size() ? spec[f].levels[l].first : "disagree");
+      w->add_levels(l < fields[f].level_slots.size() ? model.comparisons(static_cast<int>(f)).levels(static_cast<int>(l)).name()
+                                                     : "disagree");
       w->add_m(m[f][l]);
       w->add_u(u[f][l]);
+      w->add_match_weight(std::log2(m[f][l] / u[f][l]));
     }
   }
   for (size_t i = 0; i < pairs.size(); ++i) {

@@ -1,13 +1,16 @@
-// The probabilistic pass: Fellegi-Sunter record linkage over field tokens.
+// The probabilistic pass: Fellegi-Sunter record linkage over field tokens,
+// configured as data (trelink.v1.LinkageModel).
 //
-// Candidate pairs come from blocking (participants sharing a combination of
-// tokens, blocks above a size cap skipped). Each pair gets a comparison
-// vector: per field, the first agreement level whose token matches
-// (e.g. family name: exact, then Soundex, then swapped with the given name),
-// "disagree", or "missing". m- and u-probabilities and the match prior are
-// estimated by EM over the candidate pairs' vector counts (u starts from its
-// value on random pairs). A pair is accepted when its posterior match
-// probability reaches the policy's threshold.
+// Candidate pairs come from the model's blocking rules (participants sharing
+// every token of a rule; blocks above a size cap skipped). Each pair gets a
+// comparison pattern: per comparison, the first level one of whose tokens
+// agrees, "disagree", or "missing". u comes from random pairs and is held
+// fixed (estimating it on blocked pairs would make agreement on the blocking
+// fields worthless). m is fitted by EM per blocking rule, leaving out the
+// comparisons the rule fixes, and averaged over the rules. The prior is the
+// chance that two random participants are one person, from the pairs the
+// deterministic passes linked. A pair is accepted when its posterior reaches
+// the policy's threshold.
 #pragma once
 
 #include <cstdint>
@@ -15,26 +18,16 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/linkage/participant_table.h"
 #include "common/linkage/union_find.h"
+#include "trelink/v1/config.pb.h"
 #include "trelink/v1/linkage.pb.h"
 
 namespace trelink {
 
-// One compared field: agreement levels in order, each named and tested by a
-// token (a key name of the pseudonymiser's schema).
-struct ComparisonField {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> levels;  // (level name, token key name)
-};
-
-// NHS number, given name, family name, date of birth, sex, postcode.
-std::vector<ComparisonField> DefaultComparisonFields();
-
-// Token combinations participants are blocked on.
-std::vector<std::vector<std::string>> DefaultBlockingRules();
-
 struct ProbabilisticOptions {
+  trelink::v1::LinkageModel model;  // validated (common/linkage/linkage_model.h)
   double match_probability = 0.995;
   uint32_t max_block_size = 60;
   uint32_t random_pairs_for_u = 400000;
@@ -53,7 +46,9 @@ struct ProbabilisticOutcome {
 
 // Scores candidate pairs given the sets formed so far (pairs already in one
 // set inform EM but are not returned).
-ProbabilisticOutcome ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
-                                         const ProbabilisticOptions& options);
+// FAILED_PRECONDITION naming the model field when the model names a token
+// no stored batch carries.
+absl::StatusOr<ProbabilisticOutcome> ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
+                                                         const ProbabilisticOptions& options);
 
 }  // namespace trelink

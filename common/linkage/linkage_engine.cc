@@ -3,10 +3,11 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/linkage/linkage_model.h"
 #include "common/linkage/merge_guard.h"
+#include "common/status/status_macros.h"
 #include "common/pseudonym/key_schema.h"
 
 namespace trelink {
@@ -55,7 +56,10 @@ void AddPassReports(const ParticipantTable& table, const std::string& name, cons
   Set(all->mutable_overshared_keys(), tally.overshared);
 }
 
-void DeterministicPass(const ParticipantTable& table, int slot, bool vouches_identity, uint32_t max_group,
+// Joins the participants sharing each value of one match key. Every member
+// of a group is tried against every other (a refusal between two of them
+// does not keep the rest apart), and every merge goes through the guards.
+void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_group,
                        UnionFind& sets, MergeGuard& guard, PassTally& tally) {
   std::vector<std::pair<uint64_t, uint32_t>> entries;
   entries.reserve(table.size());
@@ -66,28 +70,27 @@ void DeterministicPass(const ParticipantTable& table, int slot, bool vouches_ide
     tally.in[table.dataset(p)]++;
   }
   std::sort(entries.begin(), entries.end());
-  std::vector<uint32_t> members;
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
     while (j < entries.size() && entries[j].first == entries[i].first) ++j;
-    members.clear();
-    for (size_t k = i; k < j; ++k) members.push_back(entries[k].second);
     if (j - i > max_group) {
       tally.overshared++;  // implausibly many share it: flagged, not merged
-    } else if (!vouches_identity && guard.Ambiguous(members)) {
-      tally.refused++;  // shared by people known to differ: nobody joins on it
-    } else {
-      const uint32_t anchor = entries[i].second;
-      for (size_t k = i + 1; k < j; ++k) {
-        const uint32_t other = entries[k].second;
-        if (sets.Find(anchor) == sets.Find(other)) continue;
-        if (table.record_id(anchor) == table.record_id(other) ||
-            (!vouches_identity && guard.GivenNamesConflict(anchor, other)) || !guard.TryMerge(anchor, other)) {
-          tally.refused++;
+      i = j;
+      continue;
+    }
+    for (size_t x = i + 1; x < j; ++x) {
+      const uint32_t p = entries[x].second;
+      bool refused = false;
+      for (size_t y = i; y < x; ++y) {
+        const uint32_t q = entries[y].second;
+        if (sets.Find(p) == sets.Find(q)) continue;
+        if (guard.GivenNamesConflict(p, q) || !guard.TryMerge(p, q)) {
+          refused = true;
           continue;
         }
         tally.merges++;
       }
+      if (refused) tally.refused++;
     }
     i = j;
   }
@@ -112,12 +115,16 @@ absl::StatusOr<LinkageOptions> LinkageOptions::FromPolicy(const trelink::v1::Lin
     return absl::InvalidArgumentError("linkage.match_probability: must be in (0.5, 1)");
   }
   if (policy.max_block_size() != 0) options.fellegi_sunter.max_block_size = policy.max_block_size();
+  options.fellegi_sunter.model = policy.has_model() ? policy.model() : DefaultLinkageModel();
+  TRELINK_RETURN_IF_ERROR(ValidateLinkageModel(options.fellegi_sunter.model));
   return options;
 }
 
 void LinkageOptions::AddCatalogueConstraints(const trelink::v1::Catalogue& catalogue) {
   for (const auto& dataset : catalogue.datasets()) {
-    for (const std::string& role : dataset.once_per_person_roles()) once_per_person.emplace_back(dataset.name(), role);
+    for (const auto& once : dataset.once_per_person()) {
+      once_per_person.push_back({dataset.name(), once.role(), {once.events().begin(), once.events().end()}});
+    }
   }
 }
 
@@ -136,9 +143,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     }
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
-    // The NHS number itself vouches for identity; other keys are checked
-    // against given names so twins are not merged.
-    DeterministicPass(table, slot, /*vouches_identity=*/key == "nhs", options.max_key_group, sets, guard, tally);
+    DeterministicPass(table, slot, options.max_key_group, sets, guard, tally);
     CountNewlyLinked(table, sets, before, tally);
     AddPassReports(table, key, tally, result.report);
     if (observer) observer(key, sets);
@@ -147,27 +152,14 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
   if (options.probabilistic) {
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
-    ProbabilisticOutcome outcome = ScoreCandidatePairs(table, sets, options.fellegi_sunter);
+    TRELINK_ASSIGN_OR_RETURN(ProbabilisticOutcome outcome, ScoreCandidatePairs(table, sets, options.fellegi_sunter));
     for (uint32_t p = 0; p < table.size(); ++p) tally.in[table.dataset(p)]++;
-    // A participant whose candidates lie in sets with different NHS numbers
-    // is ambiguous: it is linked to none of them.
-    absl::flat_hash_map<uint32_t, std::vector<uint32_t>> partners;
-    for (const ScoredPair& pair : outcome.accepted) {
-      partners[pair.a].push_back(pair.b);
-      partners[pair.b].push_back(pair.a);
-    }
-    absl::flat_hash_set<uint32_t> ambiguous;
-    for (auto& [participant, others] : partners) {
-      others.push_back(participant);
-      if (guard.Ambiguous(others)) ambiguous.insert(participant);
-    }
+    // Best first: the strongest pairs merge first, and a weaker pair that
+    // would join two people a guard tells apart is refused alone, not with
+    // every other pair of its participants.
     uint64_t accepted = 0;
     for (const ScoredPair& pair : outcome.accepted) {
       if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
-      if (ambiguous.contains(pair.a) || ambiguous.contains(pair.b)) {
-        tally.refused++;
-        continue;
-      }
       if (guard.GivenNamesConflict(pair.a, pair.b) || !guard.TryMerge(pair.a, pair.b)) {
         tally.refused++;
         continue;

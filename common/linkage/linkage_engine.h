@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/linkage/fellegi_sunter.h"
+#include "common/linkage/merge_guard.h"
 #include "common/linkage/participant_table.h"
 #include "common/linkage/union_find.h"
 #include "trelink/v1/config.pb.h"
@@ -19,8 +20,8 @@ struct LinkageOptions {
   std::vector<std::string> deterministic_keys;
   uint32_t max_key_group = 25;
   bool probabilistic = true;
-  // (dataset, role) pairs a person holds in at most one record.
-  std::vector<std::pair<std::string, std::string>> once_per_person;
+  // Roles a person holds in at most one record with given events.
+  std::vector<OncePerPersonRule> once_per_person;
   ProbabilisticOptions fellegi_sunter;
 
   // From config, with defaults: the default schema's match keys, in order.

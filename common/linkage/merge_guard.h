@@ -1,10 +1,20 @@
-// The guards that keep linkage from over-merging: two sets whose NHS numbers
-// (or sexes) disagree are never joined, and a pair whose given names agree
-// neither exactly nor phonetically is not joined on a key that does not
-// include the NHS number (twins share surname, date of birth and address).
+// The guards that keep linkage from over-merging. They hold in every pass,
+// the NHS-number pass included:
+//   - two sets whose NHS numbers or sexes disagree are never joined;
+//   - a set never holds two participants of one record (a mother is not her
+//     own baby) nor two once-per-person participants (two births are two
+//     babies);
+//   - a set never holds two participants whose dates of birth are
+//     implausibly far apart (the mother's NHS number keyed on her baby's
+//     row), where "far" means no agreement on the date, the day/month
+//     transposition, the year and month, or the year within one;
+//   - for keys that do not include the NHS number, a pair whose given names
+//     agree neither exactly, nor phonetically, nor swapped with the family
+//     name is not joined (twins share surname, date of birth and address).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/linkage/participant_table.h"
@@ -12,39 +22,45 @@
 
 namespace trelink {
 
+// A person takes part in at most one record of `dataset` in `role` with one
+// of `events` (the catalogue's once_per_person).
+struct OncePerPersonRule {
+  std::string dataset;
+  std::string role;
+  std::vector<std::string> events;
+};
+
 class MergeGuard {
  public:
-  // Slots of t.nhs, t.sex, t.given_name and t.given_phonetic (-1 if absent).
-  // `once_per_person` lists (dataset, role) pairs a person holds at most once.
-  MergeGuard(const ParticipantTable& table, UnionFind& sets,
-             const std::vector<std::pair<std::string, std::string>>& once_per_person = {});
+  MergeGuard(const ParticipantTable& table, UnionFind& sets, const std::vector<OncePerPersonRule>& once_per_person = {});
 
-  // True when a and b (participants) are likely twins or otherwise different
-  // people by their given names, and their NHS numbers do not vouch for them.
+  // True when a and b are likely twins or otherwise different people by
+  // their given names, and their NHS numbers do not vouch for them.
   bool GivenNamesConflict(uint32_t a, uint32_t b) const;
 
-  // The NHS fingerprint of p's set; 0 when the set has none.
-  uint64_t SetNhs(uint32_t p) { return set_nhs_[sets_.Find(p)]; }
+  // True when both dates of birth are known and agree at no level.
+  bool DatesOfBirthConflict(uint32_t a, uint32_t b) const;
 
-  // True when `members` reach two or more sets with different NHS numbers:
-  // a participant without one could belong to either, so none is chosen.
-  bool Ambiguous(const std::vector<uint32_t>& members);
-
-  // Joins the sets of a and b unless their NHS numbers or sexes conflict or
-  // both hold a once-per-person role (two births are two babies).
-  // Returns false (and changes nothing) when refused; true when joined or
-  // already together.
+  // Joins the sets of a and b unless a guard above refuses. Returns false
+  // (and changes nothing) when refused; true when joined or already together.
   bool TryMerge(uint32_t a, uint32_t b);
 
  private:
   uint64_t At(uint32_t p, int slot) const { return slot < 0 ? 0 : table_.Key(p, slot); }
+  bool SlotAgrees(uint32_t a, uint32_t b, int slot) const;
+  // Members of the set rooted at `root` (a singleton has no list).
+  template <typename Visit>
+  void ForEachMember(uint32_t root, Visit visit) const;
+  bool MembersConflict(uint32_t ra, uint32_t rb) const;
 
   const ParticipantTable& table_;
   UnionFind& sets_;
-  int nhs_, sex_, given_, given_phonetic_;
+  int nhs_, sex_, given_, given_phonetic_, names_unordered_;
+  std::vector<int> dob_levels_;  // token slots that show two dates of birth may be one
   std::vector<uint64_t> set_nhs_;  // by root; 0 unknown
   std::vector<uint64_t> set_sex_;
-  std::vector<uint64_t> set_once_;  // by root: bit per once-per-person (dataset, role) held
+  std::vector<uint64_t> set_once_;  // by root: bit per once-per-person rule held
+  std::vector<std::vector<uint32_t>> members_;  // by root, for sets of two or more
 };
 
 }  // namespace trelink

@@ -54,6 +54,9 @@ void ParticipantTable::Add(const ParticipantRow& row) {
   auto [role, new_role] = role_index_.try_emplace(row.role, static_cast<uint16_t>(roles_.size()));
   if (new_role) roles_.emplace_back(row.role);
   role_.push_back(role->second);
+  auto [event, new_event] = event_index_.try_emplace(row.event, static_cast<uint16_t>(events_.size()));
+  if (new_event) events_.emplace_back(row.event);
+  event_.push_back(event->second);
   participant_ids_.push_back(row.participant_id);
   record_ids_.push_back(row.record_id);
   dataset_.push_back(dataset->second);

@@ -33,6 +33,8 @@ class ParticipantTable {
   int64_t record_id(size_t p) const { return record_ids_[p]; }
   uint16_t dataset(size_t p) const { return dataset_[p]; }
   const std::string& role(size_t p) const { return roles_[role_[p]]; }
+  // The event of p's record.
+  const std::string& event(size_t p) const { return events_[event_[p]]; }
 
  private:
   std::vector<std::string> key_names_;
@@ -45,6 +47,9 @@ class ParticipantTable {
   std::vector<uint16_t> role_;
   std::vector<std::string> roles_;
   absl::flat_hash_map<std::string, uint16_t> role_index_;
+  std::vector<uint16_t> event_;
+  std::vector<std::string> events_;
+  absl::flat_hash_map<std::string, uint16_t> event_index_;
   std::vector<std::string> datasets_;
   absl::flat_hash_map<std::string, uint16_t> dataset_index_;
   // Per batch key-name layout -> slot, cached by the layout's address.

@@ -59,7 +59,9 @@ KeySchema DefaultKeySchema() {
   using namespace trelink::v1;  // NOLINT: the enum values read better bare
   KeySchema s;
   Add(s, "nhs", KeySpec::MATCH_KEY, {NHS_NUMBER});
-  Add(s, "name_dob_sex", KeySpec::MATCH_KEY, {FAMILY_NAME, GIVEN_NAME, DATE_OF_BIRTH, SEX});
+  // No sex in the key: mothers and court parents have no sex column. Sex
+  // stays a guard (sets of different sexes are never joined).
+  Add(s, "name_dob", KeySpec::MATCH_KEY, {FAMILY_NAME, GIVEN_NAME, DATE_OF_BIRTH});
   Add(s, "initial_phonetic_dob_district", KeySpec::MATCH_KEY,
       {GIVEN_INITIAL, FAMILY_NAME_PHONETIC, DATE_OF_BIRTH, POSTCODE_DISTRICT});
   Add(s, "dob_postcode_given", KeySpec::MATCH_KEY, {DATE_OF_BIRTH, POSTCODE, GIVEN_NAME});
@@ -71,6 +73,8 @@ KeySchema DefaultKeySchema() {
   Add(s, "t.dob", KeySpec::FIELD_TOKEN, {DATE_OF_BIRTH});
   Add(s, "t.dob_year_month", KeySpec::FIELD_TOKEN, {DOB_YEAR_MONTH});
   Add(s, "t.dob_day_month_unordered", KeySpec::FIELD_TOKEN, {DOB_DAY_MONTH_UNORDERED});
+  Add(s, "t.dob_year_window_even", KeySpec::FIELD_TOKEN, {DOB_YEAR_WINDOW_EVEN});
+  Add(s, "t.dob_year_window_odd", KeySpec::FIELD_TOKEN, {DOB_YEAR_WINDOW_ODD});
   Add(s, "t.sex", KeySpec::FIELD_TOKEN, {SEX});
   Add(s, "t.postcode", KeySpec::FIELD_TOKEN, {POSTCODE});
   Add(s, "t.postcode_district", KeySpec::FIELD_TOKEN, {POSTCODE_DISTRICT});

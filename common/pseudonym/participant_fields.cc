@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace trelink {
@@ -26,7 +27,8 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
   absl::StatusOr<NormalisedPostcode> postcode = NormalisePostcode(ids.postcode());
   if (!postcode.ok()) return absl::InvalidArgumentError(absl::StrCat("postcode: ", postcode.status().message()));
 
-  const std::string given = NormaliseName(ids.given_name());
+  std::string given = NormaliseName(ids.given_name());
+  if (IsPlaceholderGivenName(given)) given.clear();
   const std::string family = NormaliseName(ids.family_name());
   slot(trelink::v1::GIVEN_NAME) = given;
   slot(trelink::v1::FAMILY_NAME) = family;
@@ -47,6 +49,11 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
   if (!dob->empty()) {
     const std::string& d = *dob;  // YYYYMMDD
     slot(trelink::v1::DOB_YEAR) = d.substr(0, 4);
+    int year = 0;
+    if (absl::SimpleAtoi(d.substr(0, 4), &year)) {
+      slot(trelink::v1::DOB_YEAR_WINDOW_EVEN) = absl::StrCat(year / 2);
+      slot(trelink::v1::DOB_YEAR_WINDOW_ODD) = absl::StrCat((year + 1) / 2);
+    }
     slot(trelink::v1::DOB_YEAR_MONTH) = d.substr(0, 6);
     const std::string month = d.substr(4, 2), day = d.substr(6, 2);
     slot(trelink::v1::DOB_DAY_MONTH_UNORDERED) =

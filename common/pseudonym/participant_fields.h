@@ -33,7 +33,7 @@ class ParticipantFields {
   }
 
  private:
-  static constexpr size_t kSlots = 19;  // IdentifierField values fit below this
+  static constexpr size_t kSlots = 21;  // IdentifierField values fit below this
   std::array<std::string, kSlots> values_;
 };
 

@@ -39,6 +39,7 @@ struct ParticipantRow {
   int64_t record_id;
   absl::string_view dataset;
   absl::string_view role;
+  absl::string_view event;  // the record's event (a baby's birth is once per person)
   absl::Span<const std::string> key_names;  // aligned with the values in `keys`
   // A serialised trelink.v1.ParticipantKeys, left unparsed: linkage reads
   // millions of them and takes only a fingerprint of each value.

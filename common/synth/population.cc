@@ -40,10 +40,19 @@ const char* const kSurnames[] = {
     "Pemberton", "Fairweather", "Quennell", "Ramsbottom", "Sutcliffe", "Whitworth", "Holroyd", "Ackroyd", "Greenwood",
     "Haigh", "Lockwood", "Brook", "Dyson", "Crowther", "Firth", "Hirst", "Kaye", "Senior", "Bottomley", "Broadbent",
     "Womersley", "Oldroyd", "Garside"};
+// Nicknames the normaliser maps to their formal names...
 const std::pair<const char*, const char*> kNicknames[] = {
     {"Elizabeth", "Beth"}, {"Elizabeth", "Liz"}, {"Katherine", "Kate"}, {"Margaret", "Maggie"}, {"Rebecca", "Becky"},
     {"Jennifer", "Jenny"}, {"Abigail", "Abby"}, {"Eleanor", "Ellie"}, {"Deborah", "Debbie"}, {"William", "Will"},
     {"Thomas", "Tom"},     {"James", "Jim"},     {"Daniel", "Dan"},     {"Samuel", "Sam"}};
+// ...and nicknames it does not know: linkage has to survive them on the
+// other fields.
+const std::pair<const char*, const char*> kUnknownNicknames[] = {
+    {"Amelia", "Millie"},  {"Charlotte", "Lottie"}, {"Samantha", "Sam"},  {"Isla", "Izzy"},     {"Olivia", "Liv"},
+    {"Jessica", "Jess"},   {"Natalie", "Nat"},      {"Gemma", "Gem"},     {"Nicola", "Nicky"},  {"Danielle", "Dani"},
+    {"Elena", "Lena"},     {"Oliver", "Ollie"},     {"Alfie", "Alf"},     {"Freddie", "Fred"},  {"Joseph", "Joe"},
+    {"Joshua", "Josh"},    {"Katherine", "Kathy"},  {"Rebecca", "Bex"},   {"Zuzanna", "Zuza"},  {"Abigail", "Abi"},
+    {"Eleanor", "Nell"},   {"Margaret", "Peggy"},   {"Elizabeth", "Libby"}, {"Hannah", "Han"},  {"Megan", "Meg"}};
 
 struct Region {
   const char* code;
@@ -72,6 +81,7 @@ struct Person {
   absl::CivilDay dob;
   char sex;
   std::string postcode;
+  std::string first_postcode;  // where the person lived first
 };
 
 std::string Iso(absl::CivilDay d) { return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day()); }
@@ -142,10 +152,12 @@ class Generator {
     p.dob = dob;
     p.sex = sex;
     p.postcode = postcode;
+    p.first_postcode = postcode;
     return p;
   }
 
   // --- identifier errors, applied to each recorded occurrence ---
+  const ErrorProfile& E() const { return options_.errors; }
   std::string Typo(std::string s) {
     if (s.size() < 3) return s;
     const size_t i = static_cast<size_t>(Int(1, static_cast<int>(s.size()) - 1));
@@ -156,38 +168,44 @@ class Generator {
     }
     return s;
   }
-  std::string Given(const std::string& given) {
-    if (!options_.identifier_errors) return given;
-    if (U() < 0.02) {
-      for (const auto& [formal, nick] : kNicknames) {
-        if (given == formal) return nick;
-      }
+  template <size_t N>
+  static const char* NicknameOf(const std::string& given, const std::pair<const char*, const char*> (&list)[N]) {
+    for (const auto& [formal, nick] : list) {
+      if (given == formal) return nick;
     }
-    std::string out = U() < 0.015 ? Typo(given) : given;
-    if (U() < 0.1) out = absl::AsciiStrToUpper(out);
+    return nullptr;
+  }
+  std::string Given(const std::string& given) {
+    std::string out = given;
+    if (U() < E().nickname && NicknameOf(given, kNicknames) != nullptr) out = NicknameOf(given, kNicknames);
+    if (U() < E().unknown_nickname && NicknameOf(given, kUnknownNicknames) != nullptr) {
+      out = NicknameOf(given, kUnknownNicknames);
+    }
+    if (U() < E().given_typo) out = Typo(out);
+    if (U() < E().upper_case) out = absl::AsciiStrToUpper(out);
     return out;
   }
   std::string Family(const std::string& family) {
-    if (!options_.identifier_errors) return family;
-    std::string out = U() < 0.015 ? Typo(family) : family;
-    if (U() < 0.1) out = absl::AsciiStrToUpper(out);
-    if (U() < 0.02) std::replace(out.begin(), out.end(), '-', ' ');
+    std::string out = U() < E().family_typo ? Typo(family) : family;
+    if (U() < E().upper_case) out = absl::AsciiStrToUpper(out);
+    if (U() < E().hyphen_as_space) std::replace(out.begin(), out.end(), '-', ' ');
     return out;
   }
   std::string Dob(absl::CivilDay d) {
-    if (options_.identifier_errors) {
-      const double r = U();
-      if (r < 0.005 && d.day() <= 12 && d.day() != d.month()) {
-        return absl::StrFormat("%04d-%02d-%02d", d.year(), d.day(), d.month());  // transposed
-      }
-      if (r < 0.009) return Iso(d + (Int(0, 1) ? 1 : -1) * Int(1, 9));  // keyed wrongly
+    const double r = U();
+    if (r < E().dob_transposed) {
+      if (d.day() <= 12 && d.day() != d.month()) return absl::StrFormat("%04d-%02d-%02d", d.year(), d.day(), d.month());
+    } else if (r < E().dob_transposed + E().dob_days_off) {
+      return Iso(d + (Int(0, 1) ? 1 : -1) * Int(1, 9));  // keyed wrongly
+    } else if (r < E().dob_transposed + E().dob_days_off + E().dob_year_off) {
+      const int year = d.year() + (Int(0, 1) ? 1 : -1);
+      return Iso(absl::CivilDay(year, d.month(), std::min(d.day(), 28)));
     }
     return Iso(d);
   }
   std::string Nhs(const std::string& nhs, double missing_rate) {
-    if (!options_.identifier_errors) return nhs;
     if (U() < missing_rate) return "";
-    if (U() < 0.005) {  // mistyped: fails the check digit or becomes another number
+    if (U() < E().nhs_mistyped) {  // mistyped: fails the check digit or becomes another number
       std::string t = nhs;
       const size_t i = static_cast<size_t>(Int(0, 9));
       t[i] = static_cast<char>('0' + (t[i] - '0' + Int(1, 9)) % 10);
@@ -196,23 +214,26 @@ class Generator {
     return U() < 0.5 ? absl::StrCat(nhs.substr(0, 3), " ", nhs.substr(3, 3), " ", nhs.substr(6)) : nhs;
   }
   void MaybeSwap(std::string& given, std::string& family) {
-    if (options_.identifier_errors && U() < 0.004) std::swap(given, family);
+    if (U() < E().names_swapped) std::swap(given, family);
   }
   void MaybeMove(Person& p, const Region& region) {
-    if (U() < 0.15) p.postcode = Postcode(region);
+    if (U() < E().moved) p.postcode = Postcode(region);
   }
 
-  void AddMaternity(const Person& mother, const Person* baby, const char* event, absl::CivilDay date,
+  // A maternity row about the mother and, when `baby` is given, her baby.
+  // `birth_row` marks the baby's birth (or stillbirth) record.
+  void AddMaternity(const Person& mother, const Person* baby, bool birth_row, const char* event, absl::CivilDay date,
                     const Region& region, int imd) {
     SyntheticRow row;
     std::string mg = Given(mother.given), mf = Family(mother.family);
     MaybeSwap(mg, mf);
-    row.cells = {absl::StrCat("M", ++maternity_row_), Nhs(mother.nhs, 0.02), mg, mf, Dob(mother.dob),
+    row.cells = {absl::StrCat("M", ++maternity_row_), Nhs(mother.nhs, E().nhs_missing_mother), mg, mf, Dob(mother.dob),
                  mother.postcode, "", "", "", "", "", event, Iso(date), region.code, absl::StrCat(imd)};
     row.truth.push_back({"mother", mother.id});
     if (baby != nullptr) {
-      std::string bg = Given(baby->given), bf = Family(baby->family);
-      row.cells[6] = Nhs(baby->nhs, 0.03);
+      std::string bg = birth_row && U() < E().unnamed_newborn ? "Baby" : Given(baby->given);
+      std::string bf = Family(baby->family);
+      row.cells[6] = U() < E().mother_nhs_on_baby ? mother.nhs : Nhs(baby->nhs, E().nhs_missing_baby);
       row.cells[7] = bg;
       row.cells[8] = bf;
       row.cells[9] = Dob(baby->dob);
@@ -225,9 +246,10 @@ class Generator {
   void AddSocialCare(const Person& person, bool childhood, const char* event, absl::CivilDay date,
                      const Region& region) {
     SyntheticRow row;
-    std::string g = Given(person.given), f = Family(childhood ? person.birth_family : person.family);
+    const bool birth_name = childhood || U() < E().maiden_name_in_social_care;
+    std::string g = Given(person.given), f = Family(birth_name ? person.birth_family : person.family);
     MaybeSwap(g, f);
-    row.cells = {absl::StrCat("S", ++social_row_), Nhs(person.nhs, 0.2), g, f, Dob(person.dob),
+    row.cells = {absl::StrCat("S", ++social_row_), Nhs(person.nhs, E().nhs_missing_social_care), g, f, Dob(person.dob),
                  std::string(1, person.sex), person.postcode, event, Iso(date),
                  absl::StrFormat("E0%d%06d", Int(6, 9), Int(0, 999)), region.code};
     row.truth.push_back({"person", person.id});
@@ -240,8 +262,9 @@ class Generator {
     std::string cg = Given(child.given), cf = Family(child.family);
     std::string pg = Given(parent.given), pf = Family(parent.family);
     MaybeSwap(pg, pf);
+    const std::string postcode = U() < E().court_old_postcode ? parent.first_postcode : parent.postcode;
     row.cells = {absl::StrCat("C", ++court_row_), cg, cf, Dob(child.dob), std::string(1, child.sex), pg, pf,
-                 Dob(parent.dob), parent.postcode, event, Iso(date), region.code, disability};
+                 Dob(parent.dob), postcode, event, Iso(date), region.code, disability};
     row.truth.push_back({"child", child.id});
     row.truth.push_back({"parent", parent.id});
     court_->rows.push_back(std::move(row));
@@ -276,24 +299,30 @@ class Generator {
     absl::CivilDay birth(Int(2011, 2023), Int(1, 12), Int(1, 28));
     for (int k = 0; k < pregnancies && birth.year() <= 2023; ++k) {
       MaybeMove(mother, region);
+      // The babies of this pregnancy (twins now and then), known before the
+      // rows are written: providers repeat a baby's identifiers on the
+      // pregnancy's other rows once it is born.
+      const int count = U() < 0.015 ? 2 : 1;
+      const std::string baby_family = U() < 0.7 ? mother.family : Surname();
+      std::vector<Person> babies;
+      for (int b = 0; b < count; ++b) babies.push_back(NewPerson(U() < 0.49 ? 'F' : 'M', birth, baby_family, mother.postcode));
+      const Person* on_rows = U() < E().baby_on_pregnancy_rows ? &babies[0] : nullptr;
+
       const absl::CivilDay booking = birth - Int(150, 220);
-      if (booking.year() >= 2011) AddMaternity(mother, nullptr, "booking", booking, region, imd);
-      if (U() < 0.08) AddMaternity(mother, nullptr, "pmh_referral", booking + Int(20, 120), region, imd);
+      if (booking.year() >= 2011) AddMaternity(mother, on_rows, false, "booking", booking, region, imd);
+      if (U() < 0.08) AddMaternity(mother, on_rows, false, "pmh_referral", booking + Int(20, 120), region, imd);
       if (U() < 0.02 + 0.08 * risk) {
-        AddMaternity(mother, nullptr, "specialist_midwife_substance", booking + Int(10, 60), region, imd);
+        AddMaternity(mother, on_rows, false, "specialist_midwife_substance", booking + Int(10, 60), region, imd);
       }
       const bool social_care_pregnancy = U() < 0.02 + 0.25 * risk;
       if (social_care_pregnancy) AddSocialCare(mother, false, "pre_birth_assessment", birth - Int(20, 90), region);
 
-      const int babies = U() < 0.015 ? 2 : 1;  // twins
-      const std::string baby_family = U() < 0.7 ? mother.family : Surname();
-      for (int b = 0; b < babies; ++b) {
-        Person baby = NewPerson(U() < 0.49 ? 'F' : 'M', birth, baby_family, mother.postcode);
+      for (const Person& baby : babies) {
         if (U() < 0.004) {
-          AddMaternity(mother, &baby, "stillbirth", birth, region, imd);
+          AddMaternity(mother, &baby, true, "stillbirth", birth, region, imd);
           continue;
         }
-        AddMaternity(mother, &baby, "birth", birth, region, imd);
+        AddMaternity(mother, &baby, true, "birth", birth, region, imd);
         if (social_care_pregnancy || U() < 0.01 + 0.1 * risk) {
           const char* event = U() < 0.5 ? "cin_referral" : (U() < 0.6 ? "child_protection_plan" : "looked_after");
           AddSocialCare(baby, false, event, birth + Int(0, 700), region);
@@ -310,7 +339,7 @@ class Generator {
       // Maternal deaths are rare and concentrated where risk is high (rates
       // are inflated so that demo-sized tables have something to release).
       if (U() < 0.0003 + 0.004 * risk * risk) {
-        AddMaternity(mother, nullptr, "maternal_death", birth + Int(0, 300), region, imd);
+        AddMaternity(mother, on_rows, false, "maternal_death", birth + Int(0, 300), region, imd);
       }
       birth = birth + Int(400, 1500);
     }
@@ -342,6 +371,57 @@ size_t SyntheticPopulation::records() const {
   size_t n = 0;
   for (const auto& [name, dataset] : datasets) n += dataset.rows.size();
   return n;
+}
+
+ErrorProfile ErrorProfile::Default() {
+  ErrorProfile e;
+  e.nickname = 0.02;
+  e.given_typo = 0.015;
+  e.family_typo = 0.015;
+  e.upper_case = 0.1;
+  e.hyphen_as_space = 0.02;
+  e.names_swapped = 0.004;
+  e.dob_transposed = 0.005;
+  e.dob_days_off = 0.004;
+  e.moved = 0.15;
+  e.nhs_missing_mother = 0.02;
+  e.nhs_missing_baby = 0.03;
+  e.nhs_missing_social_care = 0.2;
+  e.nhs_mistyped = 0.005;
+  e.baby_on_pregnancy_rows = 0.5;
+  return e;
+}
+
+ErrorProfile ErrorProfile::Harsh() {
+  ErrorProfile e;
+  e.nickname = 0.08;
+  e.unknown_nickname = 0.05;
+  e.given_typo = 0.05;
+  e.family_typo = 0.05;
+  e.upper_case = 0.3;
+  e.hyphen_as_space = 0.1;
+  e.names_swapped = 0.02;
+  e.dob_transposed = 0.03;
+  e.dob_days_off = 0.02;
+  e.dob_year_off = 0.02;
+  e.moved = 0.4;
+  e.nhs_missing_mother = 0.1;
+  e.nhs_missing_baby = 0.15;
+  e.nhs_missing_social_care = 0.7;
+  e.nhs_mistyped = 0.02;
+  e.mother_nhs_on_baby = 0.01;
+  e.baby_on_pregnancy_rows = 1.0;
+  e.unnamed_newborn = 0.3;
+  e.maiden_name_in_social_care = 0.4;
+  e.court_old_postcode = 0.5;
+  return e;
+}
+
+absl::StatusOr<ErrorProfile> ErrorProfileNamed(const std::string& name) {
+  if (name == "default") return ErrorProfile::Default();
+  if (name == "harsh") return ErrorProfile::Harsh();
+  if (name == "none") return ErrorProfile::None();
+  return absl::InvalidArgumentError(absl::StrCat("error profile \"", name, "\": expected default, harsh or none"));
 }
 
 SyntheticPopulation GeneratePopulation(const PopulationOptions& options) { return Generator(options).Run(); }

@@ -33,14 +33,16 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
   }
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();
-    std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,\n"
-                "                  estimated precision %.5f, recall %.5f, accepted pairs %s\n",
+    std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,"
+                " accepted pairs %s\n",
                 static_cast<unsigned long long>(f.candidate_pairs()), f.em_iterations(), f.match_prior(),
-                f.threshold_weight(), f.estimated_precision(), f.estimated_recall(), Count(f.accepted_pairs()).c_str());
+                f.threshold_weight(), Count(f.accepted_pairs()).c_str());
+    std::printf("    match weight log2(m/u) per level (u from random pairs, m by EM):\n");
     for (const auto& w : f.weights()) {
       std::printf("    %-14s", w.field().c_str());
       for (int l = 0; l < w.levels_size(); ++l) {
-        std::printf("  %s m=%.3f u=%.4f", w.levels(l).c_str(), w.m(l), w.u(l));
+        std::printf("  %s %+.1f (m=%.3f u=%.4f)", w.levels(l).c_str(), l < w.match_weight_size() ? w.match_weight(l) : 0.0,
+                    w.m(l), w.u(l));
       }
       std::printf("\n");
     }

@@ -2,18 +2,22 @@
 // CSVs plus truth.csv (the true person behind every participant, for
 // evaluation only; it never enters the pipeline).
 //
-//   trelink-synth --mothers 5000 --seed 1 --out DIR
+//   trelink-synth --mothers 5000 --seed 1 --errors default|harsh|none --out DIR
+//
+// The error profiles are documented in common/synth/population.h.
 #include <cstdio>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/synth/population.h"
 
 ABSL_FLAG(uint32_t, mothers, 5000, "mothers in the population (about 4 records each)");
 ABSL_FLAG(uint64_t, seed, 1, "random seed: the same seed gives the same files");
 ABSL_FLAG(std::string, out, ".", "output directory (must exist)");
-ABSL_FLAG(bool, errors, true, "apply realistic identifier errors");
+ABSL_FLAG(std::string, errors, "default",
+          "identifier error profile: default (realistic rates), harsh (every failure mode at high rates) or none");
 
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-synth");
@@ -21,7 +25,12 @@ int main(int argc, char** argv) {
   trelink::PopulationOptions options;
   options.mothers = absl::GetFlag(FLAGS_mothers);
   options.seed = absl::GetFlag(FLAGS_seed);
-  options.identifier_errors = absl::GetFlag(FLAGS_errors);
+  absl::StatusOr<trelink::ErrorProfile> profile = trelink::ErrorProfileNamed(absl::GetFlag(FLAGS_errors));
+  if (!profile.ok()) {
+    trelink::LogError(absl::StrCat("--errors: ", profile.status().message()));
+    return 2;
+  }
+  options.errors = *profile;
   const trelink::SyntheticPopulation population = trelink::GeneratePopulation(options);
   absl::Status status = trelink::WritePopulation(population, absl::GetFlag(FLAGS_out));
   if (!status.ok()) {

@@ -89,7 +89,7 @@ TEST_F(PseudonymiserTest, SamePersonWrittenDifferentlyGetsTheSameKeys) {
   variant.set_sex("f");
   SealedMatchKeys keys = Run(Batch("demo", {Amelia(), variant}));
   ASSERT_EQ(keys.records_size(), 2);
-  for (const char* name : {"nhs", "name_dob_sex", "initial_phonetic_dob_district", "dob_postcode_given"}) {
+  for (const char* name : {"nhs", "name_dob", "initial_phonetic_dob_district", "dob_postcode_given"}) {
     EXPECT_EQ(Value(keys, 0, name).size(), kMatchKeyBytes) << name;
     EXPECT_EQ(Value(keys, 0, name), Value(keys, 1, name)) << name;
   }
@@ -143,7 +143,7 @@ TEST_F(PseudonymiserTest, InvalidNhsNumberIsCountedAndNeverHashed) {
   EXPECT_TRUE(Value(keys, 1, "nhs").empty());
   EXPECT_TRUE(Value(keys, 2, "nhs").empty());
   // The other keys still link the record.
-  EXPECT_EQ(Value(keys, 0, "name_dob_sex"), Value(keys, 1, "name_dob_sex"));
+  EXPECT_EQ(Value(keys, 0, "name_dob"), Value(keys, 1, "name_dob"));
 }
 
 TEST_F(PseudonymiserTest, TokensAgreeOnPartialMatches) {
@@ -159,7 +159,7 @@ TEST_F(PseudonymiserTest, TokensAgreeOnPartialMatches) {
   trelink::v1::Identifiers formal = Amelia();
   formal.set_given_name("Elizabeth");
   SealedMatchKeys keys = Run(Batch("demo", {Amelia(), swapped, day_month, dm_swapped, nickname, formal}));
-  EXPECT_NE(Value(keys, 0, "name_dob_sex"), Value(keys, 1, "name_dob_sex"));
+  EXPECT_NE(Value(keys, 0, "name_dob"), Value(keys, 1, "name_dob"));
   EXPECT_EQ(Value(keys, 0, "t.names_unordered"), Value(keys, 1, "t.names_unordered"));
   EXPECT_EQ(Value(keys, 2, "t.dob_day_month_unordered"), Value(keys, 3, "t.dob_day_month_unordered"));
   EXPECT_NE(Value(keys, 2, "t.dob"), Value(keys, 3, "t.dob"));
