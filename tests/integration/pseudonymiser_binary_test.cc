@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/crypto/sealed_batch.h"
+#include "common/server/service_host.h"
 #include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
 #include "tests/support/sample_batches.h"
@@ -270,6 +271,41 @@ TEST_F(PseudonymiserBinaryTest, CliLeavesOutRowsThatAreNotUtf8AndSaysWhere) {
   EXPECT_NE(cli.stderr_text.find("maternity.csv line 3: column mother_given_name: not valid UTF-8"), std::string::npos)
       << cli.stderr_text;
   EXPECT_EQ(cli.stdout_text.find("pseudonymised"), std::string::npos) << cli.stdout_text;
+}
+
+// A pseudonymiser that takes one batch and ends the stream with OK without
+// answering it: what the real one did with a request it could not parse.
+class EarlyOkPseudonymiser final : public trelink::v1::PseudonymService::Service {
+  grpc::Status PseudonymiseStream(grpc::ServerContext*,
+                                  grpc::ServerReaderWriter<trelink::v1::PseudonymiseBatchResponse,
+                                                           trelink::v1::PseudonymiseBatchRequest>* stream) override {
+    trelink::v1::PseudonymiseBatchRequest request;
+    stream->Read(&request);
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(PseudonymiserBinaryTest, CliFailsWhenTheStreamEndsBeforeEveryBatchIsTaken) {
+  EarlyOkPseudonymiser fake;
+  trelink::v1::ServerConfig config;
+  config.set_listen_address("127.0.0.1:0");
+  const std::string certs = CertDir();
+  config.mutable_tls()->set_certificate_file(certs + "/pseudonymiser.pem");
+  config.mutable_tls()->set_private_key_file(certs + "/pseudonymiser.key");
+  config.mutable_tls()->set_client_ca_file(certs + "/ca.pem");
+  auto host = ServiceHost::Start("fake-pseudonymiser", config, {&fake});
+  ASSERT_THAT(host, IsOk());
+  std::vector<std::string> rows;
+  for (int i = 0; i < 25; ++i) rows.push_back(absl::StrCat("M", i, ",", kGoodRow));
+  WriteMaternityCsv(rows);
+  ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", PseudonymiseArgs((*host)->port()), dir_);
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_NE(cli.stderr_text.find("DATA_LOSS: the pseudonymiser stream ended before taking every batch: "
+                                 "maternity.csv from line 2 was not processed"),
+            std::string::npos)
+      << cli.stderr_text;
+  EXPECT_EQ(cli.stdout_text.find("pseudonymised"), std::string::npos) << cli.stdout_text;
+  (*host)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace
