@@ -142,6 +142,39 @@ bool FlagHolds(const EventIndex& index, const CompiledFlag& flag, uint32_t perso
   return false;
 }
 
+// Checked before any dimension is compiled: each one adds a label list and
+// multiplies the table, so an unbounded list is a denial of service.
+absl::Status CheckGroupBy(const google::protobuf::RepeatedPtrField<Dimension>& group_by) {
+  if (group_by.size() > kMaxGroupBy) {
+    return Invalid("group_by", absl::StrCat(group_by.size(), " dimensions; at most ", kMaxGroupBy));
+  }
+  for (int i = 0; i < group_by.size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      const Dimension &a = group_by[i], &b = group_by[j];
+      if (a.kind_case() == b.kind_case() && a.attribute() == b.attribute() && a.flag() == b.flag() &&
+          a.derived() == b.derived()) {
+        return Invalid(absl::StrCat("group_by[", i, "]"), absl::StrCat("duplicates group_by[", j, "]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Cells including margins. The product stops as soon as it passes the cap,
+// so it cannot wrap round to a small number and let an impossible table
+// through to the allocation.
+absl::Status CheckCellCount(const std::vector<CompiledDimension>& dims, bool totals, uint32_t max_cells) {
+  uint64_t cells = 1;
+  for (const auto& dim : dims) {
+    cells *= static_cast<uint64_t>(dim.size) + (totals ? 1 : 0);
+    if (cells > max_cells) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("group_by: the table would have more than ", max_cells, " cells; the cap is ", max_cells));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const CountQuery& query, uint32_t max_cells) {
@@ -191,6 +224,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     IndexFlagEvents(index, what.SerializeAsString(), flags.back());
   }
 
+  TRELINK_RETURN_IF_ERROR(CheckGroupBy(query.group_by()));
   EvaluatedCount result;
   std::vector<CompiledDimension> dims;
   std::vector<bool> flag_grouped(flags.size(), false);
@@ -243,15 +277,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
   if (query.include_totals() && dims.size() > 2) {
     return Invalid("include_totals", "margins are produced for at most two dimensions");
   }
-  uint64_t cells = 1;
-  for (const auto& dim : dims) cells *= static_cast<uint64_t>(dim.size);
-  if (query.include_totals() && !dims.empty()) {
-    cells = dims.size() == 1 ? cells + 1 : (dims[0].size + 1) * static_cast<uint64_t>(dims[1].size + 1);
-  }
-  if (cells > max_cells) {
-    return absl::ResourceExhaustedError(absl::StrCat("group_by: the table would have ", cells,
-                                                     " cells; the cap is ", max_cells));
-  }
+  TRELINK_RETURN_IF_ERROR(CheckCellCount(dims, query.include_totals(), max_cells));
 
   // Evaluate: one population per interior cell and per margin, in a flat
   // array indexed by coordinates (position `size` on an axis is its margin).

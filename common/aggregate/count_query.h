@@ -24,9 +24,14 @@ struct EvaluatedCount {
   std::vector<std::vector<std::string>> level_labels;  // per dimension
 };
 
+// The most group_by dimensions a query may have. Tables are capped by cells
+// anyway; this bounds the work done before the cap can be checked.
+inline constexpr int kMaxGroupBy = 8;
+
 // INVALID_ARGUMENT naming the field for an unknown dataset, event, role,
-// attribute or flag, a non-groupable attribute, a window with from > to, or
-// a date range outside the data; RESOURCE_EXHAUSTED above `max_cells`.
+// attribute or flag, a non-groupable attribute, a window with from > to, a
+// date range outside the data, more than kMaxGroupBy or repeated group_by
+// dimensions; RESOURCE_EXHAUSTED above `max_cells` (counting margins).
 absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const trelink::v1::CountQuery& query,
                                              uint32_t max_cells);
 

@@ -16,10 +16,17 @@
 namespace trelink {
 namespace {
 
-absl::Status WriteAll(int fd, const std::string& bytes, const std::string& path) {
+LogFileCalls WithDefaults(LogFileCalls calls) {
+  if (!calls.write) calls.write = ::write;
+  if (!calls.ftruncate) calls.ftruncate = ::ftruncate;
+  if (!calls.fsync) calls.fsync = ::fsync;
+  return calls;
+}
+
+absl::Status WriteAll(const LogFileCalls& calls, int fd, const std::string& bytes, const std::string& path) {
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = calls.write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return absl::UnavailableError(absl::StrCat("disclosure log ", path, ": write failed: ", strerror(errno)));
     done += static_cast<size_t>(n);
@@ -56,8 +63,12 @@ absl::StatusOr<std::vector<std::string>> ReadLogEntries(const std::string& path,
   return entries;
 }
 
-absl::StatusOr<std::unique_ptr<DisclosureLog>> DisclosureLog::Open(const std::string& path, NoteSigner signer) {
-  std::unique_ptr<DisclosureLog> log(new DisclosureLog(path, std::move(signer)));
+DisclosureLog::DisclosureLog(std::string path, NoteSigner signer, LogFileCalls calls)
+    : path_(std::move(path)), signer_(std::move(signer)), calls_(WithDefaults(std::move(calls))) {}
+
+absl::StatusOr<std::unique_ptr<DisclosureLog>> DisclosureLog::Open(const std::string& path, NoteSigner signer,
+                                                                   LogFileCalls calls) {
+  std::unique_ptr<DisclosureLog> log(new DisclosureLog(path, std::move(signer), std::move(calls)));
   log->fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log->fd_ < 0) return absl::UnavailableError(absl::StrCat("cannot open disclosure log ", path, ": ", strerror(errno)));
   uint64_t partial = 0;
@@ -70,6 +81,8 @@ absl::StatusOr<std::unique_ptr<DisclosureLog>> DisclosureLog::Open(const std::st
     }
     LogError(absl::StrCat("disclosure log: dropped a partial last record (", partial, " bytes) left by a crash"));
   }
+  log->durable_bytes_ = lseek(log->fd_, 0, SEEK_END);
+  if (log->durable_bytes_ < 0) return absl::UnavailableError(absl::StrCat("cannot seek disclosure log ", path));
   for (const std::string& entry : log->entries_) log->tree_.Append(LeafHash(entry));
   TRELINK_RETURN_IF_ERROR(log->WriteCheckpoint());
   return log;
@@ -82,25 +95,52 @@ DisclosureLog::~DisclosureLog() {
 absl::Status DisclosureLog::WriteCheckpoint() {
   checkpoint_ = signer_.Sign({signer_.verifier().name(), tree_.size(), tree_.Root()});
   const std::string target = path_ + ".checkpoint", temporary = target + ".tmp";
+  // Written aside and renamed over, so a reader sees the old or the new
+  // checkpoint, never part of one; a temporary left by a failure is removed.
   const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
-  absl::Status written = WriteAll(fd, checkpoint_, temporary);
-  if (written.ok() && fsync(fd) != 0) written = absl::UnavailableError(absl::StrCat("cannot sync ", temporary));
-  close(fd);
-  TRELINK_RETURN_IF_ERROR(written);
-  if (rename(temporary.c_str(), target.c_str()) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", target));
-  return absl::OkStatus();
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot write ", temporary, ": ", strerror(errno)));
+  absl::Status written = WriteAll(calls_, fd, checkpoint_, temporary);
+  if (written.ok() && calls_.fsync(fd) != 0) {
+    written = absl::UnavailableError(absl::StrCat("cannot sync ", temporary, ": ", strerror(errno)));
+  }
+  if (close(fd) != 0 && written.ok()) written = absl::UnavailableError(absl::StrCat("cannot close ", temporary));
+  if (written.ok() && rename(temporary.c_str(), target.c_str()) != 0) {
+    written = absl::UnavailableError(absl::StrCat("cannot write ", target, ": ", strerror(errno)));
+  }
+  if (!written.ok()) unlink(temporary.c_str());
+  return written;
+}
+
+void DisclosureLog::UndoAppend(const absl::Status& cause) {
+  if (calls_.ftruncate(fd_, durable_bytes_) == 0 && calls_.fsync(fd_) == 0) return;
+  // The file may now end in part of a record, and appending after it would
+  // make it unreadable; Open drops a partial last record, so reopening heals.
+  failed_ = absl::DataLossError(absl::StrCat("disclosure log ", path_, ": a failed append (", cause.message(),
+                                             ") could not be undone: ", strerror(errno),
+                                             "; no appends until the log is reopened"));
+  LogError(std::string(failed_.message()));
 }
 
 absl::StatusOr<uint64_t> DisclosureLog::Append(trelink::v1::LogEntry& entry) {
   std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_RETURN_IF_ERROR(failed_);
   entry.set_index(entries_.size());
   std::string bytes = SerializeEntry(entry);
   const uint32_t n = static_cast<uint32_t>(bytes.size());
   const char length[4] = {static_cast<char>(n), static_cast<char>(n >> 8), static_cast<char>(n >> 16),
                           static_cast<char>(n >> 24)};
-  TRELINK_RETURN_IF_ERROR(WriteAll(fd_, std::string(length, 4) + bytes, path_));
-  if (fsync(fd_) != 0) return absl::UnavailableError(absl::StrCat("disclosure log ", path_, ": fsync failed"));
+  const std::string record = std::string(length, 4) + bytes;
+  absl::Status durable = WriteAll(calls_, fd_, record, path_);
+  if (durable.ok() && calls_.fsync(fd_) != 0) {
+    durable = absl::UnavailableError(absl::StrCat("disclosure log ", path_, ": fsync failed: ", strerror(errno)));
+  }
+  if (!durable.ok()) {
+    UndoAppend(durable);
+    return durable;
+  }
+  // Only now, with the record durable, may the tree (what auditors are
+  // shown) and the next index move on.
+  durable_bytes_ += static_cast<off_t>(record.size());
   tree_.Append(LeafHash(bytes));
   entries_.push_back(std::move(bytes));
   TRELINK_RETURN_IF_ERROR(WriteCheckpoint());

@@ -9,8 +9,11 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -99,11 +102,23 @@ absl::StatusOr<bool> Verify() {
   return result.ok();
 }
 
+// Closes a fetched file and reports any write that failed on the way (a
+// full disk shows up here, when the buffer is flushed): an auditor told
+// "fetched" must hold the whole log.
+absl::Status CloseOutput(std::ofstream& file, const std::string& path) {
+  if (file.is_open()) file.close();
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
 absl::Status Fetch() {
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty() || absl::GetFlag(FLAGS_aggregator).empty()) {
     return absl::InvalidArgumentError("--aggregator and --out are required");
   }
+  std::error_code created;
+  std::filesystem::create_directories(out, created);
+  if (created) return absl::FailedPreconditionError(absl::StrCat("--out ", out, ": ", created.message()));
   TRELINK_ASSIGN_OR_RETURN(auto channel, CreateMutualTlsChannel(absl::GetFlag(FLAGS_aggregator),
                                                                 {absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert),
                                                                  absl::GetFlag(FLAGS_key)}));
@@ -119,8 +134,10 @@ absl::Status Fetch() {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
   trelink::v1::GetEntriesRequest request;
   request.set_end(checkpoint.size());
+  const std::string log_path = out + "/disclosure.log", checkpoint_path = out + "/checkpoint";
+  std::ofstream log(log_path, std::ios::binary | std::ios::trunc);
+  if (!log) return absl::UnavailableError(absl::StrCat("cannot create ", log_path, ": ", std::strerror(errno)));
   auto reader = stub->GetEntries(&context, request);
-  std::ofstream log(out + "/disclosure.log", std::ios::binary | std::ios::trunc);
   trelink::v1::RawLogEntry entry;
   uint64_t count = 0;
   while (reader->Read(&entry)) {
@@ -133,7 +150,14 @@ absl::Status Fetch() {
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  std::ofstream(out + "/checkpoint") << checkpoint.signed_note();
+  TRELINK_RETURN_IF_ERROR(CloseOutput(log, log_path));
+  if (count != checkpoint.size()) {
+    return absl::DataLossError(absl::StrCat("the checkpoint covers ", checkpoint.size(), " entries but ", count,
+                                            " were sent"));
+  }
+  std::ofstream checkpoint_file(checkpoint_path, std::ios::binary | std::ios::trunc);
+  checkpoint_file << checkpoint.signed_note();
+  TRELINK_RETURN_IF_ERROR(CloseOutput(checkpoint_file, checkpoint_path));
   std::printf("fetched %llu entries and the checkpoint into %s\n", static_cast<unsigned long long>(count), out.c_str());
   return absl::OkStatus();
 }

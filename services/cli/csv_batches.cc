@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/csv/cell_text.h"
 #include "common/pseudonym/participant_fields.h"
 #include "common/status/status_macros.h"
 
@@ -24,6 +25,7 @@ absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::
   absl::StatusOr<RecordColumns> columns = RecordColumns::Create(header, *spec);
   if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", columns.status().message()));
   reader->columns_.emplace(*std::move(columns));
+  reader->header_ = std::move(header);
   reader->spec_ = spec;
   reader->catalogue_ = &catalogue;
   return reader;
@@ -47,8 +49,11 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
     ++rows_read_;
     trelink::v1::IdentifierRecord identifiers;
     trelink::v1::ContentRecord content;
-    columns_->Fill(row, identifiers, content);
-    absl::Status valid = ValidateRow(identifiers, content);
+    absl::Status valid = ValidateText(row);
+    if (valid.ok()) {
+      columns_->Fill(row, identifiers, content);
+      valid = ValidateRow(identifiers, content);
+    }
     if (!valid.ok()) {
       if (strict_) {
         return absl::InvalidArgumentError(absl::StrCat(path_, " line ", reader_.row_line(), ": ", valid.message()));
@@ -62,6 +67,17 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
   }
   data_row_ += static_cast<size_t>(batch.identifiers.records_size());
   return batch.identifiers.records_size() > 0;
+}
+
+// Before anything else looks at the cells: normalisation would otherwise
+// turn a bad byte into something that passes and protobuf would then refuse
+// the whole batch.
+absl::Status CsvBatchReader::ValidateText(const std::vector<std::string>& row) const {
+  for (size_t c = 0; c < row.size(); ++c) {
+    absl::Status text = ValidateCellText(row[c]);
+    if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat("column ", header_[c], ": ", text.message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CsvBatchReader::ValidateRow(const trelink::v1::IdentifierRecord& identifiers,

@@ -39,8 +39,9 @@ class CsvBatchReader {
 
   // The next batch; false at the end of the file. Batch ids are
   // "<dataset>-<index of the first data row>", so a re-run resends the same ids.
-  // Rows whose identifiers or content fail validation are left out and
-  // recorded in rejected(); with `strict` the first one is an error instead.
+  // Rows whose identifiers or content fail validation (a cell that is not
+  // UTF-8 or holds NUL included) are left out and recorded in rejected();
+  // with `strict` the first one is an error instead.
   absl::StatusOr<bool> Next(CsvBatch& batch);
 
   void set_strict(bool strict) { strict_ = strict; }
@@ -51,12 +52,14 @@ class CsvBatchReader {
   CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size)
       : path_(std::move(path)), in_(path_, std::ios::binary), reader_(in_), project_(std::move(project)),
         dataset_(std::move(dataset)), batch_size_(batch_size) {}
+  absl::Status ValidateText(const std::vector<std::string>& row) const;
   absl::Status ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
                            const trelink::v1::ContentRecord& content) const;
 
   std::string path_;
   std::ifstream in_;
   CsvReader reader_;
+  std::vector<std::string> header_;
   std::optional<RecordColumns> columns_;
   const trelink::v1::DatasetSpec* spec_ = nullptr;
   const Catalogue* catalogue_ = nullptr;

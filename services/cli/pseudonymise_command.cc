@@ -9,6 +9,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -97,6 +98,13 @@ void PrintRejected(const std::vector<RejectedRow>& rejected, size_t rows_read, c
   if (rejected.size() > 10) std::printf("    ... and %zu more\n", rejected.size() - 10);
 }
 
+// A stream that ended, with OK or not, before taking every batch: the rows
+// from `first_line` on did not get through, and saying OK would lose them.
+absl::Status UnsentBatchError(const std::string& service, size_t first_line, const std::string& csv) {
+  return absl::DataLossError(absl::StrCat("the ", service, " stream ended before taking every batch: ", csv,
+                                          " from line ", first_line, " was not processed"));
+}
+
 absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& catalogue, const DatasetRun& run,
                                    const std::function<bool(const PseudonymiseBatchResponse&, CsvBatch&)>& on_sealed,
                                    std::string* failed_batch_lines, std::vector<RejectedRow>* rejected,
@@ -133,6 +141,7 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
   });
 
   absl::Status read_status;
+  bool write_failed = false;
   CsvBatch batch;
   while (true) {
     absl::StatusOr<bool> next = reader->Next(batch);
@@ -147,7 +156,10 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
       in_flight.push_back(std::move(batch));
     }
     progress.Batch(static_cast<uint64_t>(request.records_size()));
-    if (!stream->Write(request)) break;  // the stream ended; Finish says why
+    if (!stream->Write(request)) {  // the stream ended; Finish may say why
+      write_failed = true;
+      break;
+    }
   }
   stream->WritesDone();
   receiver.join();
@@ -161,6 +173,13 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
     const std::vector<size_t> lines = in_flight.empty() ? std::vector<size_t>() : in_flight.front().lines;
     *failed_batch_lines = WithCsvLine(finished.error_message(), lines, run.csv_path);
     return absl::Status(FromGrpc(finished).code(), *failed_batch_lines);
+  }
+  // The server may end the stream with OK without reading everything (a
+  // request that did not serialise or parse): rows sent but not answered
+  // were not pseudonymised, so the run failed however the stream ended.
+  if (write_failed || !in_flight.empty()) {
+    const bool known = !in_flight.empty() && !in_flight.front().lines.empty();
+    return UnsentBatchError("pseudonymiser", known ? in_flight.front().lines.front() : 0, run.csv_path);
   }
   return absl::OkStatus();
 }
@@ -217,6 +236,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   std::string error;
   std::vector<RejectedRow> rejected;
   size_t rows_read = 0;
+  std::optional<size_t> unsent_line;  // the first line of a batch the linker did not take
   absl::Status pseudonymised = StreamToPseudonymiser(
       pseudonymiser, catalogue, run,
       [&](const PseudonymiseBatchResponse& sealed, CsvBatch& batch) {
@@ -224,8 +244,11 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
         trelink::v1::IngestBatchRequest request;
         *request.mutable_sealed() = sealed.sealed();
         for (auto& content : batch.content) *request.add_records() = std::move(content);
+        const size_t first_line = batch.lines.empty() ? 0 : batch.lines.front();
         lines_of_batch[sealed.sealed().batch_id()] = std::move(batch.lines);
-        return writer->Write(request);
+        if (writer->Write(request)) return true;
+        unsent_line = first_line;
+        return false;
       },
       &error, &rejected, &rows_read);
   writer->WritesDone();
@@ -241,6 +264,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
     }
     return absl::Status(FromGrpc(finished).code(), absl::StrCat("linker: ", message));
   }
+  if (unsent_line) return UnsentBatchError("linker", *unsent_line, run.csv_path);
   for (const auto& result : response.batches()) {
     (result.already_stored() ? totals.already_stored : totals.stored)++;
   }

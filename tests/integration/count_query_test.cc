@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "common/config/text_config.h"
 #include "common/linkage/linkage_run.h"
 #include "common/pseudonym/key_schema.h"
@@ -134,6 +136,45 @@ TEST_F(CountQueryTest, BadQueriesAreRefusedNamingTheField) {
                        group_by { attribute: "region" } group_by { attribute: "imd_decile" } group_by { derived: EVENT_YEAR })pb",
                   500),
               StatusIs(absl::StatusCode::kResourceExhausted, "the cap is 500"));
+}
+
+// Adversarial group_by lists: each extra dimension multiplies the table, and
+// 64 dimensions of 10 levels (10^64 = 0 mod 2^64) once wrapped the cell count
+// to 0, passed the cap and crashed the aggregator on allocation.
+TEST_F(CountQueryTest, GroupByIsBoundedBeforeTheTableIsBuilt) {
+  std::string repeated = R"pb(cohort { dataset: "maternity" events: "birth" })pb";
+  for (int i = 0; i < 64; ++i) repeated += R"pb( group_by { attribute: "region" })pb";
+  EXPECT_THAT(Run(repeated), StatusIs(absl::StatusCode::kInvalidArgument, "group_by: 64 dimensions; at most 8"));
+
+  // Distinct dimensions: 64 yes/no flags are 2^64 cells, also 0 mod 2^64.
+  auto flags = [](int n) {
+    std::string text = R"pb(cohort { dataset: "maternity" events: "birth" role: "baby" })pb";
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&text, " flags { name: \"f", i, "\" dataset: \"court\" events: \"care_proceedings\"",
+                      " any_time: true } group_by { flag: \"f", i, "\" }");
+    }
+    return text;
+  };
+  EXPECT_THAT(Run(flags(64)), StatusIs(absl::StatusCode::kInvalidArgument, "group_by: 64 dimensions"));
+  auto eight = Run(flags(kMaxGroupBy), 1u << 16);
+  ASSERT_THAT(eight, IsOk());
+  EXPECT_EQ(eight->table.cells.size(), 256u);
+
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
+                       group_by { attribute: "region" } group_by { attribute: "imd_decile" }
+                       group_by { attribute: "region" })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "group_by[2]: duplicates group_by[0]"));
+  EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
+                       group_by { derived: EVENT_YEAR } group_by { derived: EVENT_YEAR })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "group_by[1]: duplicates group_by[0]"));
+
+  // Margins count towards the cap: 10 regions x 11 deciles is 110 cells,
+  // 11 x 12 = 132 with totals.
+  const std::string two = R"pb(cohort { dataset: "maternity" events: "birth" }
+                               group_by { attribute: "region" } group_by { attribute: "imd_decile" })pb";
+  EXPECT_THAT(Run(two, 110), IsOk());
+  EXPECT_THAT(Run(two + " include_totals: true", 131),
+              StatusIs(absl::StatusCode::kResourceExhausted, "the cap is 131"));
 }
 
 TEST_F(CountQueryTest, FlagsOverRelatedPersonsAndWindows) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/crypto/sealed_batch.h"
+#include "common/server/service_host.h"
 #include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
 #include "tests/support/sample_batches.h"
@@ -30,6 +31,9 @@ using ::trelink::testing::RunCommand;
 using ::trelink::testing::ServiceProcess;
 using ::trelink::testing::WithDeadline;
 
+// A maternity CSV row after its record_id: valid throughout.
+constexpr char kGoodRow[] = "943 476 5919,Amelia,O'Brien,1991-03-14,LS6 1AN,Olivia,2020-02-11,F,birth,2020-02-11,E12000003";
+
 class PseudonymiserBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,6 +46,30 @@ class PseudonymiserBinaryTest : public ::testing::Test {
                                          {"--config", "pseudonymiser.textproto"}, dir_);
     EXPECT_THAT(process, IsOk());
     return *std::move(process);
+  }
+
+  // trelink-cli flags reaching the pseudonymiser on `port` as the maternity provider.
+  static std::vector<std::string> ProviderFlags(int port) {
+    const std::string certs = CertDir();
+    return {"--pseudonymiser", absl::StrCat("127.0.0.1:", port), "--ca", certs + "/ca.pem",
+            "--cert", certs + "/provider.maternity.pem", "--key", certs + "/provider.maternity.key"};
+  }
+
+  // `trelink-cli pseudonymise` of maternity.csv in batches of 10.
+  static std::vector<std::string> PseudonymiseArgs(int port) {
+    std::vector<std::string> args = {"pseudonymise", "--project", "demo", "--dataset", "maternity", "--catalogue",
+                                     std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
+                                     "--csv", "maternity.csv", "--out", "maternity.sealed", "--batch_size", "10"};
+    const std::vector<std::string> tls = ProviderFlags(port);
+    args.insert(args.end(), tls.begin(), tls.end());
+    return args;
+  }
+
+  void WriteMaternityCsv(const std::vector<std::string>& rows) {
+    std::ofstream csv(dir_ + "/maternity.csv", std::ios::binary);
+    csv << "record_id,mother_nhs_number,mother_given_name,mother_family_name,mother_dob,mother_postcode,"
+           "baby_given_name,baby_dob,baby_sex,event,event_date,region\n";
+    for (const std::string& row : rows) csv << row << "\n";
   }
 
   std::string dir_;
@@ -143,23 +171,14 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   ServiceProcess service = StartService();
   auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
-  {
-    std::ofstream csv(dir_ + "/maternity.csv");
-    csv << "record_id,mother_nhs_number,mother_given_name,mother_family_name,mother_dob,mother_postcode,"
-           "baby_given_name,baby_dob,baby_sex,event,event_date,region\n";
-    for (int i = 0; i < 25; ++i) {
-      csv << "M" << i << "," << (i % 5 == 0 ? "1234567890" : "943 476 5919") << ",Amelia,O'Brien,1991-03-14,LS6 1AN,"
-          << (i % 2 == 0 ? "Olivia,2020-02-11,F" : ",,") << ",birth,2020-02-11,E12000003\n";
-    }
+  std::vector<std::string> rows;
+  for (int i = 0; i < 25; ++i) {
+    rows.push_back(absl::StrCat("M", i, ",", i % 5 == 0 ? "1234567890" : "943 476 5919",
+                                ",Amelia,O'Brien,1991-03-14,LS6 1AN,", i % 2 == 0 ? "Olivia,2020-02-11,F" : ",,",
+                                ",birth,2020-02-11,E12000003"));
   }
-  const std::string certs = CertDir();
-  const std::vector<std::string> tls = {"--pseudonymiser", absl::StrCat("127.0.0.1:", *port), "--ca", certs + "/ca.pem",
-                                        "--cert", certs + "/provider.maternity.pem", "--key",
-                                        certs + "/provider.maternity.key"};
-  std::vector<std::string> args = {"pseudonymise", "--project", "demo", "--dataset", "maternity", "--catalogue",
-                                   std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
-                                   "--csv", "maternity.csv", "--out", "maternity.sealed", "--batch_size", "10"};
-  args.insert(args.end(), tls.begin(), tls.end());
+  WriteMaternityCsv(rows);
+  const std::vector<std::string> args = PseudonymiseArgs(*port);
   ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);
   ASSERT_EQ(cli.exit_code, 0) << cli.stderr_text;
   EXPECT_NE(cli.stdout_text.find("records           25 in 3 batches"), std::string::npos) << cli.stdout_text;
@@ -211,13 +230,82 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   ServiceProcess restarted = StartService();
   port = restarted.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
   ASSERT_THAT(port, IsOk());
-  std::vector<std::string> info_args = {"key-info", "--project", "demo"};
-  info_args.insert(info_args.end(), tls.begin(), tls.end());
-  info_args[4] = absl::StrCat("127.0.0.1:", *port);
-  ProcessResult key_info = RunCommand(BinaryDir() + "/trelink-cli", info_args, dir_);
+  ProcessResult key_info = RunCommand(BinaryDir() + "/trelink-cli",
+                                     ::trelink::testing::Concat({"key-info", "--project", "demo"}, ProviderFlags(*port)),
+                                     dir_);
   ASSERT_EQ(key_info.exit_code, 0) << key_info.stderr_text;
   EXPECT_NE(key_info.stdout_text.find("key version 1\nkey version 2 (primary)"), std::string::npos)
       << key_info.stdout_text;
+}
+
+// Bytes protobuf cannot carry once made a whole batch fail to serialise: the
+// CLI said "0 left out", stored nothing and exited 0. Now such a row is left
+// out and named by CSV line and column (never by value) like any other.
+TEST_F(PseudonymiserBinaryTest, CliLeavesOutRowsThatAreNotUtf8AndSaysWhere) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  const std::string good = std::string(",") + kGoodRow;
+  WriteMaternityCsv({"M1" + good,
+                     "M2,943 476 5919,Am\xE9lia,O'Brien,1991-03-14,LS6 1AN,,,,birth,2020-02-11,E12000003",
+                     "M3" + good,
+                     std::string("M4,943 476 5919,Amelia,O'Br") + '\0' + "ien,1991-03-14,LS6 1AN,,,,birth,2020-02-11,E12000003",
+                     "M5" + good});
+  ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", PseudonymiseArgs(*port), dir_);
+  EXPECT_EQ(cli.exit_code, 0) << cli.stderr_text;
+  EXPECT_NE(cli.stdout_text.find("records           3 in 1 batches"), std::string::npos) << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("rows read         5, 2 left out for failing validation"), std::string::npos)
+      << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("maternity.csv line 3: column mother_given_name: not valid UTF-8"), std::string::npos)
+      << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("maternity.csv line 5: column mother_family_name: contains a NUL byte"),
+            std::string::npos)
+      << cli.stdout_text;
+  EXPECT_EQ(cli.stdout_text.find("\xE9"), std::string::npos);
+  EXPECT_EQ(cli.stdout_text.find("Amelia"), std::string::npos);
+
+  std::vector<std::string> strict = PseudonymiseArgs(*port);
+  strict.push_back("--strict");
+  cli = RunCommand(BinaryDir() + "/trelink-cli", strict, dir_);
+  EXPECT_EQ(cli.exit_code, 2);
+  EXPECT_NE(cli.stderr_text.find("maternity.csv line 3: column mother_given_name: not valid UTF-8"), std::string::npos)
+      << cli.stderr_text;
+  EXPECT_EQ(cli.stdout_text.find("pseudonymised"), std::string::npos) << cli.stdout_text;
+}
+
+// A pseudonymiser that takes one batch and ends the stream with OK without
+// answering it: what the real one did with a request it could not parse.
+class EarlyOkPseudonymiser final : public trelink::v1::PseudonymService::Service {
+  grpc::Status PseudonymiseStream(grpc::ServerContext*,
+                                  grpc::ServerReaderWriter<trelink::v1::PseudonymiseBatchResponse,
+                                                           trelink::v1::PseudonymiseBatchRequest>* stream) override {
+    trelink::v1::PseudonymiseBatchRequest request;
+    stream->Read(&request);
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(PseudonymiserBinaryTest, CliFailsWhenTheStreamEndsBeforeEveryBatchIsTaken) {
+  EarlyOkPseudonymiser fake;
+  trelink::v1::ServerConfig config;
+  config.set_listen_address("127.0.0.1:0");
+  const std::string certs = CertDir();
+  config.mutable_tls()->set_certificate_file(certs + "/pseudonymiser.pem");
+  config.mutable_tls()->set_private_key_file(certs + "/pseudonymiser.key");
+  config.mutable_tls()->set_client_ca_file(certs + "/ca.pem");
+  auto host = ServiceHost::Start("fake-pseudonymiser", config, {&fake});
+  ASSERT_THAT(host, IsOk());
+  std::vector<std::string> rows;
+  for (int i = 0; i < 25; ++i) rows.push_back(absl::StrCat("M", i, ",", kGoodRow));
+  WriteMaternityCsv(rows);
+  ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", PseudonymiseArgs((*host)->port()), dir_);
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_NE(cli.stderr_text.find("DATA_LOSS: the pseudonymiser stream ended before taking every batch: "
+                                 "maternity.csv from line 2 was not processed"),
+            std::string::npos)
+      << cli.stderr_text;
+  EXPECT_EQ(cli.stdout_text.find("pseudonymised"), std::string::npos) << cli.stdout_text;
+  (*host)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace

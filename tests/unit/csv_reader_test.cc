@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "common/csv/cell_text.h"
 #include "tests/support/status_matchers.h"
 
 namespace trelink {
@@ -54,6 +55,26 @@ TEST(CsvReaderTest, MalformedQuotingNamesTheLineOnly) {
   std::istringstream open_quote("\"never closed\n");
   CsvReader reader2(open_quote);
   EXPECT_THAT(reader2.Next(row), StatusIs(absl::StatusCode::kInvalidArgument, "unterminated"));
+}
+
+TEST(CellTextTest, OnlyWellFormedUtf8WithoutNulMayLeave) {
+  for (const char* good : {"", "O'Brien", "Zo\xC3\xAB", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"}) {
+    EXPECT_TRUE(IsValidUtf8(good)) << good;
+  }
+  for (const char* bad : {"Am\xE9lia",           // Latin-1, the usual culprit
+                          "\xC3",                // cut short
+                          "\x80",                // a lone continuation byte
+                          "\xC0\xAF",            // overlong '/'
+                          "\xE0\x80\xAF",        // overlong, three bytes
+                          "\xED\xA0\x80",        // a surrogate
+                          "\xF4\x90\x80\x80",    // above U+10FFFF
+                          "\xE2\x82" "A"}) {     // continuation missing
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+  EXPECT_THAT(ValidateCellText("Am\xE9lia"), StatusIs(absl::StatusCode::kInvalidArgument, "not valid UTF-8"));
+  EXPECT_THAT(ValidateCellText(std::string("O'Br\0ien", 8)),
+              StatusIs(absl::StatusCode::kInvalidArgument, "contains a NUL byte"));
+  EXPECT_TRUE(ValidateCellText("Zo\xC3\xAB").ok());
 }
 
 }  // namespace
