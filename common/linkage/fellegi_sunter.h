@@ -31,6 +31,9 @@ struct ProbabilisticOptions {
   double match_probability = 0.995;
   uint32_t max_block_size = 60;
   uint32_t random_pairs_for_u = 400000;
+  // Scoring rounds at most (links found in one round inform the
+  // related_person comparison of the next).
+  uint32_t rounds = 3;
   uint64_t seed = 20261126;
 };
 

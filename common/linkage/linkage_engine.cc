@@ -152,20 +152,31 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
   if (options.probabilistic) {
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
-    TRELINK_ASSIGN_OR_RETURN(ProbabilisticOutcome outcome, ScoreCandidatePairs(table, sets, options.fellegi_sunter));
     for (uint32_t p = 0; p < table.size(); ++p) tally.in[table.dataset(p)]++;
-    // Best first: the strongest pairs merge first, and a weaker pair that
-    // would join two people a guard tells apart is refused alone, not with
-    // every other pair of its participants.
+    // Rounds, because links feed the related_person comparison: babies
+    // joined through their linked mothers can then join those mothers'
+    // other records, and back.
+    ProbabilisticOutcome outcome;
     uint64_t accepted = 0;
-    for (const ScoredPair& pair : outcome.accepted) {
-      if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
-      if (guard.GivenNamesConflict(pair.a, pair.b) || !guard.TryMerge(pair.a, pair.b)) {
-        tally.refused++;
-        continue;
+    for (uint32_t round = 0; round < options.fellegi_sunter.rounds; ++round) {
+      TRELINK_ASSIGN_OR_RETURN(outcome, ScoreCandidatePairs(table, sets, options.fellegi_sunter));
+      // Best first: the strongest pairs merge first, and a weaker pair that
+      // would join two people a guard tells apart is refused alone, not with
+      // every other pair of its participants. Given names are weighed by the
+      // model here, not vetoed: a typo is not a twin, and twins are kept
+      // apart by their two births and NHS numbers.
+      uint64_t merged = 0;
+      for (const ScoredPair& pair : outcome.accepted) {
+        if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
+        if (!guard.TryMerge(pair.a, pair.b)) {
+          tally.refused++;
+          continue;
+        }
+        ++merged;
+        tally.merges++;
       }
-      ++accepted;
-      tally.merges++;
+      accepted += merged;
+      if (merged == 0) break;
     }
     CountNewlyLinked(table, sets, before, tally);
     AddPassReports(table, "probabilistic", tally, result.report);
@@ -201,6 +212,7 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
   apply(report.mutable_records());
   apply(report.mutable_participants());
   apply(report.mutable_persons());
+  apply(report.mutable_records_sharing_nhs_number());
   for (auto& pass : *report.mutable_passes()) {
     apply(pass.mutable_participants_in());
     apply(pass.mutable_participants_linked());

@@ -50,10 +50,14 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddComparison(model, "sex", {{"exact", {"t.sex"}}});
   AddComparison(model, "postcode", {{"exact", {"t.postcode"}}, {"district", {"t.postcode_district"}}});
   AddComparison(model, "related_person", {{"same_person", {"related_person"}}});
+  // Each rule lets through an error the others do not: a name typo, a
+  // swap, a date of birth wrong within a year (both year windows), a move.
   AddBlockingRule(model, {"t.dob", "t.given_phonetic"});
   AddBlockingRule(model, {"t.dob", "t.family_phonetic"});
-  AddBlockingRule(model, {"t.given_name", "t.family_name"});
   AddBlockingRule(model, {"t.dob", "t.names_unordered"});
+  AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_even"});
+  AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_odd"});
+  AddBlockingRule(model, {"t.given_name", "t.family_name", "t.postcode_district"});
   return model;
 }
 

@@ -24,6 +24,9 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
   TRELINK_ASSIGN_OR_RETURN(ParticipantTable table, LoadParticipants(*context.store, project));
+  // A mother and her baby with one NHS number (hers keyed on the baby's
+  // row): the number cannot say which of them it belongs to.
+  const uint64_t shared_nhs = table.DistrustKeysSharedWithinRecords("t.nhs", {"nhs", "t.nhs"});
   const double load_seconds = since(started);
   const auto link_started = std::chrono::steady_clock::now();
   if (table.size() == 0) {
@@ -59,6 +62,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   }
 
   trelink::v1::LinkageReport& report = result.report;
+  report.mutable_records_sharing_nhs_number()->set_value(shared_nhs);
   report.set_project(project);
   report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));
   report.set_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

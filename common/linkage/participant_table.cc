@@ -62,4 +62,30 @@ void ParticipantTable::Add(const ParticipantRow& row) {
   dataset_.push_back(dataset->second);
 }
 
+uint64_t ParticipantTable::DistrustKeysSharedWithinRecords(const std::string& evidence,
+                                                           const std::vector<std::string>& slots) {
+  const int evidence_slot = Slot(evidence);
+  if (evidence_slot < 0) return 0;
+  uint64_t records = 0;
+  // A record's participants are adjacent (they are stored and read in
+  // order), so it is enough to compare each with those just before it of
+  // the same record.
+  for (size_t p = 1; p < size(); ++p) {
+    bool shared = false;
+    for (size_t q = p; q-- > 0 && record_ids_[q] == record_ids_[p];) {
+      const uint64_t v = Key(p, evidence_slot);
+      if (v == 0 || v != Key(q, evidence_slot)) continue;
+      shared = true;
+      for (const std::string& name : slots) {
+        const int slot = Slot(name);
+        if (slot < 0) continue;
+        keys_[p * width_ + static_cast<size_t>(slot)] = 0;
+        keys_[q * width_ + static_cast<size_t>(slot)] = 0;
+      }
+    }
+    if (shared) ++records;
+  }
+  return records;
+}
+
 }  // namespace trelink

@@ -29,6 +29,12 @@ class ParticipantTable {
   const std::vector<std::string>& datasets() const { return datasets_; }
 
   uint64_t Key(size_t participant, int slot) const { return keys_[participant * width_ + static_cast<size_t>(slot)]; }
+
+  // Where two participants of one record carry the same value of the key
+  // `evidence` (a mother's NHS number keyed on her baby's row), at least one
+  // of them is wrong and neither can be trusted: clears the keys `slots` of
+  // both. Returns the number of records affected.
+  uint64_t DistrustKeysSharedWithinRecords(const std::string& evidence, const std::vector<std::string>& slots);
   int64_t participant_id(size_t p) const { return participant_ids_[p]; }
   int64_t record_id(size_t p) const { return record_ids_[p]; }
   uint16_t dataset(size_t p) const { return dataset_[p]; }

@@ -20,8 +20,9 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
   std::printf("linkage generation %llu of project %s (%s, %.1f s; counts below %u suppressed)\n",
               static_cast<unsigned long long>(r.generation()), r.project().c_str(), r.created_at().c_str(),
               r.seconds(), r.disclosure_threshold());
-  std::printf("  records %s, participants %s, persons %s\n", Count(r.records()).c_str(),
-              Count(r.participants()).c_str(), Count(r.persons()).c_str());
+  std::printf("  records %s, participants %s, persons %s; records whose participants share an NHS number %s\n",
+              Count(r.records()).c_str(), Count(r.participants()).c_str(), Count(r.persons()).c_str(),
+              Count(r.records_sharing_nhs_number()).c_str());
   std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", "pass", "dataset", "participants", "newly linked", "merges",
               "refused", "overshared");
   for (const auto& p : r.passes()) {
