@@ -60,6 +60,30 @@ TEST(CatalogueTest, InvalidCataloguesAreRejectedNamingTheEntry) {
               StatusIs(absl::StatusCode::kInvalidArgument, "reserved"));
   EXPECT_THAT(FromText(R"pb(datasets { name: "A b" roles: "p" events: "e" })pb"),
               StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0]: name"));
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" once_per_person { role: "q" events: "e" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0].once_per_person[0].role"));
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" once_per_person { role: "p" events: "x" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0].once_per_person[0].events: not an event"));
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" once_per_person { role: "p" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0].once_per_person[0].events"));
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" role_implies { role: "p" sex: "X" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0].role_implies[0].sex: must be F or M"));
+}
+
+TEST(RecordColumnsTest, ARoleImpliesItsSexWhereTheFileHasNone) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(Catalogue catalogue, Catalogue::Load(DefaultPath()));
+  const auto& maternity = *catalogue.Find("maternity");
+  const std::vector<std::string> header = {"mother_given_name", "mother_dob", "baby_dob", "event", "event_date",
+                                           "region"};
+  TRELINK_ASSERT_OK_AND_ASSIGN(RecordColumns columns, RecordColumns::Create(header, maternity));
+  trelink::v1::IdentifierRecord ids;
+  trelink::v1::ContentRecord content;
+  columns.Fill({"Amelia", "1990-03-14", "2015-06-02", "birth", "2015-06-02", "E12000003"}, ids, content);
+  ASSERT_EQ(ids.participants_size(), 2);
+  EXPECT_EQ(ids.participants(0).role(), "mother");
+  EXPECT_EQ(ids.participants(0).identifiers().sex(), "F");
+  EXPECT_EQ(ids.participants(1).role(), "baby");
+  EXPECT_EQ(ids.participants(1).identifiers().sex(), "");  // nothing implied for a baby
 }
 
 TEST(CatalogueTest, ContentIsCheckedAgainstTheDataset) {

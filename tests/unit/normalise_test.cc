@@ -72,6 +72,15 @@ TEST(NameTest, NothingLeftIsMissing) {
   EXPECT_EQ(NormaliseName("123"), "");
 }
 
+TEST(NameTest, PlaceholdersForAnUnnamedNewbornAreNotNames) {
+  for (const char* raw : {"Baby", "BABY BOY", "Baby of Smith", "unknown", "Twin 2", "N/K"}) {
+    EXPECT_TRUE(IsPlaceholderGivenName(NormaliseName(raw))) << raw;
+  }
+  for (const char* raw : {"Olivia", "Babette", "Twinkle", "Nkechi"}) {
+    EXPECT_FALSE(IsPlaceholderGivenName(NormaliseName(raw))) << raw;
+  }
+}
+
 TEST(NameTest, NicknamesMapToFormalNames) {
   EXPECT_EQ(CanonicalGivenName("BILL"), "WILLIAM");
   EXPECT_EQ(CanonicalGivenName("BETH"), "ELIZABETH");

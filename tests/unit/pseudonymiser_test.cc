@@ -165,6 +165,18 @@ TEST_F(PseudonymiserTest, TokensAgreeOnPartialMatches) {
   EXPECT_NE(Value(keys, 2, "t.dob"), Value(keys, 3, "t.dob"));
   EXPECT_EQ(Value(keys, 0, "t.dob_year_month"), Value(keys, 2, "t.dob_year_month"));
   EXPECT_EQ(Value(keys, 4, "t.given_name"), Value(keys, 5, "t.given_name"));
+  // Years one apart share one of the two year windows; two apart share none.
+  trelink::v1::Identifiers next_year = Amelia(), two_years = Amelia(), unnamed = Amelia();
+  next_year.set_date_of_birth("1992-03-12");
+  two_years.set_date_of_birth("1993-03-12");
+  unnamed.set_given_name("Baby");
+  SealedMatchKeys years = Run(Batch("demo", {Amelia(), next_year, two_years, unnamed}));
+  EXPECT_TRUE(Value(years, 0, "t.dob_year_window_even") == Value(years, 1, "t.dob_year_window_even") ||
+              Value(years, 0, "t.dob_year_window_odd") == Value(years, 1, "t.dob_year_window_odd"));
+  EXPECT_NE(Value(years, 0, "t.dob_year_window_even"), Value(years, 2, "t.dob_year_window_even"));
+  EXPECT_NE(Value(years, 0, "t.dob_year_window_odd"), Value(years, 2, "t.dob_year_window_odd"));
+  EXPECT_TRUE(Value(years, 3, "t.given_name").empty());  // a placeholder is no name
+  EXPECT_TRUE(Value(years, 3, "name_dob").empty());
   // Domain separation: tokens of different keys never agree, even over the
   // same text (swapped names are caught by t.names_unordered instead).
   EXPECT_NE(Value(keys, 0, "t.family_phonetic"), Value(keys, 1, "t.given_phonetic"));
