@@ -96,6 +96,25 @@ absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
       if (!Contains(d.events(), event)) return Invalid(absl::StrCat(at, ".events"), "not an event of the dataset");
     }
   }
+  for (int i = 0; i < d.identifier_columns_size(); ++i) {
+    const auto& column = d.identifier_columns(i);
+    const std::string at = absl::StrCat(where, ".identifier_columns[", i, "]");
+    if (column.column().empty()) return Invalid(absl::StrCat(at, ".column"), "required");
+    if (!column.role().empty() && !Contains(d.roles(), column.role())) {
+      return Invalid(absl::StrCat(at, ".role"), "not a role of the dataset");
+    }
+    if (!IsName(column.identifier())) return Invalid(absl::StrCat(at, ".identifier"), "required, [a-z0-9_-]");
+    if (!column.date_format().empty() && column.date_format() != "YYYY-MM-DD" && column.date_format() != "YYYYMMDD") {
+      return Invalid(absl::StrCat(at, ".date_format"), "YYYY-MM-DD or YYYYMMDD");
+    }
+  }
+  if (!d.default_event().empty() && !Contains(d.events(), d.default_event())) {
+    return Invalid(absl::StrCat(where, ".default_event"), "not an event of the dataset");
+  }
+  absl::CivilDay default_day;
+  if (!d.default_event_date().empty() && !ParseIsoDate(d.default_event_date(), default_day)) {
+    return Invalid(absl::StrCat(where, ".default_event_date"), "not an ISO date");
+  }
   for (int i = 0; i < d.role_implies_size(); ++i) {
     const auto& implied = d.role_implies(i);
     const std::string at = absl::StrCat(where, ".role_implies[", i, "]");

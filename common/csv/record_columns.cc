@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/catalogue/catalogue.h"
@@ -20,35 +21,72 @@ constexpr std::array<std::pair<absl::string_view, int>, 6> kFieldSuffixes = {{
     {"postcode", trelink::v1::Identifiers::kPostcodeFieldNumber},
 }};
 
-void Set(trelink::v1::Identifiers& ids, int field, const std::string& value) {
+void Set(trelink::v1::Identifiers& ids, int field, const std::string& other, std::string value) {
   switch (field) {
-    case trelink::v1::Identifiers::kNhsNumberFieldNumber: ids.set_nhs_number(value); break;
-    case trelink::v1::Identifiers::kGivenNameFieldNumber: ids.set_given_name(value); break;
-    case trelink::v1::Identifiers::kFamilyNameFieldNumber: ids.set_family_name(value); break;
-    case trelink::v1::Identifiers::kDateOfBirthFieldNumber: ids.set_date_of_birth(value); break;
-    case trelink::v1::Identifiers::kSexFieldNumber: ids.set_sex(value); break;
-    case trelink::v1::Identifiers::kPostcodeFieldNumber: ids.set_postcode(value); break;
-    default: break;
+    case trelink::v1::Identifiers::kNhsNumberFieldNumber: ids.set_nhs_number(std::move(value)); break;
+    case trelink::v1::Identifiers::kGivenNameFieldNumber: ids.set_given_name(std::move(value)); break;
+    case trelink::v1::Identifiers::kFamilyNameFieldNumber: ids.set_family_name(std::move(value)); break;
+    case trelink::v1::Identifiers::kDateOfBirthFieldNumber: ids.set_date_of_birth(std::move(value)); break;
+    case trelink::v1::Identifiers::kSexFieldNumber: ids.set_sex(std::move(value)); break;
+    case trelink::v1::Identifiers::kPostcodeFieldNumber: ids.set_postcode(std::move(value)); break;
+    default: (*ids.mutable_other())[other] = std::move(value); break;
   }
+}
+
+int FieldNumber(absl::string_view identifier) {
+  for (const auto& [suffix, field] : kFieldSuffixes) {
+    if (identifier == suffix) return field;
+  }
+  return 0;
+}
+
+int RoleIndex(const std::vector<std::string>& roles, absl::string_view role) {
+  auto it = std::find(roles.begin(), roles.end(), role);
+  return it == roles.end() ? -1 : static_cast<int>(it - roles.begin());
+}
+
+bool IsIdentifierName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::string>& header,
+absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::string>& raw_header,
                                                     const trelink::v1::DatasetSpec& dataset) {
   RecordColumns columns;
   columns.roles_.assign(dataset.roles().begin(), dataset.roles().end());
   columns.implied_sex_.resize(columns.roles_.size());
   for (const auto& implied : dataset.role_implies()) {
-    const auto role = std::find(columns.roles_.begin(), columns.roles_.end(), implied.role());
-    if (role != columns.roles_.end()) columns.implied_sex_[static_cast<size_t>(role - columns.roles_.begin())] = implied.sex();
+    const int role = RoleIndex(columns.roles_, implied.role());
+    if (role >= 0) columns.implied_sex_[static_cast<size_t>(role)] = implied.sex();
   }
-  bool has_event = false, has_date = false;
-  for (size_t c = 0; c < header.size(); ++c) {
-    const std::string& name = header[c];
+  columns.default_event_ = dataset.default_event();
+  columns.default_event_date_ = dataset.default_event_date();
+  bool has_event = !columns.default_event_.empty(), has_date = !columns.default_event_date_.empty();
+  for (size_t c = 0; c < raw_header.size(); ++c) {
+    const std::string name(absl::StripAsciiWhitespace(raw_header[c]));
+    const std::string at = absl::StrCat("header column ", c + 1, " \"", name, "\"");
     Column column;
     column.name = name;
-    if (name == "record_id") {
+    const auto mapped = std::find_if(dataset.identifier_columns().begin(), dataset.identifier_columns().end(),
+                                     [&](const auto& m) { return m.column() == name; });
+    if (mapped != dataset.identifier_columns().end()) {
+      column.kind = Kind::kIdentifier;
+      column.role = mapped->role().empty() ? 0 : RoleIndex(columns.roles_, mapped->role());
+      column.field = FieldNumber(mapped->identifier());
+      if (column.field == 0) column.other = mapped->identifier();
+      column.compact_date = mapped->date_format() == "YYYYMMDD";
+      column.invalid_as_missing = mapped->invalid_as_missing();
+      if (column.role < 0 || (column.field == 0 && !IsIdentifierName(column.other))) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ": its identifier_columns entry names no role or identifier"));
+      }
+    } else if (name == "record_id" ||
+               std::find(dataset.provider_columns().begin(), dataset.provider_columns().end(), name) !=
+                   dataset.provider_columns().end()) {
       column.kind = Kind::kIgnored;
     } else if (name == "event") {
       column.kind = Kind::kEvent;
@@ -69,16 +107,14 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
         } else {
           continue;
         }
-        auto it = std::find(columns.roles_.begin(), columns.roles_.end(), role);
-        if (it == columns.roles_.end()) break;
+        column.role = RoleIndex(columns.roles_, role);
+        if (column.role < 0) break;
         column.kind = Kind::kIdentifier;
-        column.role = static_cast<int>(it - columns.roles_.begin());
         column.field = field;
         break;
       }
       if (column.kind != Kind::kIdentifier) {
-        return absl::InvalidArgumentError(absl::StrCat("header column ", c + 1, " \"", name,
-                                                       "\" is not a column of dataset ", dataset.name()));
+        return absl::InvalidArgumentError(absl::StrCat(at, " is not a column of dataset ", dataset.name()));
       }
     }
     columns.columns_.push_back(std::move(column));
@@ -92,18 +128,38 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
   return columns;
 }
 
-void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
-                         trelink::v1::ContentRecord& content) const {
+bool RecordColumns::ReadIdentifier(const Column& column, std::string& value) {
+  if (column.field != trelink::v1::Identifiers::kDateOfBirthFieldNumber) return true;
+  absl::CivilDay day;
+  if (column.compact_date && value.size() == 8 &&
+      std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    value = absl::StrCat(value.substr(0, 4), "-", value.substr(4, 2), "-", value.substr(6, 2));
+  }
+  if (!column.invalid_as_missing || ParseIsoDate(value, day)) return true;
+  value.clear();
+  return false;
+}
+
+int RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
+                        trelink::v1::ContentRecord& content) const {
   std::vector<trelink::v1::Participant> participants(roles_.size());
   std::vector<bool> present(roles_.size(), false);
+  int unreadable = 0;
+  if (!default_event_.empty()) content.set_event(default_event_);
+  if (!default_event_date_.empty()) content.set_event_date(default_event_date_);
   for (size_t c = 0; c < columns_.size() && c < row.size(); ++c) {
     const Column& column = columns_[c];
-    const std::string& value = row[c];
+    std::string value(absl::StripAsciiWhitespace(row[c]));
     switch (column.kind) {
       case Kind::kIdentifier:
         if (value.empty()) break;
-        Set(*participants[column.role].mutable_identifiers(), column.field, value);
-        present[column.role] = true;
+        if (!ReadIdentifier(column, value)) {
+          ++unreadable;
+          break;
+        }
+        Set(*participants[static_cast<size_t>(column.role)].mutable_identifiers(), column.field, column.other,
+            std::move(value));
+        present[static_cast<size_t>(column.role)] = true;
         break;
       case Kind::kEvent: content.set_event(value); break;
       case Kind::kEventDate: content.set_event_date(value); break;
@@ -116,10 +172,10 @@ void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Ident
   absl::CivilDay event_day;
   const bool has_event_day = ParseIsoDate(content.event_date(), event_day);
   for (const trelink::v1::AttributeSpec* attribute : derived_) {
-    const auto role = std::find(roles_.begin(), roles_.end(), attribute->age_bands().role());
+    const int role = RoleIndex(roles_, attribute->age_bands().role());
     absl::CivilDay dob;
-    if (!has_event_day || role == roles_.end() ||
-        !ParseIsoDate(participants[static_cast<size_t>(role - roles_.begin())].identifiers().date_of_birth(), dob)) {
+    if (!has_event_day || role < 0 ||
+        !ParseIsoDate(participants[static_cast<size_t>(role)].identifiers().date_of_birth(), dob)) {
       continue;  // missing: no band
     }
     const int64_t days = event_day - dob;
@@ -137,6 +193,7 @@ void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Ident
     if (ids->sex().empty() && !implied_sex_[r].empty()) ids->set_sex(implied_sex_[r]);
     *identifiers.add_participants() = std::move(participants[r]);
   }
+  return unreadable;
 }
 
 }  // namespace trelink

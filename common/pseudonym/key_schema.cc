@@ -1,5 +1,6 @@
 #include "common/pseudonym/key_schema.h"
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -33,6 +34,7 @@ void Add(KeySchema& schema, const std::string& name, KeySpec::Kind kind,
 absl::Status ValidateKeySchema(const KeySchema& schema) {
   if (schema.keys().empty()) return absl::InvalidArgumentError("key_schema: no keys configured");
   std::set<std::string> names;
+  std::map<std::string, int> other_normalisation;
   for (int i = 0; i < schema.keys_size(); ++i) {
     const KeySpec& spec = schema.keys(i);
     const std::string where = absl::StrCat("key_schema.keys[", i, "]");
@@ -45,7 +47,28 @@ absl::Status ValidateKeySchema(const KeySchema& schema) {
     if (spec.kind() != KeySpec::MATCH_KEY && spec.kind() != KeySpec::FIELD_TOKEN) {
       return absl::InvalidArgumentError(absl::StrCat(where, ".kind: must be MATCH_KEY or FIELD_TOKEN"));
     }
-    if (spec.fields().empty()) return absl::InvalidArgumentError(absl::StrCat(where, ".fields: empty"));
+    if (spec.fields().empty() && spec.other_fields().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".fields: empty"));
+    }
+    for (int o = 0; o < spec.other_fields_size(); ++o) {
+      const auto& other = spec.other_fields(o);
+      const std::string at = absl::StrCat(where, ".other_fields[", o, "]");
+      if (!IsValidName(other.name())) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ".name: must be 1-64 characters of [a-z0-9_.-]"));
+      }
+      if (other.normalisation() == trelink::v1::OtherField::NORMALISATION_UNSPECIFIED ||
+          !trelink::v1::OtherField::Normalisation_IsValid(other.normalisation())) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ".normalisation: NAME, DIGITS or CODE"));
+      }
+      if (other.form() == trelink::v1::OtherField::PHONETIC && other.normalisation() != trelink::v1::OtherField::NAME) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ".form: PHONETIC needs normalisation NAME"));
+      }
+      auto [it, fresh] = other_normalisation.try_emplace(other.name(), other.normalisation());
+      if (!fresh && it->second != other.normalisation()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(at, ".normalisation: \"", other.name(), "\" is normalised differently by another key"));
+      }
+    }
     for (int f : spec.fields()) {
       if (f == trelink::v1::IDENTIFIER_FIELD_UNSPECIFIED || !trelink::v1::IdentifierField_IsValid(f)) {
         return absl::InvalidArgumentError(absl::StrCat(where, ".fields: unspecified or unknown field"));
@@ -53,6 +76,14 @@ absl::Status ValidateKeySchema(const KeySchema& schema) {
     }
   }
   return absl::OkStatus();
+}
+
+std::set<std::string> OtherIdentifierNames(const KeySchema& schema) {
+  std::set<std::string> names;
+  for (const KeySpec& spec : schema.keys()) {
+    for (const auto& other : spec.other_fields()) names.insert(other.name());
+  }
+  return names;
 }
 
 KeySchema DefaultKeySchema() {

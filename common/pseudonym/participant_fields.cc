@@ -13,6 +13,7 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
                                        NormalisationNotes& notes) {
   auto slot = [this](IdentifierField f) -> std::string& { return values_[static_cast<size_t>(f)]; };
   for (std::string& v : values_) v.clear();
+  other_ = &ids.other();
 
   switch (NormaliseNhsNumber(ids.nhs_number(), slot(trelink::v1::NHS_NUMBER))) {
     case NhsNumberCheck::kValid: break;
@@ -61,6 +62,34 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
     slot(trelink::v1::DATE_OF_BIRTH) = *std::move(dob);
   }
   return absl::OkStatus();
+}
+
+std::string ParticipantFields::Other(const trelink::v1::OtherField& field) const {
+  if (other_ == nullptr) return "";
+  auto it = other_->find(field.name());
+  if (it == other_->end()) return "";
+  std::string value;
+  switch (field.normalisation()) {
+    case trelink::v1::OtherField::NAME: value = NormaliseName(it->second); break;
+    case trelink::v1::OtherField::DIGITS:
+      for (char c : it->second) {
+        if (c >= '0' && c <= '9') {
+          value.push_back(c);
+        } else if (c != ' ' && c != '-') {
+          return "";  // not a number: treated as missing
+        }
+      }
+      break;
+    case trelink::v1::OtherField::CODE:
+      for (char c : it->second) {
+        if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) value.push_back(c);
+        if (c >= 'a' && c <= 'z') value.push_back(static_cast<char>(c - 'a' + 'A'));
+      }
+      break;
+    default: return "";
+  }
+  if (field.form() == trelink::v1::OtherField::PHONETIC) return Soundex(value);
+  return value;
 }
 
 }  // namespace trelink

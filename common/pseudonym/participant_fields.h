@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "common/identity/normalise.h"
 #include "trelink/v1/identifiers.pb.h"
+#include "trelink/v1/match_keys.pb.h"
 
 namespace trelink {
 
@@ -32,9 +33,14 @@ class ParticipantFields {
     return values_[static_cast<size_t>(field) % kSlots];
   }
 
+  // The normalised value of an identifier sent under Identifiers.other, in
+  // the form `field` asks for; empty when missing or unreadable.
+  std::string Other(const trelink::v1::OtherField& field) const;
+
  private:
   static constexpr size_t kSlots = 21;  // IdentifierField values fit below this
   std::array<std::string, kSlots> values_;
+  const google::protobuf::Map<std::string, std::string>* other_ = nullptr;
 };
 
 }  // namespace trelink

@@ -116,6 +116,7 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   stats.set_records(static_cast<uint32_t>(request.records_size()));
   ParticipantFields fields;
   std::vector<absl::string_view> parts;
+  std::vector<std::string> others;
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& record = request.records(r);
     auto where = [&](int p) {
@@ -132,6 +133,12 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
       if (!IsValidLabel(participant.role(), 32)) {
         return absl::InvalidArgumentError(absl::StrCat(where(p), ".role: must be 1-32 characters of [A-Za-z0-9_.:-]"));
       }
+      for (const auto& [name, value] : participant.identifiers().other()) {
+        if (other_names_.count(name) == 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where(p), ".identifiers.other: \"", name, "\" is not an identifier of the key schema"));
+        }
+      }
       NormalisationNotes notes;
       if (absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(where(p), ".identifiers.", s.message()));
@@ -147,6 +154,12 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
         bool complete = true;
         for (int f : schema_.keys(k).fields()) {
           absl::string_view value = fields.Get(static_cast<trelink::v1::IdentifierField>(f));
+          complete = complete && !value.empty();
+          parts.push_back(value);
+        }
+        others.clear();
+        for (const auto& other : schema_.keys(k).other_fields()) others.push_back(fields.Other(other));
+        for (const std::string& value : others) {
           complete = complete && !value.empty();
           parts.push_back(value);
         }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "common/crypto/linker_keys.h"
 #include "common/crypto/master_keyset.h"
+#include "common/pseudonym/key_schema.h"
 #include "common/time/clock.h"
 #include "trelink/v1/config.pb.h"
 #include "trelink/v1/match_keys.pb.h"
@@ -44,11 +45,17 @@ class Pseudonymiser {
  private:
   Pseudonymiser(MasterKeyset keyset, LinkerPublicKey linker, trelink::v1::KeySchema schema,
                 PseudonymiserLimits limits, const Clock& clock)
-      : keyset_(std::move(keyset)), linker_(linker), schema_(std::move(schema)), limits_(limits), clock_(clock) {}
+      : keyset_(std::move(keyset)),
+        linker_(linker),
+        schema_(std::move(schema)),
+        other_names_(OtherIdentifierNames(schema_)),
+        limits_(limits),
+        clock_(clock) {}
 
   MasterKeyset keyset_;
   LinkerPublicKey linker_;
   trelink::v1::KeySchema schema_;
+  std::set<std::string> other_names_;  // identifiers the schema reads from Identifiers.other
   PseudonymiserLimits limits_;
   const Clock& clock_;
 };

@@ -51,7 +51,7 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
     trelink::v1::ContentRecord content;
     absl::Status valid = ValidateText(row);
     if (valid.ok()) {
-      columns_->Fill(row, identifiers, content);
+      unreadable_values_ += static_cast<size_t>(columns_->Fill(row, identifiers, content));
       valid = ValidateRow(identifiers, content);
     }
     if (!valid.ok()) {

@@ -47,6 +47,9 @@ class CsvBatchReader {
   void set_strict(bool strict) { strict_ = strict; }
   const std::vector<RejectedRow>& rejected() const { return rejected_; }
   size_t rows_read() const { return rows_read_; }
+  // Values of invalid_as_missing columns that could not be read and were
+  // sent as missing.
+  size_t unreadable_values() const { return unreadable_values_; }
 
  private:
   CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size)
@@ -66,6 +69,7 @@ class CsvBatchReader {
   bool strict_ = false;
   std::vector<RejectedRow> rejected_;
   size_t rows_read_ = 0;
+  size_t unreadable_values_ = 0;
   std::string project_, dataset_;
   int batch_size_;
   size_t data_row_ = 0;

@@ -89,9 +89,18 @@ class Progress {
   uint64_t batches_ = 0, records_ = 0;
 };
 
+// What the CSV reader saw.
+struct ReadCounts {
+  size_t rows_read = 0;
+  size_t unreadable_values = 0;  // of invalid_as_missing columns, sent as missing
+};
+
 // Rows left out for failing validation: how many, why, and where.
-void PrintRejected(const std::vector<RejectedRow>& rejected, size_t rows_read, const std::string& csv) {
-  std::printf("  rows read         %zu, %zu left out for failing validation\n", rows_read, rejected.size());
+void PrintRejected(const std::vector<RejectedRow>& rejected, const ReadCounts& counts, const std::string& csv) {
+  std::printf("  rows read         %zu, %zu left out for failing validation\n", counts.rows_read, rejected.size());
+  if (counts.unreadable_values > 0) {
+    std::printf("  unreadable values %zu, sent as missing (invalid_as_missing columns)\n", counts.unreadable_values);
+  }
   for (size_t i = 0; i < rejected.size() && i < 10; ++i) {
     std::printf("    %s line %zu: %s\n", csv.c_str(), rejected[i].line, rejected[i].reason.c_str());
   }
@@ -108,7 +117,7 @@ absl::Status UnsentBatchError(const std::string& service, size_t first_line, con
 absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& catalogue, const DatasetRun& run,
                                    const std::function<bool(const PseudonymiseBatchResponse&, CsvBatch&)>& on_sealed,
                                    std::string* failed_batch_lines, std::vector<RejectedRow>* rejected,
-                                   size_t* rows_read) {
+                                   ReadCounts* counts) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CsvBatchReader> reader,
                            CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size));
   reader->set_strict(run.strict);
@@ -164,7 +173,8 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
   stream->WritesDone();
   receiver.join();
   *rejected = reader->rejected();
-  *rows_read = reader->rows_read();
+  counts->rows_read = reader->rows_read();
+  counts->unreadable_values = reader->unreadable_values();
   const grpc::Status finished = stream->Finish();
   TRELINK_RETURN_IF_ERROR(read_status);
   if (consumer_failed) return absl::OkStatus();  // the consumer reports its own error
@@ -203,7 +213,7 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
   const auto started = std::chrono::steady_clock::now();
   std::string error;
   std::vector<RejectedRow> rejected;
-  size_t rows_read = 0;
+  ReadCounts counts;
   TRELINK_RETURN_IF_ERROR(StreamToPseudonymiser(
       pseudonymiser, catalogue, run,
       [&](const PseudonymiseBatchResponse& response, CsvBatch&) {
@@ -211,12 +221,12 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
         totals.Add(response);
         return true;
       },
-      &error, &rejected, &rows_read));
+      &error, &rejected, &counts));
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", out_path));
   std::printf("pseudonymised ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  PrintRejected(rejected, rows_read, run.csv_path);
+  PrintRejected(rejected, counts, run.csv_path);
   std::printf("  sealed batches    -> %s\n", out_path.c_str());
   return absl::OkStatus();
 }
@@ -235,7 +245,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   const auto started = std::chrono::steady_clock::now();
   std::string error;
   std::vector<RejectedRow> rejected;
-  size_t rows_read = 0;
+  ReadCounts counts;
   std::optional<size_t> unsent_line;  // the first line of a batch the linker did not take
   absl::Status pseudonymised = StreamToPseudonymiser(
       pseudonymiser, catalogue, run,
@@ -250,7 +260,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
         unsent_line = first_line;
         return false;
       },
-      &error, &rejected, &rows_read);
+      &error, &rejected, &counts);
   writer->WritesDone();
   const grpc::Status finished = writer->Finish();
   TRELINK_RETURN_IF_ERROR(pseudonymised);
@@ -270,7 +280,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   }
   std::printf("ingested ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  PrintRejected(rejected, rows_read, run.csv_path);
+  PrintRejected(rejected, counts, run.csv_path);
   std::printf("  linker            %llu batches stored, %llu already stored (resent, unchanged)\n",
               static_cast<unsigned long long>(totals.stored), static_cast<unsigned long long>(totals.already_stored));
   return absl::OkStatus();
