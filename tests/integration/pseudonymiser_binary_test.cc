@@ -151,7 +151,8 @@ TEST_F(PseudonymiserBinaryTest, RefusesPlainTextOffLoopbackAndBadConfig) {
   {
     std::ofstream config(dir_ + "/pseudonymiser.textproto");
     config << "server { listen_address: \"0.0.0.0:0\" insecure_plaintext_loopback: true }\n"
-           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n"
+           << "catalogue_file: \"" << TRELINK_SOURCE_DIR << "/deploy/config/catalogue.textproto\"\n";
   }
   ProcessResult exited = StartService().WaitForExit(absl::Seconds(20));
   EXPECT_EQ(exited.exit_code, 1);
