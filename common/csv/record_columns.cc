@@ -46,6 +46,13 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
   bool has_event = false, has_date = false;
   for (size_t c = 0; c < header.size(); ++c) {
     const std::string& name = header[c];
+    // A repeated column would let the later cell silently override the
+    // earlier one.
+    const auto earlier = std::find(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(c), name);
+    if (earlier != header.begin() + static_cast<std::ptrdiff_t>(c)) {
+      return absl::InvalidArgumentError(absl::StrCat("header column ", c + 1, " \"", name, "\" repeats column ",
+                                                     earlier - header.begin() + 1));
+    }
     Column column;
     column.name = name;
     if (name == "record_id") {
@@ -90,6 +97,23 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
     return absl::InvalidArgumentError("header: the columns event and event_date are required");
   }
   return columns;
+}
+
+absl::Status RecordColumns::ValidateEventAfterBirth(const trelink::v1::IdentifierRecord& identifiers,
+                                                    const trelink::v1::ContentRecord& content) const {
+  absl::CivilDay event_day;
+  if (!ParseIsoDate(content.event_date(), event_day)) return absl::OkStatus();
+  for (const trelink::v1::AttributeSpec* attribute : derived_) {
+    const std::string& role = attribute->age_bands().role();
+    for (const auto& participant : identifiers.participants()) {
+      absl::CivilDay dob;
+      if (participant.role() == role && ParseIsoDate(participant.identifiers().date_of_birth(), dob) &&
+          event_day < dob) {
+        return absl::InvalidArgumentError(absl::StrCat("event_date: before the ", role, "'s date_of_birth"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 void RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
