@@ -251,5 +251,21 @@ TEST(ServiceHostTest, PlainTextOnlyOnLoopbackAndMutualTlsByDefault) {
   EXPECT_THAT(ServiceHost::Start("t", config, {}), StatusIs(absl::StatusCode::kInvalidArgument, "HOST:PORT"));
 }
 
+// Issue 12, item 9: any host starting with "127." counted as loopback, so
+// plain text could be served on a name like 127.evil.invalid.
+TEST(ServiceHostTest, LoopbackIsParsedAsAnAddressNotAPrefix) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"127.evil.invalid", "127.0.0.1.evil.invalid", "127.", "128.0.0.1", "0.0.0.0", "::",
+                           "[::1", "::ffff:10.0.0.1", "localhost.evil.invalid", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+  trelink::v1::ServerConfig config;
+  config.set_listen_address("127.evil.invalid:0");
+  config.set_insecure_plaintext_loopback(true);
+  EXPECT_THAT(ServiceHost::Start("t", config, {}), StatusIs(absl::StatusCode::kInvalidArgument, "only on a loopback"));
+}
+
 }  // namespace
 }  // namespace trelink

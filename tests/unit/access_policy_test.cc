@@ -120,5 +120,13 @@ TEST(TextConfigTest, ErrorsNameSourceLineAndField) {
   EXPECT_THAT(LoadTextConfig("/nonexistent.textproto", config), StatusIs(absl::StatusCode::kNotFound, "cannot open"));
 }
 
+// Issue 12, item 9: a directory read as an empty config, so the error named
+// a missing field instead of the path.
+TEST(TextConfigTest, ADirectoryIsNamedAsSuch) {
+  trelink::v1::PseudonymiserConfig config;
+  EXPECT_THAT(LoadTextConfig(TRELINK_SOURCE_DIR, config),
+              StatusIs(absl::StatusCode::kInvalidArgument, absl::StrCat(TRELINK_SOURCE_DIR, " is a directory")));
+}
+
 }  // namespace
 }  // namespace trelink
