@@ -30,6 +30,7 @@ ABSL_FLAG(int, records, 200000, "records per run (each has a mother and a baby: 
 ABSL_FLAG(int, batch, 2000, "records per batch");
 ABSL_FLAG(int, runs, 5, "runs per measurement; the median is reported");
 ABSL_FLAG(int, streams, 2, "concurrent client streams for the gRPC measurement");
+ABSL_FLAG(std::string, catalogue, "deploy/config/catalogue.textproto", "catalogue file");
 
 namespace trelink {
 namespace {
@@ -160,8 +161,14 @@ int Main() {
   principal->set_identity("provider.maternity");
   principal->set_role(trelink::v1::PROVIDER);
   principal->add_projects("bench");
+  principal->add_datasets("maternity");
   AccessPolicy access = *AccessPolicy::Create(access_config);
-  PseudonymHandler handler(**pseudonymiser, access);
+  auto catalogue = Catalogue::Load(absl::GetFlag(FLAGS_catalogue));
+  if (!catalogue.ok()) {
+    std::fprintf(stderr, "%s\n", catalogue.status().ToString().c_str());
+    return 1;
+  }
+  PseudonymHandler handler(**pseudonymiser, access, *catalogue);
   PseudonymServiceImpl service(handler);
   trelink::v1::ServerConfig config;
   config.set_listen_address("127.0.0.1:0");

@@ -179,6 +179,22 @@ absl::StatusOr<Catalogue> Catalogue::Load(const std::string& path) {
   return catalogue;
 }
 
+absl::Status Catalogue::ValidateRole(const DatasetSpec& dataset, absl::string_view role) {
+  if (std::find(dataset.roles().begin(), dataset.roles().end(), role) == dataset.roles().end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("role: \"", role, "\" is not a role of dataset ", dataset.name()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventNotFuture(const trelink::v1::ContentRecord& record, absl::CivilDay today) {
+  absl::CivilDay date;
+  if (ParseIsoDate(record.event_date(), date) && date > today) {
+    return absl::InvalidArgumentError("event_date: after today");
+  }
+  return absl::OkStatus();
+}
+
 const DatasetSpec* Catalogue::Find(absl::string_view dataset) const {
   auto it = index_.find(dataset);
   return it == index_.end() ? nullptr : &config_.datasets(it->second);

@@ -30,6 +30,11 @@ class Catalogue {
   absl::Status ValidateContent(const trelink::v1::DatasetSpec& dataset,
                                const trelink::v1::ContentRecord& record) const;
 
+  // INVALID_ARGUMENT starting "role: " unless `role` is a participant role
+  // of `dataset`. Role names are catalogue terms, not personal data, so the
+  // message quotes it.
+  static absl::Status ValidateRole(const trelink::v1::DatasetSpec& dataset, absl::string_view role);
+
  private:
   struct DateRange {
     absl::CivilDay earliest;
@@ -43,5 +48,11 @@ class Catalogue {
 
 // Parses an ISO YYYY-MM-DD date strictly (a real calendar date).
 bool ParseIsoDate(absl::string_view text, absl::CivilDay& day);
+
+// INVALID_ARGUMENT "event_date: after today" when the record's event date is
+// later than `today` (from the caller's clock): an event that has not
+// happened is a keying error. A date that does not parse is left to
+// ValidateContent.
+absl::Status ValidateEventNotFuture(const trelink::v1::ContentRecord& record, absl::CivilDay today);
 
 }  // namespace trelink

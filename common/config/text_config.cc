@@ -1,5 +1,7 @@
 #include "common/config/text_config.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -46,6 +48,13 @@ absl::Status ParseTextConfig(const std::string& text, const std::string& source,
 }
 
 absl::Status ReadFileToString(const std::string& path, std::string& contents) {
+  // An ifstream opens a directory and reads nothing, so a directory passed
+  // as a config would parse as an empty config and fail on its first
+  // required field instead of on the path.
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory, not a file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::ostringstream buffer;

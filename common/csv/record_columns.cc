@@ -67,9 +67,17 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
   columns.default_event_ = dataset.default_event();
   columns.default_event_date_ = dataset.default_event_date();
   bool has_event = !columns.default_event_.empty(), has_date = !columns.default_event_date_.empty();
+  std::vector<std::string> header;
   for (size_t c = 0; c < raw_header.size(); ++c) {
     const std::string name(absl::StripAsciiWhitespace(raw_header[c]));
     const std::string at = absl::StrCat("header column ", c + 1, " \"", name, "\"");
+    // A repeated column would let the later cell silently override the
+    // earlier one.
+    const auto earlier = std::find(header.begin(), header.end(), name);
+    if (earlier != header.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(at, " repeats column ", earlier - header.begin() + 1));
+    }
+    header.push_back(name);
     Column column;
     column.name = name;
     const auto mapped = std::find_if(dataset.identifier_columns().begin(), dataset.identifier_columns().end(),
@@ -126,6 +134,23 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
     return absl::InvalidArgumentError("header: the columns event and event_date are required");
   }
   return columns;
+}
+
+absl::Status RecordColumns::ValidateEventAfterBirth(const trelink::v1::IdentifierRecord& identifiers,
+                                                    const trelink::v1::ContentRecord& content) const {
+  absl::CivilDay event_day;
+  if (!ParseIsoDate(content.event_date(), event_day)) return absl::OkStatus();
+  for (const trelink::v1::AttributeSpec* attribute : derived_) {
+    const std::string& role = attribute->age_bands().role();
+    for (const auto& participant : identifiers.participants()) {
+      absl::CivilDay dob;
+      if (participant.role() == role && ParseIsoDate(participant.identifiers().date_of_birth(), dob) &&
+          event_day < dob) {
+        return absl::InvalidArgumentError(absl::StrCat("event_date: before the ", role, "'s date_of_birth"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 bool RecordColumns::ReadIdentifier(const Column& column, std::string& value) {

@@ -15,7 +15,7 @@
 //   - `record_id` and the dataset's provider_columns stay with the provider;
 //   - attributes with age bands are derived here from the role's date of
 //     birth and the event date, so only the band leaves the provider;
-//   - any other column is rejected, by name.
+//   - any other column, or a column named twice, is rejected, by name.
 #pragma once
 
 #include <string>
@@ -41,6 +41,15 @@ class RecordColumns {
   // left out.
   int Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
            trelink::v1::ContentRecord& content) const;
+
+  // INVALID_ARGUMENT when the event is before the date of birth of a role
+  // an age band is measured from (the mother, the child): that role cannot
+  // have had it, and its band would silently go missing. Other roles may
+  // precede their birth (a baby named on its mother's booking). Dates that
+  // do not parse are left to the other checks. Dates of birth never leave
+  // the provider, so only it can check this.
+  absl::Status ValidateEventAfterBirth(const trelink::v1::IdentifierRecord& identifiers,
+                                       const trelink::v1::ContentRecord& content) const;
 
   size_t width() const { return columns_.size(); }
 

@@ -74,11 +74,8 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
     const auto& participants = keys.records(r).participants();
     if (participants.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "participants: none"));
     for (int p = 0; p < participants.size(); ++p) {
-      if (std::find(dataset->roles().begin(), dataset->roles().end(), participants[p].role()) ==
-          dataset->roles().end()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "participants[", p, "].role: \"",
-                                                       participants[p].role(), "\" is not a role of dataset ",
-                                                       dataset->name()));
+      if (absl::Status s = Catalogue::ValidateRole(*dataset, participants[p].role()); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "participants[", p, "].", s.message()));
       }
     }
     if (absl::Status s = catalogue_.ValidateContent(*dataset, request.records(r)); !s.ok()) {

@@ -9,6 +9,21 @@ namespace trelink {
 
 using trelink::v1::IdentifierField;
 
+namespace {
+
+// Normalisation drops what is not a letter, so "Ame\0lia" would hash as
+// "AMELIA"; a control byte in a name is a corrupt field, not a spelling.
+absl::Status CheckNameText(absl::string_view field, absl::string_view name) {
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": contains a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, const DateRange& dob_range,
                                        NormalisationNotes& notes) {
   auto slot = [this](IdentifierField f) -> std::string& { return values_[static_cast<size_t>(f)]; };
@@ -28,6 +43,8 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
   absl::StatusOr<NormalisedPostcode> postcode = NormalisePostcode(ids.postcode());
   if (!postcode.ok()) return absl::InvalidArgumentError(absl::StrCat("postcode: ", postcode.status().message()));
 
+  if (absl::Status s = CheckNameText("given_name", ids.given_name()); !s.ok()) return s;
+  if (absl::Status s = CheckNameText("family_name", ids.family_name()); !s.ok()) return s;
   std::string given = NormaliseName(ids.given_name());
   if (IsPlaceholderGivenName(given)) given.clear();
   const std::string family = NormaliseName(ids.family_name());

@@ -21,7 +21,8 @@ struct NormalisationNotes {
 
 class ParticipantFields {
  public:
-  // Normalises `ids`. A malformed date, sex or postcode is INVALID_ARGUMENT
+  // Normalises `ids`. A malformed date, sex or postcode, or a name holding a
+  // control character (NUL included), is INVALID_ARGUMENT
   // whose message starts with the field name (e.g. "date_of_birth: ...") and
   // never contains the value. An invalid NHS number is not an error: it is
   // treated as missing and noted.

@@ -4,12 +4,13 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <fstream>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/server/tls.h"
@@ -52,7 +53,16 @@ std::string PeerIdentity(const grpc::ServerContextBase& context) {
 }
 
 bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || absl::StartsWith(host, "127.") || host == "[::1]" || host == "::1";
+  if (host == "localhost") return true;
+  // Parsed as an address, not matched as a prefix: "127.evil.invalid" is a
+  // name that can resolve anywhere.
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  const std::string bare = host.size() > 2 && host.front() == '[' && host.back() == ']'
+                               ? host.substr(1, host.size() - 2)
+                               : host;
+  in6_addr v6;
+  return inet_pton(AF_INET6, bare.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::string& name,

@@ -22,7 +22,8 @@ inline constexpr uint32_t kDefaultMaxMessageBytes = 32 << 20;
 // peer presented none (plain text).
 std::string PeerIdentity(const grpc::ServerContextBase& context);
 
-// True for 127.0.0.0/8, ::1 and "localhost".
+// True for an address in 127.0.0.0/8, ::1 (bare or bracketed) and
+// "localhost"; a name is never parsed by prefix.
 bool IsLoopbackHost(const std::string& host);
 
 class ServiceHost {

@@ -1,5 +1,7 @@
 #include "common/server/service_main.h"
 
+#include <sys/stat.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -12,6 +14,9 @@ namespace trelink {
 
 int RunServiceMain(int argc, char** argv, const std::string& program, const std::string& usage,
                    const std::function<absl::Status(const std::string& config_path)>& serve) {
+  // Everything a service writes (stores, the disclosure log and its release
+  // history, port files) is for its own account only.
+  umask(077);
   BlockShutdownSignals();
   SetLogProgram(program);
   absl::SetProgramUsageMessage(usage);

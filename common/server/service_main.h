@@ -1,6 +1,7 @@
-// The boring main() every trelink service shares: block shutdown signals
-// before any thread starts, parse --config, run the service, log the outcome
-// and map it to an exit code (2: usage, 1: failure, 0: clean stop).
+// The boring main() every trelink service shares: set umask 077, block
+// shutdown signals before any thread starts, parse --config, run the
+// service, log the outcome and map it to an exit code (2: usage, 1: failure,
+// 0: clean stop).
 #pragma once
 
 #include <functional>

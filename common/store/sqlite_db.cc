@@ -1,5 +1,8 @@
 #include "common/store/sqlite_db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace trelink {
@@ -57,6 +60,13 @@ absl::string_view SqliteStatement::Blob(int column) const {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+  // Stores hold linkage ids, match-key hashes and released populations:
+  // create them 0600 whatever the umask. SQLite gives the -wal and -shm
+  // files the database file's mode. An existing file keeps its mode.
+  if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);  // on failure sqlite3_open_v2 below says why
+  }
   sqlite3* handle = nullptr;
   if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {

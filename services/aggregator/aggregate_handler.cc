@@ -1,5 +1,7 @@
 #include "services/aggregator/aggregate_handler.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -7,10 +9,9 @@
 namespace trelink {
 
 absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCatalogue(absl::string_view identity) const {
-  TRELINK_RETURN_IF_ERROR(context_.access
-                              ->Authorize(identity, {trelink::v1::ANALYST, trelink::v1::AUDITOR}, "",
-                                          "DescribeCatalogue")
-                              .status());
+  TRELINK_RETURN_IF_ERROR(
+      context_.access->AuthorizeRole(identity, {trelink::v1::ANALYST, trelink::v1::AUDITOR}, "DescribeCatalogue")
+          .status());
   trelink::v1::CatalogueDescription description;
   *description.mutable_catalogue() = context_.catalogue->proto();
   *description.mutable_policy() = context_.control->policy();
@@ -18,7 +19,13 @@ absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCata
 }
 
 absl::Status AggregateHandler::AuthorizeAudit(absl::string_view identity, absl::string_view action) const {
-  return context_.access->Authorize(identity, {trelink::v1::AUDITOR}, "", action).status();
+  return context_.access->AuthorizeEvery(identity, {trelink::v1::AUDITOR}, context_.projects, action).status();
+}
+
+bool AggregateHandler::Serves(const std::string& project) const {
+  const auto& served = context_.projects;
+  return std::find(served.begin(), served.end(), project) != served.end() ||
+         std::find(served.begin(), served.end(), "*") != served.end();
 }
 
 absl::StatusOr<std::shared_ptr<const EventIndex>> AggregateHandler::IndexFor(const std::string& project) {
@@ -74,6 +81,9 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_vie
     table = caller.status();
   } else if (query.project().empty()) {
     table = absl::InvalidArgumentError("project: required");
+  } else if (!Serves(query.project())) {
+    // Its tables would land in a log whose auditors need not hold the project.
+    table = absl::NotFoundError(absl::StrCat("project \"", query.project(), "\" is not served by this aggregator"));
   } else {
     entry.set_role(std::string(RoleName(caller->role)));
     table = Answer(query, entry);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/access/access_policy.h"
@@ -25,6 +26,9 @@ struct AggregateContext {
   const DisclosureControl* control;
   DisclosureLog* log;
   const Clock* clock;
+  // The projects answered here ("*": any). The one disclosure log holds
+  // entries of all of them, so auditing needs every one.
+  std::vector<std::string> projects;
   absl::Duration refresh_interval = absl::Seconds(2);
 };
 
@@ -34,15 +38,17 @@ class AggregateHandler {
 
   // Analysts and auditors.
   absl::StatusOr<trelink::v1::CatalogueDescription> DescribeCatalogue(absl::string_view identity) const;
-  // Analysts, for a project they may act on. Slow work (evaluation, fsync):
+  // Analysts, for a project they may act on and this aggregator serves. Slow work (evaluation, fsync):
   // call off the RPC threads.
   absl::StatusOr<trelink::v1::CountTable> Count(absl::string_view identity, const trelink::v1::CountQuery& query);
 
-  // Auditors.
+  // Auditors authorised for every project served here: the log cannot be
+  // filtered by project without breaking its Merkle proofs.
   absl::Status AuthorizeAudit(absl::string_view identity, absl::string_view action) const;
   DisclosureLog& log() const { return *context_.log; }
 
  private:
+  bool Serves(const std::string& project) const;
   absl::StatusOr<std::shared_ptr<const EventIndex>> IndexFor(const std::string& project);
   absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query,
                                                  trelink::v1::LogEntry& entry);

@@ -22,6 +22,10 @@ absl::Status Serve(const std::string& config_path) {
                                      std::pair{"log_signing_key_file", config.log_signing_key_file()}}) {
     if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   }
+  if (config.projects().empty()) return absl::InvalidArgumentError("projects: at least one project (or \"*\")");
+  for (int i = 0; i < config.projects_size(); ++i) {
+    if (config.projects(i).empty()) return absl::InvalidArgumentError(absl::StrCat("projects[", i, "]: empty"));
+  }
   TRELINK_ASSIGN_OR_RETURN(Catalogue catalogue, Catalogue::Load(config.catalogue_file()));
   TRELINK_ASSIGN_OR_RETURN(AccessPolicy access, AccessPolicy::Create(config.server().access()));
   const std::string history_file = config.release_history_file().empty()
@@ -34,7 +38,8 @@ absl::Status Serve(const std::string& config_path) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<DisclosureLog> log, DisclosureLog::Open(config.log_file(), std::move(signer)));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLinkedStore> store,
                            SqliteLinkedStore::Open(config.database_file(), Clock::System()));
-  AggregateContext context{&access, &catalogue, store.get(), control->get(), log.get(), &Clock::System()};
+  AggregateContext context{&access, &catalogue, store.get(), control->get(), log.get(), &Clock::System(),
+                           {config.projects().begin(), config.projects().end()}};
   if (config.refresh_seconds() != 0) context.refresh_interval = absl::Seconds(config.refresh_seconds());
   AggregateHandler handler(context);
   AggregateServiceImpl aggregate(handler);

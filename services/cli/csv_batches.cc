@@ -1,5 +1,7 @@
 #include "services/cli/csv_batches.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -12,11 +14,12 @@ namespace trelink {
 absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::string& path,
                                                                      const Catalogue& catalogue,
                                                                      const std::string& project,
-                                                                     const std::string& dataset, int batch_size) {
+                                                                     const std::string& dataset, int batch_size,
+                                                                     const Clock& clock) {
   if (batch_size <= 0) return absl::InvalidArgumentError("--batch_size must be positive");
   const trelink::v1::DatasetSpec* spec = catalogue.Find(dataset);
   if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("dataset \"", dataset, "\" is not in the catalogue"));
-  std::unique_ptr<CsvBatchReader> reader(new CsvBatchReader(path, project, dataset, batch_size));
+  std::unique_ptr<CsvBatchReader> reader(new CsvBatchReader(path, project, dataset, batch_size, clock));
   if (!reader->in_) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::vector<std::string> header;
   absl::StatusOr<bool> has_header = reader->reader_.Next(header);
@@ -25,6 +28,8 @@ absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::
   absl::StatusOr<RecordColumns> columns = RecordColumns::Create(header, *spec);
   if (!columns.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", columns.status().message()));
   reader->columns_.emplace(*std::move(columns));
+  const auto record_id = std::find(header.begin(), header.end(), "record_id");
+  if (record_id != header.end()) reader->record_id_column_ = static_cast<int>(record_id - header.begin());
   reader->header_ = std::move(header);
   reader->spec_ = spec;
   reader->catalogue_ = &catalogue;
@@ -50,6 +55,7 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
     trelink::v1::IdentifierRecord identifiers;
     trelink::v1::ContentRecord content;
     absl::Status valid = ValidateText(row);
+    if (valid.ok()) valid = ValidateRecordId(row);
     if (valid.ok()) {
       unreadable_values_ += static_cast<size_t>(columns_->Fill(row, identifiers, content));
       valid = ValidateRow(identifiers, content);
@@ -80,20 +86,33 @@ absl::Status CsvBatchReader::ValidateText(const std::vector<std::string>& row) c
   return absl::OkStatus();
 }
 
+// The provider's reference is how a rejected or disputed record is traced
+// back; an empty or repeated one makes that ambiguous.
+absl::Status CsvBatchReader::ValidateRecordId(const std::vector<std::string>& row) {
+  if (record_id_column_ < 0) return absl::OkStatus();
+  const std::string& id = row[static_cast<size_t>(record_id_column_)];
+  if (id.empty()) return absl::InvalidArgumentError("record_id: empty");
+  const auto [it, added] = record_id_lines_.emplace(id, reader_.row_line());
+  if (!added) return absl::InvalidArgumentError(absl::StrCat("record_id: repeats line ", it->second));
+  return absl::OkStatus();
+}
+
 absl::Status CsvBatchReader::ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
                                          const trelink::v1::ContentRecord& content) const {
   if (identifiers.participants().empty()) return absl::InvalidArgumentError("no identifiers");
   // The same checks the pseudonymiser and the linker make, so one bad row
   // does not cost its whole batch.
-  const DateRange dob_range{absl::CivilDay(1900, 1, 1),
-                            absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())};
+  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
+  const DateRange dob_range{absl::CivilDay(1900, 1, 1), today};
   ParticipantFields fields;
   for (const auto& participant : identifiers.participants()) {
     NormalisationNotes notes;
     absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes);
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(participant.role(), " ", s.message()));
   }
-  return catalogue_->ValidateContent(*spec_, content);
+  TRELINK_RETURN_IF_ERROR(catalogue_->ValidateContent(*spec_, content));
+  TRELINK_RETURN_IF_ERROR(ValidateEventNotFuture(content, today));
+  return columns_->ValidateEventAfterBirth(identifiers, content);
 }
 
 std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv) {

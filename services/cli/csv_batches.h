@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/catalogue/catalogue.h"
 #include "common/csv/csv_reader.h"
 #include "common/csv/record_columns.h"
+#include "common/time/clock.h"
 #include "trelink/v1/linkage.pb.h"
 #include "trelink/v1/pseudonym.pb.h"
 
@@ -33,14 +35,19 @@ struct CsvBatch {
 class CsvBatchReader {
  public:
   // Opens `path` and checks its header against `dataset` in `catalogue`.
+  // `clock` (which must outlive the reader) says what "today" is for dates
+  // of birth and events.
   static absl::StatusOr<std::unique_ptr<CsvBatchReader>> Open(const std::string& path, const Catalogue& catalogue,
                                                               const std::string& project,
-                                                              const std::string& dataset, int batch_size);
+                                                              const std::string& dataset, int batch_size,
+                                                              const Clock& clock);
 
   // The next batch; false at the end of the file. Batch ids are
   // "<dataset>-<index of the first data row>", so a re-run resends the same ids.
   // Rows whose identifiers or content fail validation (a cell that is not
-  // UTF-8 or holds NUL included) are left out and recorded in rejected();
+  // UTF-8 or holds NUL, an event after today or before the date of birth it
+  // is measured from, an empty record_id or one already used in the file
+  // included) are left out and recorded in rejected();
   // with `strict` the first one is an error instead.
   absl::StatusOr<bool> Next(CsvBatch& batch);
 
@@ -52,10 +59,11 @@ class CsvBatchReader {
   size_t unreadable_values() const { return unreadable_values_; }
 
  private:
-  CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size)
+  CsvBatchReader(std::string path, std::string project, std::string dataset, int batch_size, const Clock& clock)
       : path_(std::move(path)), in_(path_, std::ios::binary), reader_(in_), project_(std::move(project)),
-        dataset_(std::move(dataset)), batch_size_(batch_size) {}
+        dataset_(std::move(dataset)), batch_size_(batch_size), clock_(clock) {}
   absl::Status ValidateText(const std::vector<std::string>& row) const;
+  absl::Status ValidateRecordId(const std::vector<std::string>& row);
   absl::Status ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
                            const trelink::v1::ContentRecord& content) const;
 
@@ -72,7 +80,10 @@ class CsvBatchReader {
   size_t unreadable_values_ = 0;
   std::string project_, dataset_;
   int batch_size_;
+  const Clock& clock_;
   size_t data_row_ = 0;
+  int record_id_column_ = -1;  // -1: the file has none
+  absl::flat_hash_map<std::string, size_t> record_id_lines_;
 };
 
 // Rewrites "records[N]" in an error as "<csv> line L: ...", using the lines

@@ -119,7 +119,8 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
                                    std::string* failed_batch_lines, std::vector<RejectedRow>* rejected,
                                    ReadCounts* counts) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CsvBatchReader> reader,
-                           CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size));
+                           CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size,
+                                                Clock::System()));
   reader->set_strict(run.strict);
   Progress progress;
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));

@@ -6,12 +6,25 @@
 
 namespace trelink {
 
+absl::Status LinkageHandler::ValidateEventDates(const trelink::v1::IngestBatchRequest& request) const {
+  const absl::CivilDay today = absl::ToCivilDay(run_context_.clock->Now(), absl::UTCTimeZone());
+  for (int r = 0; r < request.records_size(); ++r) {
+    if (absl::Status s = ValidateEventNotFuture(request.records(r), today); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch ", request.sealed().batch_id(), ": records[", r, "].", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<trelink::v1::BatchResult> LinkageHandler::Ingest(
     absl::string_view identity, const trelink::v1::IngestBatchRequest& request) const {
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::PROVIDER}, request.sealed().project(), "Ingest").status());
+  TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.sealed().dataset(), "Ingest"));
   if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
-  absl::StatusOr<trelink::v1::BatchResult> result = ingester_.Ingest(request);
+  absl::Status valid = ValidateEventDates(request);
+  absl::StatusOr<trelink::v1::BatchResult> result = valid.ok() ? ingester_.Ingest(request) : valid;
   if (!result.ok()) {
     // Batch, record and field only: safe to log.
     LogInfo(absl::StrCat("rejected a batch from \"", identity, "\": ", result.status().ToString()));

@@ -19,7 +19,8 @@ class LinkageHandler {
                  LinkageOptions options)
       : access_(access), ingester_(ingester), run_context_(std::move(run_context)), options_(std::move(options)) {}
 
-  // Providers, for a project they may act on.
+  // Providers, for a project they may act on and a dataset they hold. An
+  // event after today (the run context's clock) is INVALID_ARGUMENT.
   absl::StatusOr<trelink::v1::BatchResult> Ingest(absl::string_view identity,
                                                   const trelink::v1::IngestBatchRequest& request) const;
   // Linkage admins. One run at a time; slow: call it off the RPC threads.
@@ -30,6 +31,8 @@ class LinkageHandler {
                                                        const trelink::v1::GetLinkageReportRequest& request) const;
 
  private:
+  absl::Status ValidateEventDates(const trelink::v1::IngestBatchRequest& request) const;
+
   const AccessPolicy& access_;
   const BatchIngester& ingester_;
   LinkageRunContext run_context_;

@@ -9,20 +9,26 @@ namespace trelink {
 namespace {
 
 // Reads batches and stores each as it arrives; the first bad batch ends the
-// call with its error (batches before it stay stored). Storing (a SQLite
-// transaction) runs on the store workers, never on a gRPC thread; the next
-// read starts only when the batch is stored, so batches keep their order.
-class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBatchRequest> {
+// call with its error (batches before it stay stored), and so does a message
+// that does not parse. Storing (a SQLite transaction) runs on the store
+// workers, never on a gRPC thread; the next read starts only when the batch
+// is stored, so batches keep their order.
+class IngestReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   IngestReactor(const LinkageHandler& handler, WorkerPool& store_workers, std::string identity,
-                trelink::v1::IngestResponse* response)
+                grpc::ByteBuffer* response)
       : handler_(handler), store_workers_(store_workers), identity_(std::move(identity)), response_(response) {
-    StartRead(&request_);
+    StartRead(&bytes_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       End(grpc::Status::OK);
+      return;
+    }
+    if (!grpc::SerializationTraits<trelink::v1::IngestBatchRequest>::Deserialize(&bytes_, &request_).ok()) {
+      End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("message ", result_.batches_size() + 1, ": not a valid IngestBatchRequest")));
       return;
     }
     // The reactor lives until Finish, which only Store() can reach now.
@@ -38,28 +44,34 @@ class IngestReactor final : public grpc::ServerReadReactor<trelink::v1::IngestBa
       End(ToGrpcStatus(result.status()));
       return;
     }
-    if (!result->already_stored()) response_->set_records_stored(response_->records_stored() + result->records());
-    *response_->add_batches() = *std::move(result);
-    StartRead(&request_);
+    if (!result->already_stored()) result_.set_records_stored(result_.records_stored() + result->records());
+    *result_.add_batches() = *std::move(result);
+    StartRead(&bytes_);
   }
 
-  void End(const grpc::Status& status) {
-    LogInfo(absl::StrCat("Ingest from \"", identity_, "\": ", response_->batches_size(), " batches, ",
-                         response_->records_stored(), " records stored, status ", status.error_code()));
+  void End(grpc::Status status) {
+    bool own_buffer = false;
+    if (status.ok()) {
+      status = grpc::SerializationTraits<trelink::v1::IngestResponse>::Serialize(result_, response_, &own_buffer);
+    }
+    LogInfo(absl::StrCat("Ingest from \"", identity_, "\": ", result_.batches_size(), " batches, ",
+                         result_.records_stored(), " records stored, status ", status.error_code()));
     Finish(status);
   }
 
   const LinkageHandler& handler_;
   WorkerPool& store_workers_;
   const std::string identity_;
-  trelink::v1::IngestResponse* response_;
+  grpc::ByteBuffer* response_;
+  grpc::ByteBuffer bytes_;
   trelink::v1::IngestBatchRequest request_;
+  trelink::v1::IngestResponse result_;
 };
 
 }  // namespace
 
-grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* LinkageServiceImpl::Ingest(
-    grpc::CallbackServerContext* context, trelink::v1::IngestResponse* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* LinkageServiceImpl::Ingest(grpc::CallbackServerContext* context,
+                                                                      grpc::ByteBuffer* response) {
   return new IngestReactor(handler_, store_workers_, PeerIdentity(*context), response);
 }
 

@@ -8,7 +8,14 @@
 
 namespace trelink {
 
-class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackService {
+// Ingest takes raw bytes and parses them itself: a message gRPC cannot parse
+// otherwise reads as the end of the stream, and the call ended OK with
+// nothing stored.
+using LinkageServiceBase = trelink::v1::LinkageService::WithRawCallbackMethod_Ingest<
+    trelink::v1::LinkageService::WithCallbackMethod_RunLinkage<
+        trelink::v1::LinkageService::WithCallbackMethod_GetLinkageReport<trelink::v1::LinkageService::Service>>>;
+
+class LinkageServiceImpl final : public LinkageServiceBase {
  public:
   // Linkage runs off the RPC threads on a pool of two: one for a run, one so
   // that a second request is answered at once with "already in progress"
@@ -17,8 +24,9 @@ class LinkageServiceImpl final : public trelink::v1::LinkageService::CallbackSer
   // wait for work still going when the service is destroyed.
   explicit LinkageServiceImpl(LinkageHandler& handler) : handler_(handler), workers_(2), store_workers_(2) {}
 
-  grpc::ServerReadReactor<trelink::v1::IngestBatchRequest>* Ingest(grpc::CallbackServerContext* context,
-                                                                   trelink::v1::IngestResponse* response) override;
+  // Reads IngestBatchRequest messages, answers one IngestResponse.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* Ingest(grpc::CallbackServerContext* context,
+                                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RunLinkage(grpc::CallbackServerContext* context,
                                        const trelink::v1::RunLinkageRequest* request,
                                        trelink::v1::LinkageReport* response) override;

@@ -20,8 +20,10 @@ absl::Status Serve(const std::string& config_path) {
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(config_path, config));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<Pseudonymiser> pseudonymiser,
                            Pseudonymiser::FromConfig(config, Clock::System()));
+  if (config.catalogue_file().empty()) return absl::InvalidArgumentError("catalogue_file: required");
+  TRELINK_ASSIGN_OR_RETURN(Catalogue catalogue, Catalogue::Load(config.catalogue_file()));
   TRELINK_ASSIGN_OR_RETURN(AccessPolicy access, AccessPolicy::Create(config.server().access()));
-  PseudonymHandler handler(*pseudonymiser, access);
+  PseudonymHandler handler(*pseudonymiser, access, catalogue);
   PseudonymServiceImpl service(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,
                            ServiceHost::Start("trelink-pseudonymiser", config.server(), {&service}));

@@ -5,13 +5,40 @@
 #include "common/status/status_macros.h"
 
 namespace trelink {
+namespace {
+
+// Keys sealed under an unknown dataset or role would be stored by nobody, or
+// linked under a role the linker does not know; refuse them here.
+absl::Status ValidateAgainstCatalogue(const Catalogue& catalogue,
+                                      const trelink::v1::PseudonymiseBatchRequest& request) {
+  const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
+  const trelink::v1::DatasetSpec* dataset = catalogue.Find(request.dataset());
+  if (dataset == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "dataset: \"", request.dataset(), "\" is not in the catalogue"));
+  }
+  for (int r = 0; r < request.records_size(); ++r) {
+    const auto& participants = request.records(r).participants();
+    for (int p = 0; p < participants.size(); ++p) {
+      if (absl::Status s = Catalogue::ValidateRole(*dataset, participants[p].role()); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "].participants[", p, "].", s.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status PseudonymHandler::Pseudonymise(absl::string_view identity,
                                             const trelink::v1::PseudonymiseBatchRequest& request,
                                             trelink::v1::PseudonymiseBatchResponse& response) const {
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::PROVIDER}, request.project(), "Pseudonymise").status());
-  absl::StatusOr<trelink::v1::PseudonymiseBatchResponse> result = pseudonymiser_.PseudonymiseBatch(request);
+  TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.dataset(), "Pseudonymise"));
+  absl::Status valid = ValidateAgainstCatalogue(catalogue_, request);
+  absl::StatusOr<trelink::v1::PseudonymiseBatchResponse> result =
+      valid.ok() ? pseudonymiser_.PseudonymiseBatch(request) : valid;
   if (!result.ok()) {
     // The message names batch, record and field only, so it is safe to log.
     LogInfo(absl::StrCat("rejected a batch from \"", identity, "\": ", result.status().ToString()));

@@ -28,6 +28,7 @@ namespace {
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::Count;
 using ::trelink::testing::TlsFlags;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
@@ -44,13 +45,6 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
     truth[line.substr(0, comma)] = std::stoull(line.substr(comma + 1));
   }
   return truth;
-}
-
-grpc::Status Count(int port, const std::string& identity, const trelink::v1::CountQuery& query,
-                   trelink::v1::CountTable& table) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return trelink::v1::AggregateService::NewStub(::trelink::testing::TestChannel(port, identity))->Count(&context, query, &table);
 }
 
 TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {

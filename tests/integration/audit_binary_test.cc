@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -12,10 +13,13 @@
 #include "common/disclosure_log/disclosure_log.h"
 #include "tests/support/deployment.h"
 #include "tests/support/file_size_limit.h"
+#include "tests/support/grpc_test_client.h"
 #include "tests/support/log_entries.h"
 #include "tests/support/service_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
+#include "trelink/v1/aggregate.grpc.pb.h"
+#include "trelink/v1/disclosure_log.grpc.pb.h"
 
 namespace trelink {
 namespace {
@@ -35,6 +39,7 @@ class AuditFetchTest : public ::testing::Test {
   void SetUp() override {
     dir_ = ::trelink::testing::MakeTempDir();
     ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_));
+    RewriteConfig();
     {  // entries to fetch (about 5 kB), logged before the aggregator opens the log
       auto signer = NoteSigner::Load(dir_ + "/log.key");
       ASSERT_THAT(signer, IsOk());
@@ -54,6 +59,9 @@ class AuditFetchTest : public ::testing::Test {
     // The commands' stdout.txt and stderr.txt go here, apart from the service's.
     ASSERT_EQ(mkdir(cli_dir().c_str(), 0700), 0);
   }
+
+  // Lets a test change the aggregator's config before it starts.
+  virtual void RewriteConfig() {}
 
   void TearDown() override {
     if (aggregator_) {
@@ -109,6 +117,57 @@ TEST_F(AuditFetchTest, AnOutputThatCannotBeWrittenFailsTheFetch) {
     full = Fetch(dir_ + "/full");
   }
   ExpectFailed(full, "cannot write " + dir_ + "/full/disclosure.log");
+}
+
+// Issue 12, item 4: an auditor certificate mapped only to project "other"
+// read project demo's log. The log holds every project the aggregator
+// serves, so an auditor must hold each of them (or "*").
+class AuditProjectTest : public AuditFetchTest {
+ protected:
+  void RewriteConfig() override {
+    const std::string path = dir_ + "/aggregator.textproto";
+    std::ifstream in(path);
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string auditor = "identity: \"auditor\" role: AUDITOR projects: \"*\"";
+    const size_t at = config.find(auditor);
+    ASSERT_NE(at, std::string::npos);
+    config.replace(at, auditor.size(), "identity: \"auditor\" role: AUDITOR projects: \"demo\" projects: \"other\"");
+    const std::string analyst = "identity: \"analyst\" role: ANALYST projects: \"demo\"";
+    const size_t analyst_at = config.find(analyst);
+    ASSERT_NE(analyst_at, std::string::npos);
+    config.replace(analyst_at, analyst.size(), "identity: \"analyst\" role: ANALYST projects: \"*\"");
+    std::ofstream(path) << config << "projects: \"pilot\"\n";  // serves demo and pilot
+  }
+};
+
+TEST_F(AuditProjectTest, AnAuditorMustHoldEveryProjectTheAggregatorServes) {
+  ExpectFailed(Fetch(dir_ + "/audit"), "may not act on project \"pilot\"");
+  auto stub = trelink::v1::AuditService::NewStub(::trelink::testing::TestChannel(port_, "auditor"));
+  grpc::ClientContext context;
+  ::trelink::testing::WithDeadline(context);
+  trelink::v1::Checkpoint checkpoint;
+  grpc::Status status = stub->GetCheckpoint(&context, {}, &checkpoint);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_TRUE(checkpoint.signed_note().empty());
+  grpc::ClientContext proof_context;
+  ::trelink::testing::WithDeadline(proof_context);
+  trelink::v1::GetInclusionProofRequest request;
+  request.set_index(0);
+  request.set_tree_size(kEntries);
+  trelink::v1::Proof proof;
+  status = stub->GetInclusionProof(&proof_context, request, &proof);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+
+  // Nor may an analyst, even one holding "*", have tables of a project not
+  // served here written to a log whose auditors need not hold it.
+  trelink::v1::CountQuery query;
+  query.set_name("q");
+  query.set_project("other");
+  trelink::v1::CountTable table;
+  status = ::trelink::testing::Count(port_, "analyst", query, table);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_NE(status.error_message().find("project \"other\" is not served by this aggregator"), std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace

@@ -6,13 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include <grpcpp/support/sync_stream.h>
+
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/server/tls.h"
 #include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
+#include "tests/support/sample_batches.h"
 #include "tests/support/service_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
@@ -115,6 +120,123 @@ TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
 
   EXPECT_EQ(linker->Stop().exit_code, 0);
   EXPECT_EQ(pseudonymiser->Stop().exit_code, 0);
+}
+
+// Sends `requests` on one Ingest stream as `identity`; the call's status.
+grpc::Status Ingest(int port, const std::string& identity,
+                    const std::vector<trelink::v1::IngestBatchRequest>& requests) {
+  grpc::ClientContext context;
+  ::trelink::testing::WithDeadline(context);
+  trelink::v1::IngestResponse response;
+  auto stream = LinkerStub(port, identity)->Ingest(&context, &response);
+  for (const auto& request : requests) {
+    if (!stream->Write(request)) break;
+  }
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+class LinkerIngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::trelink::testing::MakeTempDir();
+    ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_));
+    auto pseudonymiser =
+        ServiceProcess::Start(BinaryDir() + "/trelink-pseudonymiser", {"--config", "pseudonymiser.textproto"}, dir_);
+    ASSERT_THAT(pseudonymiser, IsOk());
+    auto linker = ServiceProcess::Start(BinaryDir() + "/trelink-linker", {"--config", "linker.textproto"}, dir_);
+    ASSERT_THAT(linker, IsOk());
+    pseudonymiser_.emplace(*std::move(pseudonymiser));
+    linker_.emplace(*std::move(linker));
+    auto p_port = pseudonymiser_->WaitUntilServing("pseudonymiser.port", "linkage-admin", absl::Seconds(30));
+    auto l_port = linker_->WaitUntilServing("linker.port", "linkage-admin", absl::Seconds(30));
+    ASSERT_THAT(p_port, IsOk());
+    ASSERT_THAT(l_port, IsOk());
+    pseudonymiser_port_ = *p_port;
+    linker_port_ = *l_port;
+  }
+
+  void TearDown() override {
+    if (linker_) {
+      EXPECT_EQ(linker_->Stop().exit_code, 0);
+    }
+    if (pseudonymiser_) {
+      EXPECT_EQ(pseudonymiser_->Stop().exit_code, 0);
+    }
+  }
+
+  // A maternity batch of two births sealed by the real pseudonymiser, with
+  // its content, ready for the linker.
+  trelink::v1::IngestBatchRequest MaternityIngest(const std::string& batch_id) const {
+    grpc::ClientContext context;
+    ::trelink::testing::WithDeadline(context);
+    trelink::v1::PseudonymiseBatchResponse sealed;
+    grpc::Status status = ::trelink::testing::PseudonymStub(pseudonymiser_port_, "provider.maternity")
+                              ->Pseudonymise(&context, ::trelink::testing::MaternityBatch(batch_id, 2), &sealed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    trelink::v1::IngestBatchRequest request;
+    *request.mutable_sealed() = sealed.sealed();
+    for (int i = 0; i < 2; ++i) {
+      auto* content = request.add_records();
+      content->set_event("birth");
+      content->set_event_date("2020-02-11");
+      (*content->mutable_attributes())["region"] = "E12000003";
+    }
+    return request;
+  }
+
+  std::string dir_;
+  int pseudonymiser_port_ = 0;
+  int linker_port_ = 0;
+  std::optional<ServiceProcess> pseudonymiser_;
+  std::optional<ServiceProcess> linker_;
+};
+
+// Issue 12, item 5: the maternity provider's certificate stored a court
+// record. The linker now takes from a provider only the datasets its
+// principal lists.
+TEST_F(LinkerIngestTest, AProviderMayIngestOnlyItsOwnDataset) {
+  const trelink::v1::IngestBatchRequest maternity = MaternityIngest("m-0");
+  grpc::Status status = Ingest(linker_port_, "provider.court", {maternity});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_NE(status.error_message().find("may not send records of dataset \"maternity\""), std::string::npos)
+      << status.error_message();
+  status = Ingest(linker_port_, "provider.maternity", {maternity});
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+// Issue 12, item 9: a message the linker could not parse read as the end of
+// the stream, and the call ended OK with nothing stored.
+TEST_F(LinkerIngestTest, AnUnparsableMessageFailsTheCall) {
+  grpc::ClientContext context;
+  ::trelink::testing::WithDeadline(context);
+  grpc::ByteBuffer response;
+  auto channel = ::trelink::testing::TestChannel(linker_port_, "provider.maternity");
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> stream(
+      grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(
+          channel.get(),
+          grpc::internal::RpcMethod("/trelink.v1.LinkageService/Ingest", grpc::internal::RpcMethod::CLIENT_STREAMING),
+          &context, &response));
+  grpc::Slice garbage(std::string("\x0a\xff\xff\xff\x0f", 5));  // field 1: a length past the end
+  stream->Write(grpc::ByteBuffer(&garbage, 1));
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("message 1: not a valid IngestBatchRequest"), std::string::npos)
+      << status.error_message();
+}
+
+// Issue 12, item 9: an event that has not happened yet was stored. "Today"
+// is the linker's clock (injectable in the handler; the system clock here).
+TEST_F(LinkerIngestTest, AnEventAfterTodayIsRejected) {
+  trelink::v1::IngestBatchRequest future = MaternityIngest("m-1");
+  const absl::CivilDay later = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) + 2;
+  future.mutable_records(1)->set_event_date(
+      absl::StrFormat("%04d-%02d-%02d", later.year(), later.month(), later.day()));
+  grpc::Status status = Ingest(linker_port_, "provider.maternity", {future});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("batch m-1: records[1].event_date: after today"), std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace

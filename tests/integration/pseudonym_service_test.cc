@@ -2,6 +2,7 @@
 // real mTLS, plus the handler called directly without a server.
 #include <gtest/gtest.h>
 
+#include "common/config/text_config.h"
 #include "common/crypto/sealed_batch.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/server/service_host.h"
@@ -31,11 +32,19 @@ AccessPolicy TestPolicy() {
     p->set_identity(identity);
     p->set_role(role);
     p->add_projects("demo");
+    if (role == trelink::v1::PROVIDER) p->add_datasets(identity.substr(identity.find('.') + 1));
   };
   add("provider.maternity", trelink::v1::PROVIDER);
+  add("provider.court", trelink::v1::PROVIDER);
   add("analyst", trelink::v1::ANALYST);
   add("linkage-admin", trelink::v1::LINKAGE_ADMIN);
   return *AccessPolicy::Create(config);
+}
+
+Catalogue TestCatalogue() {
+  auto catalogue = Catalogue::Load(std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto");
+  EXPECT_THAT(catalogue, IsOk());
+  return *std::move(catalogue);
 }
 
 class PseudonymServiceTest : public ::testing::Test {
@@ -45,7 +54,7 @@ class PseudonymServiceTest : public ::testing::Test {
                                          {}, kClock);
     ASSERT_THAT(created, IsOk());
     pseudonymiser_ = *std::move(created);
-    handler_ = std::make_unique<PseudonymHandler>(*pseudonymiser_, access_);
+    handler_ = std::make_unique<PseudonymHandler>(*pseudonymiser_, access_, catalogue_);
     service_ = std::make_unique<PseudonymServiceImpl>(*handler_);
     trelink::v1::ServerConfig config;
     config.set_listen_address("127.0.0.1:0");
@@ -64,6 +73,7 @@ class PseudonymServiceTest : public ::testing::Test {
 
   LinkerKeyPair linker_ = ::trelink::testing::NewLinkerKeys();
   AccessPolicy access_ = TestPolicy();
+  Catalogue catalogue_ = TestCatalogue();
   std::unique_ptr<Pseudonymiser> pseudonymiser_;
   std::unique_ptr<PseudonymHandler> handler_;
   std::unique_ptr<PseudonymServiceImpl> service_;
@@ -179,7 +189,8 @@ TEST(PseudonymHandlerTest, ChecksRoleBeforeTouchingTheBatch) {
                                              DefaultKeySchema(), {}, kClock);
   ASSERT_THAT(pseudonymiser, IsOk());
   AccessPolicy policy = TestPolicy();
-  PseudonymHandler handler(**pseudonymiser, policy);
+  Catalogue catalogue = TestCatalogue();
+  PseudonymHandler handler(**pseudonymiser, policy, catalogue);
   PseudonymiseBatchRequest bad = MaternityBatch("m", 1);
   bad.clear_records();  // invalid, but the caller's role is checked first
   PseudonymiseBatchResponse response;
@@ -191,6 +202,44 @@ TEST(PseudonymHandlerTest, ChecksRoleBeforeTouchingTheBatch) {
   EXPECT_EQ(response.stats().records(), 2u);
 }
 
+// Issue 12, item 5: the maternity provider's certificate stored a court
+// record. A provider now sends only the datasets its principal lists.
+TEST_F(PseudonymServiceTest, ProviderMaySendOnlyItsOwnDatasets) {
+  PseudonymiseBatchRequest court = MaternityBatch("c-0", 1);
+  court.set_dataset("court");
+  court.mutable_records(0)->mutable_participants(0)->set_role("parent");
+  court.mutable_records(0)->mutable_participants(1)->set_role("child");
+  PseudonymiseBatchResponse response;
+  EXPECT_THAT(handler_->Pseudonymise("provider.maternity", court, response),
+              StatusIs(absl::StatusCode::kPermissionDenied, "may not send records of dataset \"court\""));
+  EXPECT_THAT(handler_->Pseudonymise("provider.court", court, response), IsOk());
+  grpc::ClientContext context;
+  WithDeadline(context);
+  grpc::Status status = PseudonymStub(host_->port(), "provider.maternity")->Pseudonymise(&context, court, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+}
+
+// Issue 12, item 9: keys sealed under a dataset or role the catalogue does
+// not have were accepted; now refused, naming the batch and record.
+TEST_F(PseudonymServiceTest, UnknownDatasetOrRoleIsInvalidArgumentNamingTheRecord) {
+  trelink::v1::AccessPolicy config;
+  ASSERT_THAT(ParseTextConfig(R"pb(principals { identity: "provider.maternity" role: PROVIDER projects: "demo" datasets: "*" })pb",
+                              "test", config),
+              IsOk());
+  TRELINK_ASSERT_OK_AND_ASSIGN(AccessPolicy any_dataset, AccessPolicy::Create(config));
+  PseudonymHandler handler(*pseudonymiser_, any_dataset, catalogue_);
+  PseudonymiseBatchResponse response;
+  PseudonymiseBatchRequest unknown_dataset = MaternityBatch("u-0", 2);
+  unknown_dataset.set_dataset("dentistry");
+  EXPECT_THAT(handler.Pseudonymise("provider.maternity", unknown_dataset, response),
+              StatusIs(absl::StatusCode::kInvalidArgument, "batch u-0: dataset: \"dentistry\" is not in the catalogue"));
+  PseudonymiseBatchRequest unknown_role = MaternityBatch("u-1", 2);
+  unknown_role.mutable_records(1)->mutable_participants(0)->set_role("father");
+  EXPECT_THAT(handler.Pseudonymise("provider.maternity", unknown_role, response),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "batch u-1: records[1].participants[0].role: \"father\" is not a role of dataset maternity"));
+}
+
 TEST(ServiceHostTest, PlainTextOnlyOnLoopbackAndMutualTlsByDefault) {
   trelink::v1::ServerConfig config;
   config.set_listen_address("0.0.0.0:0");
@@ -200,6 +249,22 @@ TEST(ServiceHostTest, PlainTextOnlyOnLoopbackAndMutualTlsByDefault) {
   EXPECT_THAT(ServiceHost::Start("t", config, {}), StatusIs(absl::StatusCode::kInvalidArgument, "server.tls: required"));
   config.set_listen_address("nonsense");
   EXPECT_THAT(ServiceHost::Start("t", config, {}), StatusIs(absl::StatusCode::kInvalidArgument, "HOST:PORT"));
+}
+
+// Issue 12, item 9: any host starting with "127." counted as loopback, so
+// plain text could be served on a name like 127.evil.invalid.
+TEST(ServiceHostTest, LoopbackIsParsedAsAnAddressNotAPrefix) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"127.evil.invalid", "127.0.0.1.evil.invalid", "127.", "128.0.0.1", "0.0.0.0", "::",
+                           "[::1", "::ffff:10.0.0.1", "localhost.evil.invalid", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+  trelink::v1::ServerConfig config;
+  config.set_listen_address("127.evil.invalid:0");
+  config.set_insecure_plaintext_loopback(true);
+  EXPECT_THAT(ServiceHost::Start("t", config, {}), StatusIs(absl::StatusCode::kInvalidArgument, "only on a loopback"));
 }
 
 }  // namespace

@@ -151,7 +151,8 @@ TEST_F(PseudonymiserBinaryTest, RefusesPlainTextOffLoopbackAndBadConfig) {
   {
     std::ofstream config(dir_ + "/pseudonymiser.textproto");
     config << "server { listen_address: \"0.0.0.0:0\" insecure_plaintext_loopback: true }\n"
-           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+           << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n"
+           << "catalogue_file: \"" << TRELINK_SOURCE_DIR << "/deploy/config/catalogue.textproto\"\n";
   }
   ProcessResult exited = StartService().WaitForExit(absl::Seconds(20));
   EXPECT_EQ(exited.exit_code, 1);
@@ -271,6 +272,31 @@ TEST_F(PseudonymiserBinaryTest, CliLeavesOutRowsThatAreNotUtf8AndSaysWhere) {
   EXPECT_NE(cli.stderr_text.find("maternity.csv line 3: column mother_given_name: not valid UTF-8"), std::string::npos)
       << cli.stderr_text;
   EXPECT_EQ(cli.stdout_text.find("pseudonymised"), std::string::npos) << cli.stdout_text;
+}
+
+// Issue 12, item 9: rows the provider alone can see are wrong were sent on:
+// an empty or repeated record_id, an event after today (the CLI's clock) or
+// before the mother's date of birth. Each is now left out, named by line.
+TEST_F(PseudonymiserBinaryTest, CliLeavesOutRowsWithBadRecordIdsOrImpossibleDates) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  const absl::CivilDay later = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) + 2;
+  const std::string future = absl::StrFormat("%04d-%02d-%02d", later.year(), later.month(), later.day());
+  const std::string good = std::string(",") + kGoodRow;
+  WriteMaternityCsv({"M1" + good, "M1" + good, good,
+                     "M4,943 476 5919,Amelia,O'Brien,1991-03-14,LS6 1AN,,,,booking," + future + ",E12000003",
+                     "M5,943 476 5919,Amelia,O'Brien,2005-01-01,LS6 1AN,,,,booking,2004-06-01,E12000003",
+                     "M6" + good});
+  ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", PseudonymiseArgs(*port), dir_);
+  EXPECT_EQ(cli.exit_code, 0) << cli.stderr_text;
+  EXPECT_NE(cli.stdout_text.find("rows read         6, 4 left out for failing validation"), std::string::npos)
+      << cli.stdout_text;
+  for (const char* reason : {"maternity.csv line 3: record_id: repeats line 2", "maternity.csv line 4: record_id: empty",
+                             "maternity.csv line 5: event_date: after today",
+                             "maternity.csv line 6: event_date: before the mother's date_of_birth"}) {
+    EXPECT_NE(cli.stdout_text.find(reason), std::string::npos) << reason << "\n" << cli.stdout_text;
+  }
 }
 
 // A pseudonymiser that takes one batch and ends the stream with OK without

@@ -42,9 +42,9 @@ inline std::vector<ProcessResult> IngestAllDatasets(const std::string& dir, cons
 inline std::string TestAccessPolicy() {
   return R"pb(
   access {
-    principals { identity: "provider.maternity" role: PROVIDER projects: "demo" }
-    principals { identity: "provider.social-care" role: PROVIDER projects: "demo" }
-    principals { identity: "provider.court" role: PROVIDER projects: "demo" }
+    principals { identity: "provider.maternity" role: PROVIDER projects: "demo" datasets: "maternity" }
+    principals { identity: "provider.social-care" role: PROVIDER projects: "demo" datasets: "social_care" }
+    principals { identity: "provider.court" role: PROVIDER projects: "demo" datasets: "court" }
     principals { identity: "linkage-admin" role: LINKAGE_ADMIN projects: "*" }
     principals { identity: "analyst" role: ANALYST projects: "demo" }
     principals { identity: "auditor" role: AUDITOR projects: "*" }
@@ -72,13 +72,14 @@ inline bool PrepareDeployment(const std::string& dir) {
     if (keygen.exit_code != 0) return false;
   }
   std::ofstream(dir + "/pseudonymiser.textproto")
-      << ServerBlock("pseudonymiser") << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n";
+      << ServerBlock("pseudonymiser") << "master_key_file: \"master.keyset\"\nlinker_public_key_file: \"linker.pub\"\n"
+      << "catalogue_file: \"" << TRELINK_SOURCE_DIR << "/deploy/config/catalogue.textproto\"\n";
   std::ofstream(dir + "/linker.textproto")
       << ServerBlock("linker") << "linker_key_file: \"linker.keypair\"\ncatalogue_file: \"" << TRELINK_SOURCE_DIR
       << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n";
   std::ofstream(dir + "/aggregator.textproto")
       << ServerBlock("aggregator") << "catalogue_file: \"" << TRELINK_SOURCE_DIR
-      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n"
+      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\nprojects: \"demo\"\n"
       << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true differencing_check: true }\n"
       << "log_file: \"disclosure.log\"\nlog_signing_key_file: \"log.key\"\nrefresh_seconds: 1\n";
   return true;

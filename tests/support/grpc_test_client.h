@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/server/tls.h"
 #include "tests/support/service_process.h"
+#include "trelink/v1/aggregate.grpc.pb.h"
 #include "trelink/v1/pseudonym.grpc.pb.h"
 
 namespace trelink::testing {
@@ -34,6 +35,14 @@ inline std::unique_ptr<trelink::v1::PseudonymService::Stub> PseudonymStub(int po
 
 inline void WithDeadline(grpc::ClientContext& context, int seconds = 20) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+// One Count call to the aggregator on `port` as `identity`.
+inline grpc::Status Count(int port, const std::string& identity, const trelink::v1::CountQuery& query,
+                          trelink::v1::CountTable& table) {
+  grpc::ClientContext context;
+  WithDeadline(context, 60);
+  return trelink::v1::AggregateService::NewStub(TestChannel(port, identity))->Count(&context, query, &table);
 }
 
 }  // namespace trelink::testing

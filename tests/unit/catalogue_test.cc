@@ -139,5 +139,44 @@ TEST(RecordColumnsTest, SplitsIdentifiersFromContentAndRejectsUnknownColumns) {
   EXPECT_THAT(RecordColumns::Create({"child_dob", "event"}, court), StatusIs(absl::StatusCode::kInvalidArgument, "event_date"));
 }
 
+// Issue 12, item 9: a repeated header column was accepted, its later cell
+// silently overriding the earlier one.
+TEST(RecordColumnsTest, ARepeatedHeaderColumnIsRejectedNamingBoth) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(Catalogue catalogue, Catalogue::Load(DefaultPath()));
+  EXPECT_THAT(RecordColumns::Create({"record_id", "child_dob", "event", "event_date", "region", "child_dob"},
+                                    *catalogue.Find("court")),
+              StatusIs(absl::StatusCode::kInvalidArgument, "header column 6 \"child_dob\" repeats column 2"));
+}
+
+// Issue 12, item 9: an event before the date of birth its age band is
+// measured from was accepted (with the band silently missing).
+TEST(RecordColumnsTest, AnEventBeforeTheAgeBandRolesBirthIsRejected) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(Catalogue catalogue, Catalogue::Load(DefaultPath()));
+  const std::vector<std::string> header = {"mother_dob", "baby_dob", "event", "event_date", "region"};
+  TRELINK_ASSERT_OK_AND_ASSIGN(RecordColumns columns, RecordColumns::Create(header, *catalogue.Find("maternity")));
+  auto check = [&](const std::vector<std::string>& row) {
+    trelink::v1::IdentifierRecord ids;
+    trelink::v1::ContentRecord content;
+    columns.Fill(row, ids, content);
+    return columns.ValidateEventAfterBirth(ids, content);
+  };
+  EXPECT_THAT(check({"2005-01-01", "", "booking", "2004-06-01", "E12000003"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "event_date: before the mother's date_of_birth"));
+  // A baby named on its mother's booking is not born yet: no age band is
+  // measured from it, so that is fine.
+  EXPECT_THAT(check({"1991-03-14", "2020-02-11", "booking", "2019-08-01", "E12000003"}), IsOk());
+  EXPECT_THAT(check({"1991-03-14", "2020-02-11", "birth", "2020-02-11", "E12000003"}), IsOk());
+}
+
+// Issue 12, item 9: an event date in the future was accepted; "today" comes
+// from the caller's clock.
+TEST(CatalogueTest, AnEventAfterTodayIsRejected) {
+  trelink::v1::ContentRecord record = Birth();
+  record.set_event_date("2026-11-27");
+  EXPECT_THAT(ValidateEventNotFuture(record, absl::CivilDay(2026, 11, 27)), IsOk());
+  EXPECT_THAT(ValidateEventNotFuture(record, absl::CivilDay(2026, 11, 26)),
+              StatusIs(absl::StatusCode::kInvalidArgument, "event_date: after today"));
+}
+
 }  // namespace
 }  // namespace trelink

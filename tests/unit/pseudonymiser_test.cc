@@ -203,6 +203,20 @@ TEST_F(PseudonymiserTest, BadFieldRejectsTheWholeBatchNamingRecordAndFieldNotVal
               StatusIs(absl::StatusCode::kInvalidArgument, "identifiers.postcode"));
 }
 
+// Issue 12, item 9: normalisation dropped a NUL, so "Ame\0lia" hashed as
+// "AMELIA"; a control byte in a name is now a bad field.
+TEST_F(PseudonymiserTest, AControlCharacterInANameIsRejected) {
+  trelink::v1::Identifiers nul_given = Amelia();
+  nul_given.set_given_name(std::string("Ame\0lia", 7));
+  EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(Batch("demo", {Amelia(), nul_given}, "b-8")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "batch b-8: records[1].participants[0].identifiers.given_name: contains a control character"));
+  trelink::v1::Identifiers tab_family = Amelia();
+  tab_family.set_family_name("O'Brien\t");
+  EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(Batch("demo", {tab_family})),
+              StatusIs(absl::StatusCode::kInvalidArgument, "identifiers.family_name: contains a control character"));
+}
+
 TEST_F(PseudonymiserTest, BatchHeaderAndShapeAreChecked) {
   EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(Batch("", {Amelia()})),
               StatusIs(absl::StatusCode::kInvalidArgument, "project"));
