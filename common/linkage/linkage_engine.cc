@@ -168,7 +168,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
       uint64_t merged = 0;
       for (const ScoredPair& pair : outcome.accepted) {
         if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
-        if (!guard.TryMerge(pair.a, pair.b)) {
+        if (!guard.TryMerge(pair.a, pair.b, MergeGuard::Evidence::kModelWeighed)) {
           tally.refused++;
           continue;
         }

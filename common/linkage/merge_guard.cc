@@ -67,23 +67,24 @@ void MergeGuard::ForEachMember(uint32_t root, Visit visit) const {
   for (uint32_t p : members_[root]) visit(p);
 }
 
-bool MergeGuard::MembersConflict(uint32_t ra, uint32_t rb) const {
+bool MergeGuard::MembersConflict(uint32_t ra, uint32_t rb, bool check_dates_of_birth) const {
   bool conflict = false;
   ForEachMember(ra, [&](uint32_t x) {
     if (conflict) return;
     ForEachMember(rb, [&](uint32_t y) {
-      conflict = conflict || table_.record_id(x) == table_.record_id(y) || DatesOfBirthConflict(x, y);
+      conflict = conflict || table_.record_id(x) == table_.record_id(y) ||
+                 (check_dates_of_birth && DatesOfBirthConflict(x, y));
     });
   });
   return conflict;
 }
 
-bool MergeGuard::TryMerge(uint32_t a, uint32_t b) {
+bool MergeGuard::TryMerge(uint32_t a, uint32_t b, Evidence evidence) {
   uint32_t ra = sets_.Find(a), rb = sets_.Find(b);
   if (ra == rb) return true;
   auto conflict = [](uint64_t x, uint64_t y) { return x != 0 && y != 0 && x != y; };
   if (conflict(set_nhs_[ra], set_nhs_[rb]) || conflict(set_sex_[ra], set_sex_[rb]) ||
-      (set_once_[ra] & set_once_[rb]) != 0 || MembersConflict(ra, rb)) {
+      (set_once_[ra] & set_once_[rb]) != 0 || MembersConflict(ra, rb, evidence == Evidence::kKeyOnly)) {
     return false;
   }
   const uint64_t nhs = set_nhs_[ra] != 0 ? set_nhs_[ra] : set_nhs_[rb];

@@ -4,10 +4,11 @@
 //   - a set never holds two participants of one record (a mother is not her
 //     own baby) nor two once-per-person participants (two births are two
 //     babies);
-//   - a set never holds two participants whose dates of birth are
-//     implausibly far apart (the mother's NHS number keyed on her baby's
-//     row), where "far" means no agreement on the date, the day/month
-//     transposition, the year and month, or the year within one;
+//   - a deterministic pass never joins sets holding two participants whose
+//     dates of birth are implausibly far apart (the mother's NHS number
+//     keyed on her baby's row), where "far" means no agreement on the date,
+//     the day/month transposition, the year and month, or the year within
+//     one (the probabilistic pass weighs this in its model instead);
 //   - for keys that do not include the NHS number, a pair whose given names
 //     agree neither exactly, nor phonetically, nor swapped with the family
 //     name is not joined (twins share surname, date of birth and address).
@@ -41,9 +42,15 @@ class MergeGuard {
   // True when both dates of birth are known and agree at no level.
   bool DatesOfBirthConflict(uint32_t a, uint32_t b) const;
 
+  // Which guards a merge goes through. The deterministic passes have no
+  // evidence but the key, so dates of birth that agree at no level veto
+  // them; the probabilistic pass weighs dates of birth in its model (a
+  // provider may replace a date wholesale) and is vetoed only by facts.
+  enum class Evidence { kKeyOnly, kModelWeighed };
+
   // Joins the sets of a and b unless a guard above refuses. Returns false
   // (and changes nothing) when refused; true when joined or already together.
-  bool TryMerge(uint32_t a, uint32_t b);
+  bool TryMerge(uint32_t a, uint32_t b, Evidence evidence = Evidence::kKeyOnly);
 
  private:
   uint64_t At(uint32_t p, int slot) const { return slot < 0 ? 0 : table_.Key(p, slot); }
@@ -51,7 +58,7 @@ class MergeGuard {
   // Members of the set rooted at `root` (a singleton has no list).
   template <typename Visit>
   void ForEachMember(uint32_t root, Visit visit) const;
-  bool MembersConflict(uint32_t ra, uint32_t rb) const;
+  bool MembersConflict(uint32_t ra, uint32_t rb, bool check_dates_of_birth) const;
 
   const ParticipantTable& table_;
   UnionFind& sets_;

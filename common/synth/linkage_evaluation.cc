@@ -57,11 +57,13 @@ absl::StatusOr<LinkageEvaluation> EvaluateLinkage(const SyntheticPopulation& pop
     std::vector<uint64_t> predicted(sets.size());
     for (uint32_t p = 0; p < sets.size(); ++p) predicted[p] = sets.Find(p);
     evaluation.passes.push_back({pass, CountPairs(predicted, totals.truth)});
+    evaluation.predicted = std::move(predicted);
     observer_seconds += SecondsSince(start);
   };
   TRELINK_ASSIGN_OR_RETURN(evaluation.report,
                            RunLinkage({store.get(), &Clock::System(), nullptr, 10}, "evaluation", options, observer));
   evaluation.link_seconds = evaluation.report.seconds() - observer_seconds;
+  evaluation.truth = std::move(totals.truth);
   return evaluation;
 }
 
