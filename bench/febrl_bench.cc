@@ -67,6 +67,11 @@ int Main() {
   Report(prefix + ".precision", evaluation->final().precision(), "ratio");
   Report(prefix + ".recall", evaluation->final().recall(), "ratio");
   Report(prefix + ".link_seconds", evaluation->link_seconds, "s");
+  for (const auto& estimate : evaluation->report.quality().estimates()) {
+    if (estimate.scope() != "all" || !estimate.estimated()) continue;
+    Report(prefix + ".estimated_precision", estimate.precision(), "ratio");
+    Report(prefix + ".estimated_recall", estimate.recall(), "ratio");
+  }
   if (getenv("TRELINK_BENCH_VERBOSE")) {
     std::printf("%s\n", evaluation->report.probabilistic().DebugString().c_str());
     // Token agreement of missed pairs (for finding what a change should address).

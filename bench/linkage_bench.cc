@@ -229,6 +229,12 @@ int Main() {
   Report("linkage.phase.link_seconds", report->link_seconds() - observer_seconds, "s");
   Report("linkage.phase.save_seconds", report->save_seconds(), "s");
   Report("linkage.ingest_plus_link_seconds", ingest_seconds + link_only, "s");
+  for (const auto& estimate : report->quality().estimates()) {
+    if (estimate.scope() != "all" || !estimate.estimated()) continue;
+    Report("linkage.estimated_precision", estimate.precision(), "ratio");
+    Report("linkage.estimated_recall", estimate.recall(), "ratio");
+  }
+  if (absl::GetFlag(FLAGS_explain)) std::printf("%s\n", report->quality().DebugString().c_str());
   for (const auto& [pass, counts] : quality) {
     Report("linkage.quality." + pass + ".precision", counts.precision(), "ratio");
     Report("linkage.quality." + pass + ".recall", counts.recall(), "ratio");

@@ -115,6 +115,11 @@ absl::StatusOr<LinkageOptions> LinkageOptions::FromPolicy(const trelink::v1::Lin
     return absl::InvalidArgumentError("linkage.match_probability: must be in (0.5, 1)");
   }
   if (policy.max_block_size() != 0) options.fellegi_sunter.max_block_size = policy.max_block_size();
+  const auto& quality = policy.quality();
+  options.quality.enabled = !quality.disabled();
+  if (!quality.gold_token().empty()) options.quality.gold_token = quality.gold_token();
+  if (!quality.hidden_keys().empty()) options.quality.hidden_keys.assign(quality.hidden_keys().begin(), quality.hidden_keys().end());
+  if (quality.min_gold_pairs() != 0) options.quality.min_gold_pairs = quality.min_gold_pairs();
   options.fellegi_sunter.model = policy.has_model() ? policy.model() : DefaultLinkageModel();
   TRELINK_RETURN_IF_ERROR(ValidateLinkageModel(options.fellegi_sunter.model));
   return options;
@@ -191,6 +196,9 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     result.set_of[p] = sets.Find(p);
     if (result.set_of[p] == p) roots.push_back(p);
   }
+  if (options.quality.enabled) {
+    TRELINK_ASSIGN_OR_RETURN(*result.report.mutable_quality(), EstimateQuality(table, result.set_of, options, result.report.probabilistic()));
+  }
   std::vector<uint64_t> records(table.size());
   for (uint32_t p = 0; p < table.size(); ++p) records[p] = static_cast<uint64_t>(table.record_id(p));
   std::sort(records.begin(), records.end());
@@ -221,6 +229,7 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
     apply(pass.mutable_overshared_keys());
   }
   if (report.has_probabilistic()) apply(report.mutable_probabilistic()->mutable_accepted_pairs());
+  for (auto& estimate : *report.mutable_quality()->mutable_estimates()) apply(estimate.mutable_gold_pairs());
 }
 
 }  // namespace trelink

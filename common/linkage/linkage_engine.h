@@ -10,6 +10,7 @@
 #include "common/linkage/fellegi_sunter.h"
 #include "common/linkage/merge_guard.h"
 #include "common/linkage/participant_table.h"
+#include "common/linkage/quality_estimate.h"
 #include "common/linkage/union_find.h"
 #include "trelink/v1/config.pb.h"
 #include "trelink/v1/linkage.pb.h"
@@ -23,6 +24,9 @@ struct LinkageOptions {
   // Roles a person holds in at most one record with given events.
   std::vector<OncePerPersonRule> once_per_person;
   ProbabilisticOptions fellegi_sunter;
+  // How the report estimates precision and recall (a second, shadow
+  // linkage: see quality_estimate.h).
+  QualityOptions quality;
 
   // From config, with defaults: the default schema's match keys, in order.
   static absl::StatusOr<LinkageOptions> FromPolicy(const trelink::v1::LinkagePolicy& policy);

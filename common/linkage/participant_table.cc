@@ -88,4 +88,12 @@ uint64_t ParticipantTable::DistrustKeysSharedWithinRecords(const std::string& ev
   return records;
 }
 
+void ParticipantTable::ClearKeys(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    const int slot = Slot(name);
+    if (slot < 0) continue;
+    for (size_t p = 0; p < size(); ++p) keys_[p * width_ + static_cast<size_t>(slot)] = 0;
+  }
+}
+
 }  // namespace trelink

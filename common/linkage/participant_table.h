@@ -35,10 +35,19 @@ class ParticipantTable {
   // of them is wrong and neither can be trusted: clears the keys `slots` of
   // both. Returns the number of records affected.
   uint64_t DistrustKeysSharedWithinRecords(const std::string& evidence, const std::vector<std::string>& slots);
+
+  // Clears the keys `names` of every participant (as if never formed).
+  void ClearKeys(const std::vector<std::string>& names);
+
+  // "dataset.role" of p, and the number of distinct ones (labels are dense
+  // indexes dataset * roles + role).
+  std::string Label(size_t p) const { return datasets_[dataset_[p]] + "." + roles_[role_[p]]; }
   int64_t participant_id(size_t p) const { return participant_ids_[p]; }
   int64_t record_id(size_t p) const { return record_ids_[p]; }
   uint16_t dataset(size_t p) const { return dataset_[p]; }
   const std::string& role(size_t p) const { return roles_[role_[p]]; }
+  uint16_t role_index(size_t p) const { return role_[p]; }
+  size_t role_count() const { return roles_.size(); }
   // The event of p's record.
   const std::string& event(size_t p) const { return events_[event_[p]]; }
 

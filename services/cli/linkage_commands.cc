@@ -32,6 +32,19 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
                 p.dataset().empty() ? Count(p.merges_refused()).c_str() : "",
                 p.dataset().empty() ? Count(p.overshared_keys()).c_str() : "");
   }
+  if (r.has_quality()) {
+    const auto& q = r.quality();
+    std::printf("  estimated quality (pairwise; %s)\n", q.method().empty() ? "no method applied" : q.method().c_str());
+    std::printf("    %-52s %10s %10s %12s  %s\n", "scope", "precision", "recall", "gold pairs", "how");
+    for (const auto& e : q.estimates()) {
+      if (!e.estimated()) {
+        std::printf("    %-52s %10s %10s %12s  %s\n", e.scope().c_str(), "-", "-", "-", e.method().c_str());
+        continue;
+      }
+      std::printf("    %-52s %10.4f %10.4f %12s  %s\n", e.scope().c_str(), e.precision(), e.recall(),
+                  Count(e.gold_pairs()).c_str(), e.method().c_str());
+    }
+  }
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();
     std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,"

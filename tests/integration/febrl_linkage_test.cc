@@ -35,6 +35,16 @@ absl::StatusOr<LinkageEvaluation> Evaluate(const std::vector<std::string>& files
   return EvaluateLinkage(population, catalogue, schema, options, ::trelink::testing::MakeTempDir());
 }
 
+// The report's own estimate (made without ground truth: the social security
+// number as the gold standard) against the truth.
+void ExpectEstimateWithin(const LinkageEvaluation& evaluation, double tolerance) {
+  ASSERT_GT(evaluation.report.quality().estimates_size(), 0);
+  const auto& all = evaluation.report.quality().estimates(0);
+  ASSERT_TRUE(all.estimated()) << all.method();
+  EXPECT_NEAR(all.precision(), evaluation.final().precision(), tolerance);
+  EXPECT_NEAR(all.recall(), evaluation.final().recall(), tolerance);
+}
+
 void Print(const char* set, const LinkageEvaluation& evaluation) {
   for (const PassQuality& pass : evaluation.passes) {
     std::printf("%s %-16s precision %.5f recall %.5f\n", set, pass.pass.c_str(), pass.counts.precision(),
@@ -50,6 +60,7 @@ TEST(FebrlLinkageTest, Febrl4TwoFilesLinkWithTargetPrecisionAndRecall) {
   EXPECT_EQ(evaluation.final().actual, 5000u);  // one duplicate per original
   EXPECT_GE(evaluation.final().precision(), 0.999);
   EXPECT_GE(evaluation.final().recall(), 0.995);
+  ExpectEstimateWithin(evaluation, 0.02);
 }
 
 TEST(FebrlLinkageTest, Febrl3DeduplicatesWithTargetPrecisionAndRecall) {
@@ -58,6 +69,7 @@ TEST(FebrlLinkageTest, Febrl3DeduplicatesWithTargetPrecisionAndRecall) {
   EXPECT_EQ(evaluation.records, 5000u);
   EXPECT_GE(evaluation.final().precision(), 0.999);
   EXPECT_GE(evaluation.final().recall(), 0.99);
+  ExpectEstimateWithin(evaluation, 0.02);
 }
 
 TEST(FebrlLinkageTest, UnreadableDatesAreMissingNotFatal) {

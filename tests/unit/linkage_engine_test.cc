@@ -211,6 +211,57 @@ TEST(LinkageEngineTest, DifferentSexesOrNhsNumbersNeverJoin) {
   EXPECT_FALSE(Together(result, mother[0], namesake[0]));
 }
 
+TEST(LinkageEngineTest, TheReportSaysWhenNoQualityEstimateCanBeMade) {
+  TableBuilder builder;
+  builder.Record("social_care", "cin_referral", {{"person", kBaby}});
+  builder.Record("social_care", "cin_referral", {{"person", kMother}});
+  ParticipantTable table = builder.Build();
+  table.ClearKeys({"nhs", "t.nhs"});  // nobody carries the gold identifier
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, Options(true)));
+  ASSERT_EQ(result.report.quality().estimates_size(), 1);
+  EXPECT_FALSE(result.report.quality().estimates(0).estimated());
+  EXPECT_EQ(result.report.quality().estimates(0).method(), "none: no two participants share a t.nhs");
+}
+
+TEST(LinkageEngineTest, AMissedGoldPairLowersTheEstimatedRecall) {
+  // Two records of one person share an NHS number and little else (the
+  // date of birth within the month): linked with the number, missed without
+  // it. Two more pairs agree on everything.
+  Person other = kMother;
+  other.given = "ZARA";
+  other.family = "QUENNELL";
+  other.dob = "19900301";
+  other.postcode = "BS11AA";
+  TableBuilder builder;
+  builder.Record("social_care", "cin_referral", {{"person", kMother}});
+  builder.Record("social_care", "cin_referral", {{"person", other}});
+  builder.Record("social_care", "cin_referral", {{"person", kBaby}});
+  builder.Record("social_care", "looked_after", {{"person", kBaby}});
+  Person stranger{"9876543210", "ROSA", "PARKS", "19700101", "F", "M11AA"};
+  builder.Record("social_care", "cin_referral", {{"person", stranger}});
+  builder.Record("social_care", "looked_after", {{"person", stranger}});
+  const ParticipantTable table = builder.Build();
+  LinkageOptions options = Options(true);
+  options.quality.min_gold_pairs = 1;
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, options));
+  const auto& all = result.report.quality().estimates(0);
+  ASSERT_TRUE(all.estimated()) << all.method();
+  EXPECT_EQ(all.gold_pairs().value(), 3u);
+  EXPECT_DOUBLE_EQ(all.precision(), 1.0);
+  // All three pairs are linked; the hidden linkage found two of three, so
+  // the estimate allows for misses among links made without the number.
+  EXPECT_NEAR(all.recall(), 1.0, 1e-9);  // every link here had both numbers
+  bool saw_pass = false;
+  for (const auto& e : result.report.quality().estimates()) {
+    if (e.scope() == "pass probabilistic (t.nhs hidden)") {
+      saw_pass = true;
+      EXPECT_NEAR(e.recall(), 2.0 / 3.0, 1e-9);
+      EXPECT_DOUBLE_EQ(e.precision(), 1.0);
+    }
+  }
+  EXPECT_TRUE(saw_pass);
+}
+
 TEST(LinkageEngineTest, AModelNamingAMissingTokenIsRefusedByField) {
   trelink::v1::LinkagePolicy policy;
   auto* model = policy.mutable_model();
