@@ -120,6 +120,10 @@ absl::StatusOr<LinkageOptions> LinkageOptions::FromPolicy(const trelink::v1::Lin
   if (!quality.gold_token().empty()) options.quality.gold_token = quality.gold_token();
   if (!quality.hidden_keys().empty()) options.quality.hidden_keys.assign(quality.hidden_keys().begin(), quality.hidden_keys().end());
   if (quality.min_gold_pairs() != 0) options.quality.min_gold_pairs = quality.min_gold_pairs();
+  if (!quality.subgroup_attributes().empty()) {
+    options.quality.subgroup_attributes.assign(quality.subgroup_attributes().begin(),
+                                               quality.subgroup_attributes().end());
+  }
   options.fellegi_sunter.model = policy.has_model() ? policy.model() : DefaultLinkageModel();
   TRELINK_RETURN_IF_ERROR(ValidateLinkageModel(options.fellegi_sunter.model));
   return options;
@@ -230,6 +234,14 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
   }
   if (report.has_probabilistic()) apply(report.mutable_probabilistic()->mutable_accepted_pairs());
   for (auto& estimate : *report.mutable_quality()->mutable_estimates()) apply(estimate.mutable_gold_pairs());
+  for (auto& subgroup : *report.mutable_quality()->mutable_subgroups()) {
+    apply(subgroup.mutable_participants());
+    // The error rates of a suppressed subgroup would describe a handful of people.
+    if (subgroup.participants().suppressed()) {
+      subgroup.set_missed_link_rate(0);
+      subgroup.set_false_link_rate(0);
+    }
+  }
 }
 
 }  // namespace trelink

@@ -10,9 +10,10 @@
 
 namespace trelink {
 
-absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std::string& project) {
+absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std::string& project,
+                                                  std::vector<std::string> subgroup_attributes) {
   TRELINK_ASSIGN_OR_RETURN(std::vector<std::string> key_names, store.KeyNames(project));
-  ParticipantTable table(std::move(key_names));
+  ParticipantTable table(std::move(key_names), std::move(subgroup_attributes));
   TRELINK_RETURN_IF_ERROR(store.ForEachParticipant(project, [&](const ParticipantRow& row) { table.Add(row); }));
   return table;
 }
@@ -23,7 +24,10 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
-  TRELINK_ASSIGN_OR_RETURN(ParticipantTable table, LoadParticipants(*context.store, project));
+  TRELINK_ASSIGN_OR_RETURN(
+      ParticipantTable table,
+      LoadParticipants(*context.store, project,
+                       options.quality.enabled ? options.quality.subgroup_attributes : std::vector<std::string>{}));
   // A mother and her baby with one NHS number (hers keyed on the baby's
   // row): the number cannot say which of them it belongs to.
   const uint64_t shared_nhs = table.DistrustKeysSharedWithinRecords("t.nhs", {"nhs", "t.nhs"});

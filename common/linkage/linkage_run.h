@@ -26,7 +26,9 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
                                                       const LinkageOptions& options,
                                                       const PassObserver& observer = nullptr);
 
-// Loads a project's participants from the store.
-absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std::string& project);
+// Loads a project's participants from the store, keeping the record
+// attributes `subgroup_attributes` of each.
+absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std::string& project,
+                                                  std::vector<std::string> subgroup_attributes = {});
 
 }  // namespace trelink

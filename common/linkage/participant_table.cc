@@ -2,11 +2,32 @@
 
 #include <cstring>
 
+#include "trelink/v1/linkage.pb.h"
+
 namespace trelink {
 
-ParticipantTable::ParticipantTable(std::vector<std::string> key_names)
-    : key_names_(std::move(key_names)), width_(key_names_.size()) {
+ParticipantTable::ParticipantTable(std::vector<std::string> key_names, std::vector<std::string> subgroup_attributes)
+    : key_names_(std::move(key_names)),
+      width_(key_names_.size()),
+      subgroup_attributes_(std::move(subgroup_attributes)),
+      subgroup_values_(subgroup_attributes_.size(), std::vector<std::string>{""}),
+      subgroup_index_(subgroup_attributes_.size()) {
   for (size_t i = 0; i < key_names_.size(); ++i) slots_[key_names_[i]] = static_cast<int>(i);
+}
+
+void ParticipantTable::AddSubgroups(absl::string_view content) {
+  trelink::v1::ContentRecord record;
+  if (!content.empty()) record.ParseFromArray(content.data(), static_cast<int>(content.size()));
+  for (size_t a = 0; a < subgroup_attributes_.size(); ++a) {
+    auto it = record.attributes().find(subgroup_attributes_[a]);
+    if (it == record.attributes().end() || subgroup_values_[a].size() >= 0xffff) {
+      subgroup_.push_back(0);
+      continue;
+    }
+    auto [index, fresh] = subgroup_index_[a].try_emplace(it->second, static_cast<uint16_t>(subgroup_values_[a].size()));
+    if (fresh) subgroup_values_[a].push_back(it->second);
+    subgroup_.push_back(index->second);
+  }
 }
 
 int ParticipantTable::Slot(absl::string_view key_name) const {
@@ -49,6 +70,7 @@ void ParticipantTable::Add(const ParticipantRow& row) {
     }
     p += length;
   }
+  if (!subgroup_attributes_.empty()) AddSubgroups(row.content);
   auto [dataset, added] = dataset_index_.try_emplace(row.dataset, static_cast<uint16_t>(datasets_.size()));
   if (added) datasets_.emplace_back(row.dataset);
   auto [role, new_role] = role_index_.try_emplace(row.role, static_cast<uint16_t>(roles_.size()));

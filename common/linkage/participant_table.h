@@ -18,7 +18,9 @@ class ParticipantTable {
  public:
   // The key slots are fixed up front by name; keys a batch does not carry
   // stay 0 for its participants.
-  explicit ParticipantTable(std::vector<std::string> key_names);
+  // `subgroup_attributes` are content attributes kept per participant (as
+  // small value indexes), for reporting linkage errors by subgroup.
+  explicit ParticipantTable(std::vector<std::string> key_names, std::vector<std::string> subgroup_attributes = {});
 
   void Add(const ParticipantRow& row);
 
@@ -39,8 +41,13 @@ class ParticipantTable {
   // Clears the keys `names` of every participant (as if never formed).
   void ClearKeys(const std::vector<std::string>& names);
 
-  // "dataset.role" of p, and the number of distinct ones (labels are dense
-  // indexes dataset * roles + role).
+  const std::vector<std::string>& subgroup_attributes() const { return subgroup_attributes_; }
+  // The value of subgroup attribute `a` for p, or "" when the record has none.
+  const std::string& SubgroupValue(size_t p, size_t a) const {
+    return subgroup_values_[a][subgroup_[p * subgroup_attributes_.size() + a]];
+  }
+
+  // "dataset.role" of p.
   std::string Label(size_t p) const { return datasets_[dataset_[p]] + "." + roles_[role_[p]]; }
   int64_t participant_id(size_t p) const { return participant_ids_[p]; }
   int64_t record_id(size_t p) const { return record_ids_[p]; }
@@ -52,6 +59,8 @@ class ParticipantTable {
   const std::string& event(size_t p) const { return events_[event_[p]]; }
 
  private:
+  void AddSubgroups(absl::string_view content);
+
   std::vector<std::string> key_names_;
   absl::flat_hash_map<std::string, int> slots_;
   size_t width_;
@@ -62,6 +71,10 @@ class ParticipantTable {
   std::vector<uint16_t> role_;
   std::vector<std::string> roles_;
   absl::flat_hash_map<std::string, uint16_t> role_index_;
+  std::vector<std::string> subgroup_attributes_;
+  std::vector<std::vector<std::string>> subgroup_values_;  // per attribute; index 0 is ""
+  std::vector<absl::flat_hash_map<std::string, uint16_t>> subgroup_index_;
+  std::vector<uint16_t> subgroup_;  // per participant and attribute
   std::vector<uint16_t> event_;
   std::vector<std::string> events_;
   absl::flat_hash_map<std::string, uint16_t> event_index_;

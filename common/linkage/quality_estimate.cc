@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/linkage/linkage_engine.h"
@@ -81,6 +82,52 @@ double GoldErrorRate(const LinkageOptions& options, const trelink::v1::Probabili
 // and as many disagreeing ones as gold errors explain.
 double CorrectLinks(double agree, double linked, double error_rate) {
   return agree + std::min(linked - agree, agree * error_rate / (1 - error_rate));
+}
+
+// Per-participant error tallies of the shadow linkage, summed by subgroup.
+struct SubgroupTally {
+  double participants = 0, partners = 0, missed = 0, linked = 0, wrong = 0;
+};
+
+void AddSubgroups(const ParticipantTable& table, const std::vector<uint64_t>& gold,
+                  const std::vector<uint32_t>& shadow, trelink::v1::QualityReport& report) {
+  absl::flat_hash_map<uint64_t, uint32_t> per_gold, per_set;
+  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, uint32_t> per_set_gold;
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    if (gold[p] == 0) continue;
+    per_gold[gold[p]]++;
+    per_set[shadow[p]]++;
+    per_set_gold[{gold[p], shadow[p]}]++;
+  }
+  // (attribute, value) -> tally, in a stable order.
+  std::map<std::pair<std::string, std::string>, SubgroupTally> tallies;
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    if (gold[p] == 0) continue;
+    const double partners = per_gold[gold[p]] - 1.0;
+    const double together = per_set_gold[{gold[p], shadow[p]}] - 1.0;
+    const double linked = per_set[shadow[p]] - 1.0;
+    auto add = [&](const std::string& attribute, const std::string& value) {
+      SubgroupTally& t = tallies[{attribute, value}];
+      t.participants++;
+      t.partners += partners;
+      t.missed += partners - together;
+      t.linked += linked;
+      t.wrong += linked - together;
+    };
+    add("dataset", table.datasets()[table.dataset(p)]);
+    add("dataset_role", table.Label(p));
+    for (size_t a = 0; a < table.subgroup_attributes().size(); ++a) {
+      add(table.subgroup_attributes()[a], table.SubgroupValue(p, a));
+    }
+  }
+  for (const auto& [key, t] : tallies) {
+    auto* subgroup = report.add_subgroups();
+    subgroup->set_attribute(key.first);
+    subgroup->set_value(key.second);
+    subgroup->mutable_participants()->set_value(static_cast<uint64_t>(t.participants));
+    subgroup->set_missed_link_rate(t.partners > 0 ? t.missed / t.partners : 0);
+    subgroup->set_false_link_rate(t.linked > 0 ? t.wrong / t.linked : 0);
+  }
 }
 
 }  // namespace
@@ -211,6 +258,7 @@ absl::StatusOr<trelink::v1::QualityReport> EstimateQuality(const ParticipantTabl
                 Ratio(pass_total.shadow_agree, pass_total.gold_pairs), pass_total.gold_pairs,
                 "cumulative after the pass, scored on gold pairs");
   }
+  AddSubgroups(table, gold, shadow_passes.back().second, report);
   return report;
 }
 

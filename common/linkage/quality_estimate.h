@@ -37,6 +37,9 @@ struct QualityOptions {
   std::string gold_token = "t.nhs";
   std::vector<std::string> hidden_keys = {"nhs", "t.nhs"};
   uint32_t min_gold_pairs = 30;
+  // Record attributes linkage errors are reported by, besides dataset and
+  // role (the gradients research questions ask about).
+  std::vector<std::string> subgroup_attributes = {"region", "imd_decile"};
 };
 
 // `set_of` is the real linkage (a set label per participant); `options` the

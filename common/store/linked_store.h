@@ -40,6 +40,9 @@ struct ParticipantRow {
   absl::string_view dataset;
   absl::string_view role;
   absl::string_view event;  // the record's event (a baby's birth is once per person)
+  // The record's serialised trelink.v1.ContentRecord (its attributes give
+  // the subgroups linkage errors are reported by).
+  absl::string_view content;
   absl::Span<const std::string> key_names;  // aligned with the values in `keys`
   // A serialised trelink.v1.ParticipantKeys, left unparsed: linkage reads
   // millions of them and takes only a fingerprint of each value.

@@ -150,7 +150,7 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
       SqliteStatement query,
       // CROSS JOIN keeps participants as the outer loop: a rowid scan that is
       // already in id order, so SQLite sorts nothing (the blobs are large).
-      db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event "
+      db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event, r.content "
                    "FROM participants p CROSS JOIN records r CROSS JOIN batches b "
                    "WHERE p.record = r.id AND r.batch = b.id AND b.project = ? ORDER BY p.id"));
   query.Bind(1, project);
@@ -160,8 +160,8 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
     if (!row) break;
     auto [it, inserted] = key_names.try_emplace(query.Int(0));
     if (inserted) it->second = absl::StrSplit(query.Text(2), '\n');
-    visit(ParticipantRow{query.Int(3), query.Int(4), query.Text(1), query.Text(5), query.Text(7), it->second,
-                         query.Blob(6)});
+    visit(ParticipantRow{query.Int(3), query.Int(4), query.Text(1), query.Text(5), query.Text(7), query.Blob(8),
+                         it->second, query.Blob(6)});
   }
   return absl::OkStatus();
 }

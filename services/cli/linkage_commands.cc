@@ -45,6 +45,22 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
                   Count(e.gold_pairs()).c_str(), e.method().c_str());
     }
   }
+  if (!r.quality().subgroups().empty()) {
+    std::printf("  linkage errors by subgroup (%s hidden; rates of pairs, per participant carrying it)\n",
+                r.quality().gold_token().c_str());
+    std::printf("    %-14s %-32s %12s %12s %12s\n", "attribute", "value", "participants", "missed", "false");
+    for (const auto& g : r.quality().subgroups()) {
+      if (g.participants().suppressed()) {
+        std::printf("    %-14s %-32s %12s %12s %12s\n", g.attribute().c_str(), g.value().c_str(), "<suppressed>", "-",
+                    "-");
+        continue;
+      }
+      std::printf("    %-14s %-32s %12llu %12.4f %12.4f\n", g.attribute().c_str(),
+                  g.value().empty() ? "(none)" : g.value().c_str(),
+                  static_cast<unsigned long long>(g.participants().value()), g.missed_link_rate(),
+                  g.false_link_rate());
+    }
+  }
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();
     std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,"

@@ -45,7 +45,7 @@ class TableBuilder {
     ParticipantTable table(names_);
     for (size_t i = 0; i < rows_.size(); ++i) {
       const Row& row = rows_[i];
-      table.Add({static_cast<int64_t>(i + 1), row.record, row.dataset, row.role, row.event, names_, row.keys});
+      table.Add({static_cast<int64_t>(i + 1), row.record, row.dataset, row.role, row.event, "", names_, row.keys});
     }
     return table;
   }
@@ -260,6 +260,26 @@ TEST(LinkageEngineTest, AMissedGoldPairLowersTheEstimatedRecall) {
     }
   }
   EXPECT_TRUE(saw_pass);
+  // By subgroup: of the six participants' true partners, the hidden-number
+  // linkage missed two (each side of the one missed pair).
+  bool saw_dataset = false;
+  for (const auto& g : result.report.quality().subgroups()) {
+    if (g.attribute() != "dataset") continue;
+    saw_dataset = true;
+    EXPECT_EQ(g.value(), "social_care");
+    EXPECT_EQ(g.participants().value(), 6u);
+    EXPECT_NEAR(g.missed_link_rate(), 2.0 / 6.0, 1e-9);
+    EXPECT_DOUBLE_EQ(g.false_link_rate(), 0.0);
+  }
+  EXPECT_TRUE(saw_dataset);
+  // Under the disclosure threshold the subgroup shows only that it exists.
+  trelink::v1::LinkageReport report = result.report;
+  SuppressSmallCounts(report, 10);
+  for (const auto& g : report.quality().subgroups()) {
+    EXPECT_TRUE(g.participants().suppressed());
+    EXPECT_EQ(g.missed_link_rate(), 0.0);
+  }
+  EXPECT_TRUE(report.quality().estimates(0).gold_pairs().suppressed());
 }
 
 TEST(LinkageEngineTest, AModelNamingAMissingTokenIsRefusedByField) {
