@@ -71,6 +71,10 @@ step "6. The linkage admin runs linkage (the linker never sees an identifier)"
 true_persons=$(tail -n +2 "$out/population/truth.csv" | cut -d, -f4 | sort -u | wc -l)
 echo "  ground truth (evaluation only): $true_persons distinct persons"
 
+echo "  what analysts see of it, as metadata of the generation their counts come from:"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" catalogue --aggregator "$aggregator" --project demo $(tls analyst) | sed -n '/^project demo/,$p'
+
 step "7. The analyst asks Q1-Q7; every answer passes disclosure control and is logged first"
 "$bin/trelink-truth" --population "$out/population" --catalogue "$out/config/catalogue.textproto" \
   --out "$out/truth" "$root"/deploy/queries/*.textproto

@@ -8,13 +8,25 @@
 
 namespace trelink {
 
-absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCatalogue(absl::string_view identity) const {
+absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCatalogue(
+    absl::string_view identity, const std::string& project) const {
   TRELINK_RETURN_IF_ERROR(
       context_.access->AuthorizeRole(identity, {trelink::v1::ANALYST, trelink::v1::AUDITOR}, "DescribeCatalogue")
           .status());
   trelink::v1::CatalogueDescription description;
   *description.mutable_catalogue() = context_.catalogue->proto();
   *description.mutable_policy() = context_.control->policy();
+  if (project.empty()) return description;
+  // The linkage quality of a project is its data: the caller must hold it.
+  TRELINK_RETURN_IF_ERROR(
+      context_.access->Authorize(identity, {trelink::v1::ANALYST, trelink::v1::AUDITOR}, project, "DescribeCatalogue")
+          .status());
+  if (!Serves(project)) return absl::NotFoundError(absl::StrCat("project: this aggregator does not serve it"));
+  TRELINK_ASSIGN_OR_RETURN(auto report, context_.store->LatestReport(project));
+  if (report.has_value()) {
+    description.set_generation(report->generation());
+    *description.mutable_linkage_quality() = report->quality();
+  }
   return description;
 }
 

@@ -37,7 +37,9 @@ class AggregateHandler {
   explicit AggregateHandler(AggregateContext context) : context_(context) {}
 
   // Analysts and auditors.
-  absl::StatusOr<trelink::v1::CatalogueDescription> DescribeCatalogue(absl::string_view identity) const;
+  // With a project: also its current linkage generation and quality report.
+  absl::StatusOr<trelink::v1::CatalogueDescription> DescribeCatalogue(absl::string_view identity,
+                                                                      const std::string& project = "") const;
   // Analysts, for a project they may act on and this aggregator serves. Slow work (evaluation, fsync):
   // call off the RPC threads.
   absl::StatusOr<trelink::v1::CountTable> Count(absl::string_view identity, const trelink::v1::CountQuery& query);

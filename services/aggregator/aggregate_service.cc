@@ -53,10 +53,11 @@ class RefusedEntries final : public grpc::ServerWriteReactor<trelink::v1::RawLog
 }  // namespace
 
 grpc::ServerUnaryReactor* AggregateServiceImpl::DescribeCatalogue(grpc::CallbackServerContext* context,
-                                                                  const trelink::v1::DescribeCatalogueRequest*,
+                                                                  const trelink::v1::DescribeCatalogueRequest* request,
                                                                   trelink::v1::CatalogueDescription* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<trelink::v1::CatalogueDescription> description = handler_.DescribeCatalogue(PeerIdentity(*context));
+  absl::StatusOr<trelink::v1::CatalogueDescription> description =
+      handler_.DescribeCatalogue(PeerIdentity(*context), request->project());
   if (description.ok()) *response = *std::move(description);
   reactor->Finish(ToGrpcStatus(description.status()));
   return reactor;

@@ -1,6 +1,8 @@
 // Subcommands of trelink-cli.
 #pragma once
 
+#include "trelink/v1/linkage.pb.h"
+
 #include <memory>
 #include <string>
 
@@ -52,7 +54,13 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& format,
                       const std::string& truth_file, uint32_t rounding_base);
 // Prints the catalogue's datasets, dimensions and the disclosure policy.
-absl::Status PrintCatalogue(const Endpoint& aggregator);
+// The aggregator's catalogue and policy; with a project, also the linkage
+// generation its counts come from and that generation's estimated quality.
+absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& project);
+
+// A linkage quality report (estimates and subgroups), as the linkage report
+// and the catalogue show it.
+void PrintQuality(const trelink::v1::QualityReport& quality);
 
 // Waits until the service reports SERVING on the standard health service.
 absl::Status WaitHealthy(const Endpoint& endpoint);

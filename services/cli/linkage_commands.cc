@@ -32,35 +32,7 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
                 p.dataset().empty() ? Count(p.merges_refused()).c_str() : "",
                 p.dataset().empty() ? Count(p.overshared_keys()).c_str() : "");
   }
-  if (r.has_quality()) {
-    const auto& q = r.quality();
-    std::printf("  estimated quality (pairwise; %s)\n", q.method().empty() ? "no method applied" : q.method().c_str());
-    std::printf("    %-52s %10s %10s %12s  %s\n", "scope", "precision", "recall", "gold pairs", "how");
-    for (const auto& e : q.estimates()) {
-      if (!e.estimated()) {
-        std::printf("    %-52s %10s %10s %12s  %s\n", e.scope().c_str(), "-", "-", "-", e.method().c_str());
-        continue;
-      }
-      std::printf("    %-52s %10.4f %10.4f %12s  %s\n", e.scope().c_str(), e.precision(), e.recall(),
-                  Count(e.gold_pairs()).c_str(), e.method().c_str());
-    }
-  }
-  if (!r.quality().subgroups().empty()) {
-    std::printf("  linkage errors by subgroup (%s hidden; rates of pairs, per participant carrying it)\n",
-                r.quality().gold_token().c_str());
-    std::printf("    %-14s %-32s %12s %12s %12s\n", "attribute", "value", "participants", "missed", "false");
-    for (const auto& g : r.quality().subgroups()) {
-      if (g.participants().suppressed()) {
-        std::printf("    %-14s %-32s %12s %12s %12s\n", g.attribute().c_str(), g.value().c_str(), "<suppressed>", "-",
-                    "-");
-        continue;
-      }
-      std::printf("    %-14s %-32s %12llu %12.4f %12.4f\n", g.attribute().c_str(),
-                  g.value().empty() ? "(none)" : g.value().c_str(),
-                  static_cast<unsigned long long>(g.participants().value()), g.missed_link_rate(),
-                  g.false_link_rate());
-    }
-  }
+  if (r.has_quality()) PrintQuality(r.quality());
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();
     std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,"
@@ -105,6 +77,32 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
   TRELINK_RETURN_IF_ERROR(FromGrpc(stub->GetLinkageReport(&context, request, &report)));
   PrintReport(report);
   return absl::OkStatus();
+}
+
+void PrintQuality(const trelink::v1::QualityReport& q) {
+  std::printf("  estimated quality (pairwise; %s)\n", q.method().empty() ? "no method applied" : q.method().c_str());
+  std::printf("    %-52s %10s %10s %12s  %s\n", "scope", "precision", "recall", "gold pairs", "how");
+  for (const auto& e : q.estimates()) {
+    if (!e.estimated()) {
+      std::printf("    %-52s %10s %10s %12s  %s\n", e.scope().c_str(), "-", "-", "-", e.method().c_str());
+      continue;
+    }
+    std::printf("    %-52s %10.4f %10.4f %12s  %s\n", e.scope().c_str(), e.precision(), e.recall(),
+                Count(e.gold_pairs()).c_str(), e.method().c_str());
+  }
+  if (q.subgroups().empty()) return;
+  std::printf("  linkage errors by subgroup (%s hidden; rates of pairs, per participant carrying it)\n",
+              q.gold_token().c_str());
+  std::printf("    %-14s %-32s %12s %12s %12s\n", "attribute", "value", "participants", "missed", "false");
+  for (const auto& g : q.subgroups()) {
+    const char* value = g.value().empty() ? "(none)" : g.value().c_str();
+    if (g.participants().suppressed()) {
+      std::printf("    %-14s %-32s %12s %12s %12s\n", g.attribute().c_str(), value, "<suppressed>", "-", "-");
+      continue;
+    }
+    std::printf("    %-14s %-32s %12llu %12.4f %12.4f\n", g.attribute().c_str(), value,
+                static_cast<unsigned long long>(g.participants().value()), g.missed_link_rate(), g.false_link_rate());
+  }
 }
 
 }  // namespace trelink

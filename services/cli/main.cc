@@ -87,7 +87,7 @@ absl::Status Dispatch(const std::string& command) {
   if (command == "query" || command == "catalogue") {
     if (absl::Status s = Require({{"aggregator", absl::GetFlag(FLAGS_aggregator)}}); !s.ok()) return s;
     const Endpoint aggregator = EndpointAt(absl::GetFlag(FLAGS_aggregator));
-    if (command == "catalogue") return PrintCatalogue(aggregator);
+    if (command == "catalogue") return PrintCatalogue(aggregator, project);
     if (absl::Status s = Require({{"query", absl::GetFlag(FLAGS_query)}}); !s.ok()) return s;
     return RunQuery(aggregator, absl::GetFlag(FLAGS_query), absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_truth), 5);
   }

@@ -118,13 +118,15 @@ absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file,
   return absl::OkStatus();
 }
 
-absl::Status PrintCatalogue(const Endpoint& aggregator) {
+absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& project) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(aggregator));
   auto stub = trelink::v1::AggregateService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(aggregator.timeout_seconds));
   trelink::v1::CatalogueDescription description;
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->DescribeCatalogue(&context, {}, &description)));
+  trelink::v1::DescribeCatalogueRequest request;
+  request.set_project(project);
+  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->DescribeCatalogue(&context, request, &description)));
   const auto& p = description.policy();
   std::printf("disclosure policy %s: threshold %u, rounding base %u, zeros %s, differencing check %s, max %u cells\n",
               p.version().c_str(), p.threshold(), p.rounding_base(), p.release_zeros() ? "released" : "suppressed",
@@ -139,6 +141,12 @@ absl::Status PrintCatalogue(const Endpoint& aggregator) {
                       ? absl::StrCat(a.min(), "..", a.max()).c_str()
                       : absl::StrJoin(a.allowed_values(), ", ").c_str());
     }
+  }
+  if (description.generation() != 0) {
+    std::printf("project %s: counts come from linkage generation %llu; released counts carry linkage error as well "
+                "as rounding\n",
+                project.c_str(), static_cast<unsigned long long>(description.generation()));
+    PrintQuality(description.linkage_quality());
   }
   return absl::OkStatus();
 }

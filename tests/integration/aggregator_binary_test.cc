@@ -74,6 +74,31 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
 
+  // The linkage report carries its own quality estimate, and analysts see it
+  // as metadata of the generation their counts come from.
+  EXPECT_NE(link.stdout_text.find("estimated quality (pairwise;"), std::string::npos) << link.stdout_text;
+  EXPECT_NE(link.stdout_text.find("linkage errors by subgroup"), std::string::npos);
+  {
+    grpc::ClientContext context;
+    ::trelink::testing::WithDeadline(context, 30);
+    trelink::v1::DescribeCatalogueRequest request;
+    request.set_project("demo");
+    trelink::v1::CatalogueDescription description;
+    ASSERT_TRUE(trelink::v1::AggregateService::NewStub(::trelink::testing::TestChannel(ports["aggregator"], "analyst"))
+                    ->DescribeCatalogue(&context, request, &description)
+                    .ok());
+    EXPECT_GT(description.generation(), 0u);
+    ASSERT_GT(description.linkage_quality().estimates_size(), 0);
+    const auto& all = description.linkage_quality().estimates(0);
+    EXPECT_EQ(all.scope(), "all");
+    EXPECT_TRUE(all.estimated()) << all.method();
+    EXPECT_GT(all.precision(), 0.99);
+    EXPECT_GT(all.recall(), 0.9);
+    bool by_region = false;
+    for (const auto& g : description.linkage_quality().subgroups()) by_region = by_region || g.attribute() == "region";
+    EXPECT_TRUE(by_region);
+  }
+
   // True answers for every query file, from the ground truth.
   std::vector<std::string> query_files;
   for (const auto& f : std::filesystem::directory_iterator(std::string(TRELINK_SOURCE_DIR) + "/deploy/queries")) {
