@@ -18,6 +18,9 @@ absl::StatusOr<Comparator> Comparator::Create(const ParticipantTable& table, con
       for (const std::string& token : model.comparisons(c).levels(l).tokens()) {
         if (token == kRelatedPersonToken) {
           slots.push_back(kRelatedSlot);
+          const size_t index = comparator.comparisons_.size();
+          auto& related = comparator.related_comparisons_;
+          if (related.empty() || related.back() != index) related.push_back(index);
           continue;
         }
         const int slot = table.Slot(token);
@@ -32,6 +35,11 @@ absl::StatusOr<Comparator> Comparator::Create(const ParticipantTable& table, con
     }
     comparator.radix_.push_back(resolved.levels());
     comparator.comparisons_.push_back(std::move(resolved));
+  }
+  // Place values: the last comparison varies fastest (as Pattern builds codes).
+  comparator.strides_.assign(comparator.radix_.size(), 1);
+  for (size_t c = comparator.radix_.size(); c-- > 1;) {
+    comparator.strides_[c - 1] = comparator.strides_[c] * comparator.radix_[c];
   }
   return comparator;
 }

@@ -36,7 +36,12 @@ class Comparator {
   size_t Level(size_t c, uint32_t a, uint32_t b) const;
   uint32_t Pattern(uint32_t a, uint32_t b) const;
   std::vector<size_t> Levels(uint32_t code) const;
+  // The level of comparison c in a pattern code, and c's place value in it.
+  size_t LevelOf(uint32_t code, size_t c) const { return code / strides_[c] % radix_[c]; }
+  size_t Stride(size_t c) const { return strides_[c]; }
   size_t PatternCount() const;
+  // The comparisons that read related_person (they change as sets grow).
+  const std::vector<size_t>& related_comparisons() const { return related_comparisons_; }
 
  private:
   Comparator(const ParticipantTable& table, const std::vector<uint32_t>& related_set)
@@ -45,6 +50,8 @@ class Comparator {
   const std::vector<uint32_t>* related_set_;
   std::vector<ResolvedComparison> comparisons_;
   std::vector<size_t> radix_;
+  std::vector<size_t> strides_;
+  std::vector<size_t> related_comparisons_;
 };
 
 // For each participant of a two-participant record (mother and baby, child

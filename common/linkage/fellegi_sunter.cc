@@ -1,5 +1,6 @@
 #include "common/linkage/fellegi_sunter.h"
 
+#include "common/linkage/blocking.h"
 #include "common/linkage/comparator.h"
 #include "common/linkage/linkage_model.h"
 
@@ -13,69 +14,6 @@
 
 namespace trelink {
 namespace {
-
-uint64_t Mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  return h * 0xBF58476D1CE4E5B9ull;
-}
-
-// The pairs one blocking rule makes.
-std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block) {
-  std::vector<uint64_t> pairs;
-  std::vector<int> slots;
-  for (const std::string& name : rule.tokens()) slots.push_back(table.Slot(name));
-  if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
-  std::vector<std::pair<uint64_t, uint32_t>> entries;
-  entries.reserve(table.size());
-  for (uint32_t p = 0; p < table.size(); ++p) {
-    uint64_t h = 0x12345;
-    bool complete = true;
-    for (int slot : slots) {
-      const uint64_t v = table.Key(p, slot);
-      complete = complete && v != 0;
-      h = Mix(h, v);
-    }
-    if (complete) entries.emplace_back(h, p);
-  }
-  std::sort(entries.begin(), entries.end());
-  for (size_t i = 0; i < entries.size();) {
-    size_t j = i;
-    while (j < entries.size() && entries[j].first == entries[i].first) ++j;
-    if (j - i <= max_block) {
-      for (size_t x = i; x < j; ++x) {
-        for (size_t y = x + 1; y < j; ++y) {
-          const uint32_t a = entries[x].second, b = entries[y].second;
-          if (table.record_id(a) == table.record_id(b)) continue;
-          pairs.push_back((static_cast<uint64_t>(std::min(a, b)) << 32) | std::max(a, b));
-        }
-      }
-    }
-    i = j;
-  }
-  return pairs;
-}
-
-// The pairs of each blocking rule, on threads of their own. Pairs within one
-// record are left out (a mother and her baby are never the same person).
-std::vector<std::vector<uint64_t>> PairsPerRule(const ParticipantTable& table,
-                                                const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
-                                                uint32_t max_block) {
-  std::vector<std::vector<uint64_t>> per_rule(static_cast<size_t>(rules.size()));
-  std::vector<std::thread> workers;
-  for (int r = 0; r < rules.size(); ++r) {
-    workers.emplace_back([&, r] { per_rule[static_cast<size_t>(r)] = RulePairs(table, rules[r], max_block); });
-  }
-  for (std::thread& w : workers) w.join();
-  return per_rule;
-}
-
-std::vector<uint64_t> Union(const std::vector<std::vector<uint64_t>>& per_rule) {
-  std::vector<uint64_t> pairs;
-  for (const auto& rule_pairs : per_rule) pairs.insert(pairs.end(), rule_pairs.begin(), rule_pairs.end());
-  std::sort(pairs.begin(), pairs.end());
-  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-  return pairs;
-}
 
 constexpr double kFloor = 1e-6;
 double Clamp(double p) { return std::min(1 - kFloor, std::max(kFloor, p)); }
@@ -119,15 +57,14 @@ struct PatternCounts {
   std::vector<uint32_t> seen;  // codes with a count
 };
 
-PatternCounts CountPatterns(const Comparator& comparator, const std::vector<uint64_t>& pairs,
-                            std::vector<uint32_t>* pair_pattern) {
+// The pattern counts of the candidate pairs a rule proposes (all pairs when
+// `rule` is negative).
+PatternCounts CountPatterns(size_t pattern_count, const std::vector<uint32_t>& codes,
+                            const std::vector<uint32_t>& rules, int rule) {
   PatternCounts counts;
-  counts.count.assign(comparator.PatternCount(), 0);
-  if (pair_pattern != nullptr) pair_pattern->resize(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const uint32_t code = comparator.Pattern(static_cast<uint32_t>(pairs[i] >> 32), static_cast<uint32_t>(pairs[i]));
-    counts.count[code] += 1;
-    if (pair_pattern != nullptr) (*pair_pattern)[i] = code;
+  counts.count.assign(pattern_count, 0);
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (rule < 0 || (rules[i] >> rule & 1) != 0) counts.count[codes[i]] += 1;
   }
   for (uint32_t code = 0; code < counts.count.size(); ++code) {
     if (counts.count[code] > 0) counts.seen.push_back(code);
@@ -233,20 +170,14 @@ std::vector<bool> ComparisonsOutsideRule(const trelink::v1::LinkageModel& model,
   return outside;
 }
 
-// Per participant, the set of its related person (kNoRelated if none).
-std::vector<uint32_t> RelatedSets(const ParticipantTable& table, UnionFind& sets) {
-  std::vector<uint32_t> related = RelatedParticipants(table);
-  for (uint32_t& r : related) {
-    if (r != kNoRelated) r = sets.Find(r);
-  }
-  return related;
-}
-
 }  // namespace
 
-absl::StatusOr<ProbabilisticOutcome> ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
-                                                         const ProbabilisticOptions& options) {
-  ProbabilisticOutcome outcome;
+ProbabilisticPass::ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options)
+    : table_(table), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Prepare(const ParticipantTable& table,
+                                                                              UnionFind& sets,
+                                                                              const ProbabilisticOptions& options) {
   const trelink::v1::LinkageModel& model = options.model;
   const auto& rules = model.blocking_rules();
   for (int r = 0; r < rules.size(); ++r) {
@@ -258,96 +189,139 @@ absl::StatusOr<ProbabilisticOutcome> ScoreCandidatePairs(const ParticipantTable&
       }
     }
   }
-  const std::vector<uint32_t> related_sets = RelatedSets(table, sets);
-  TRELINK_ASSIGN_OR_RETURN(const Comparator comparator, Comparator::Create(table, model, related_sets));
+  std::unique_ptr<ProbabilisticPass> pass(new ProbabilisticPass(table, options));
+  pass->related_participant_ = RelatedParticipants(table);
+  pass->RefreshRelated(sets);
+  TRELINK_ASSIGN_OR_RETURN(Comparator comparator, Comparator::Create(table, model, pass->related_set_));
+  pass->comparator_ = std::make_unique<Comparator>(std::move(comparator));
+  pass->Fit(sets);
+  return pass;
+}
+
+void ProbabilisticPass::RefreshRelated(UnionFind& sets) {
+  related_set_.resize(related_participant_.size());
+  for (size_t p = 0; p < related_participant_.size(); ++p) {
+    const uint32_t r = related_participant_[p];
+    related_set_[p] = r == kNoRelated ? kNoRelated : sets.Find(r);
+  }
+}
+
+void ProbabilisticPass::Fit(UnionFind& sets) {
+  const trelink::v1::LinkageModel& model = options_.model;
+  const auto& rules = model.blocking_rules();
+  const Comparator& comparator = *comparator_;
   const auto& fields = comparator.comparisons();
   const size_t n_fields = fields.size();
   PatternLevels levels_of(comparator);
 
-  const LevelProbabilities u = EstimateU(table, comparator, options);
-  LevelProbabilities m(n_fields);
-  for (size_t f = 0; f < n_fields; ++f) {
-    m[f].assign(fields[f].levels() - 1, 0.0);
-    for (size_t l = 0; l < fields[f].level_slots.size(); ++l) {
-      m[f][l] = 0.9 / static_cast<double>(fields[f].level_slots.size());
-    }
-    m[f][fields[f].disagree()] = 0.1;
+  candidates_ = BlockPairs(table_, rules, options_.max_block_size);
+  report_.set_candidate_pairs(candidates_.pairs.size());
+  codes_.resize(candidates_.pairs.size());
+  for (size_t i = 0; i < candidates_.pairs.size(); ++i) {
+    codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
   }
 
-  // m per blocking rule, from the fields the rule does not fix (as Splink
-  // does); each field's m is the mean over the rules that could learn it.
-  const std::vector<std::vector<uint64_t>> per_rule = PairsPerRule(table, rules, options.max_block_size);
+  u_ = EstimateU(table_, comparator, options_);
+  m_.assign(n_fields, {});
+  for (size_t f = 0; f < n_fields; ++f) {
+    m_[f].assign(fields[f].levels() - 1, 0.0);
+    for (size_t l = 0; l < fields[f].level_slots.size(); ++l) {
+      m_[f][l] = 0.9 / static_cast<double>(fields[f].level_slots.size());
+    }
+    m_[f][fields[f].disagree()] = 0.1;
+  }
+
+  // m per blocking rule, from the comparisons the rule does not fix (as
+  // Splink does); each comparison's m is the mean over the rules that could
+  // learn it.
   LevelProbabilities m_total(n_fields);
   std::vector<int> m_rules(n_fields, 0);
-  for (size_t f = 0; f < n_fields; ++f) m_total[f].assign(m[f].size(), 0);
+  for (size_t f = 0; f < n_fields; ++f) m_total[f].assign(m_[f].size(), 0);
   uint32_t iterations = 0;
   for (int r = 0; r < rules.size(); ++r) {
     const std::vector<bool> use = ComparisonsOutsideRule(model, rules[r]);
-    const PatternCounts patterns = CountPatterns(comparator, per_rule[static_cast<size_t>(r)], nullptr);
+    const PatternCounts patterns = CountPatterns(comparator.PatternCount(), codes_, candidates_.rules, r);
     if (patterns.seen.empty()) continue;
-    const MatchFit fit = FitMatchClass(comparator, levels_of, patterns, u, m, use, /*fit_m=*/true, 0.5);
+    const MatchFit fit = FitMatchClass(comparator, levels_of, patterns, u_, m_, use, /*fit_m=*/true, 0.5);
     iterations += fit.iterations;
     for (size_t f = 0; f < n_fields; ++f) {
       if (!use[f]) continue;
-      for (size_t l = 0; l < m[f].size(); ++l) m_total[f][l] += fit.m[f][l];
+      for (size_t l = 0; l < m_[f].size(); ++l) m_total[f][l] += fit.m[f][l];
       m_rules[f]++;
     }
   }
   for (size_t f = 0; f < n_fields; ++f) {
     if (m_rules[f] == 0) continue;
-    for (size_t l = 0; l < m[f].size(); ++l) m[f][l] = m_total[f][l] / m_rules[f];
+    for (size_t l = 0; l < m_[f].size(); ++l) m_[f][l] = m_total[f][l] / m_rules[f];
   }
+  report_.set_em_iterations(iterations);
 
   // The prior is that of two random participants being one person, not
   // that of a blocked pair: blocking picks pairs by the evidence, so a
   // prior fitted to blocked pairs would count that evidence twice. The
   // pairs the deterministic passes linked give its numerator.
-  const std::vector<uint64_t> pairs = Union(per_rule);
-  outcome.report.set_candidate_pairs(pairs.size());
-  std::vector<uint32_t> pair_pattern;
-  const PatternCounts patterns = CountPatterns(comparator, pairs, &pair_pattern);
-  const std::vector<bool> all(n_fields, true);
   double linked_pairs = 0;
-  for (uint32_t p = 0; p < table.size(); ++p) {
+  for (uint32_t p = 0; p < table_.size(); ++p) {
     if (sets.Find(p) == p) linked_pairs += 0.5 * sets.SetSize(p) * (sets.SetSize(p) - 1.0);
   }
-  const double all_pairs = 0.5 * static_cast<double>(table.size()) * (static_cast<double>(table.size()) - 1);
-  const double prior = all_pairs > 0 ? std::min(0.5, std::max(1.0, linked_pairs) / all_pairs) : 0.5;
-  outcome.report.set_em_iterations(iterations);
-  outcome.report.set_match_prior(prior);
+  const double all_pairs = 0.5 * static_cast<double>(table_.size()) * (static_cast<double>(table_.size()) - 1);
+  prior_ = all_pairs > 0 ? std::min(0.5, std::max(1.0, linked_pairs) / all_pairs) : 0.5;
+  report_.set_match_prior(prior_);
 
-  // Decide per pattern, then per pair.
-  double threshold = INFINITY;
-  std::vector<double> weight(patterns.count.size(), 0), posterior(patterns.count.size(), 0);
-  for (uint32_t code : patterns.seen) {
-    double pm, pu;
-    Likelihoods(fields, levels_of[code], m, u, all, pm, pu);
-    weight[code] = std::log2(pm / pu);
-    posterior[code] = prior * pm / (prior * pm + (1 - prior) * pu);
-    if (posterior[code] >= options.match_probability) threshold = std::min(threshold, weight[code]);
-  }
-  outcome.report.set_threshold_weight(std::isfinite(threshold) ? threshold : 0);
+  // The weight of every pattern; the threshold is the lowest accepted one.
+  weight_.assign(comparator.PatternCount(), NAN);
+  const double prior_odds = std::log2(prior_ / (1 - prior_));
+  const double needed = std::log2(options_.match_probability / (1 - options_.match_probability));
+  threshold_ = needed - prior_odds;
+  report_.set_threshold_weight(threshold_);
   for (size_t f = 0; f < n_fields; ++f) {
-    auto* w = outcome.report.add_weights();
+    auto* w = report_.add_weights();
     w->set_field(model.comparisons(static_cast<int>(f)).name());
-    for (size_t l = 0; l < m[f].size(); ++l) {
-      w->add_levels(l < fields[f].level_slots.size() ? model.comparisons(static_cast<int>(f)).levels(static_cast<int>(l)).name()
-                                                     : "disagree");
-      w->add_m(m[f][l]);
-      w->add_u(u[f][l]);
-      w->add_match_weight(std::log2(m[f][l] / u[f][l]));
+    for (size_t l = 0; l < m_[f].size(); ++l) {
+      w->add_levels(l < fields[f].level_slots.size()
+                        ? model.comparisons(static_cast<int>(f)).levels(static_cast<int>(l)).name()
+                        : "disagree");
+      w->add_m(m_[f][l]);
+      w->add_u(u_[f][l]);
+      w->add_match_weight(std::log2(m_[f][l] / u_[f][l]));
     }
   }
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const uint32_t code = pair_pattern[i];
-    if (posterior[code] < options.match_probability) continue;
-    const uint32_t a = static_cast<uint32_t>(pairs[i] >> 32), b = static_cast<uint32_t>(pairs[i]);
-    if (sets.Find(a) == sets.Find(b)) continue;
-    outcome.accepted.push_back({a, b, weight[code]});
-  }
-  std::stable_sort(outcome.accepted.begin(), outcome.accepted.end(),
-                   [](const ScoredPair& x, const ScoredPair& y) { return x.weight > y.weight; });
-  return outcome;
 }
+
+double ProbabilisticPass::Weight(uint32_t code) {
+  if (std::isnan(weight_[code])) {
+    const Comparator& comparator = *comparator_;
+    const std::vector<size_t> levels = comparator.Levels(code);
+    const std::vector<bool> all(comparator.comparisons().size(), true);
+    double pm, pu;
+    Likelihoods(comparator.comparisons(), levels, m_, u_, all, pm, pu);
+    weight_[code] = std::log2(pm / pu);
+  }
+  return weight_[code];
+}
+
+std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
+  // Links made since the pairs were compared change related_person only:
+  // re-read that comparison, keep the rest of each pattern.
+  RefreshRelated(sets);
+  const Comparator& comparator = *comparator_;
+  std::vector<ScoredPair> accepted;
+  for (size_t i = 0; i < candidates_.pairs.size(); ++i) {
+    const uint32_t a = PairFirst(candidates_.pairs[i]), b = PairSecond(candidates_.pairs[i]);
+    if (sets.Find(a) == sets.Find(b)) continue;
+    for (size_t c : comparator.related_comparisons()) {
+      const int64_t before = static_cast<int64_t>(comparator.LevelOf(codes_[i], c));
+      const int64_t now = static_cast<int64_t>(comparator.Level(c, a, b));
+      codes_[i] = static_cast<uint32_t>(codes_[i] + (now - before) * static_cast<int64_t>(comparator.Stride(c)));
+    }
+    const double w = Weight(codes_[i]);
+    if (w >= threshold_) accepted.push_back({a, b, w});
+  }
+  std::stable_sort(accepted.begin(), accepted.end(),
+                   [](const ScoredPair& x, const ScoredPair& y) { return x.weight > y.weight; });
+  return accepted;
+}
+
+ProbabilisticPass::~ProbabilisticPass() = default;
 
 }  // namespace trelink

@@ -18,7 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include <memory>
+
 #include "absl/status/statusor.h"
+#include "common/linkage/blocking.h"
 #include "common/linkage/participant_table.h"
 #include "common/linkage/union_find.h"
 #include "trelink/v1/config.pb.h"
@@ -42,16 +45,43 @@ struct ScoredPair {
   double weight;  // log2 likelihood ratio
 };
 
-struct ProbabilisticOutcome {
-  std::vector<ScoredPair> accepted;  // posterior >= threshold, strongest first, across current sets
-  trelink::v1::ProbabilisticReport report;
-};
+class Comparator;
 
-// Scores candidate pairs given the sets formed so far (pairs already in one
-// set inform EM but are not returned).
-// FAILED_PRECONDITION naming the model field when the model names a token
-// no stored batch carries.
-absl::StatusOr<ProbabilisticOutcome> ScoreCandidatePairs(const ParticipantTable& table, UnionFind& sets,
-                                                         const ProbabilisticOptions& options);
+// The probabilistic pass over one linkage run: blocks, measures u, fits m
+// and the prior once (Prepare), then scores the candidate pairs as often as
+// links change (Accepted), re-reading only the related_person comparison.
+class ProbabilisticPass {
+ public:
+  // FAILED_PRECONDITION naming the model field when the model names a token
+  // no stored batch carries. `table` and `options` must outlive the pass.
+  static absl::StatusOr<std::unique_ptr<ProbabilisticPass>> Prepare(const ParticipantTable& table, UnionFind& sets,
+                                                                     const ProbabilisticOptions& options);
+  ~ProbabilisticPass();
+
+  // Candidate pairs in different sets whose posterior reaches the threshold,
+  // strongest first.
+  std::vector<ScoredPair> Accepted(UnionFind& sets);
+
+  // The model as fitted: candidate pairs, prior, threshold, m, u and match
+  // weight per level.
+  const trelink::v1::ProbabilisticReport& report() const { return report_; }
+
+ private:
+  ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options);
+  void RefreshRelated(UnionFind& sets);
+  void Fit(UnionFind& sets);
+  double Weight(uint32_t code);
+
+  const ParticipantTable& table_;
+  const ProbabilisticOptions& options_;
+  std::vector<uint32_t> related_participant_, related_set_;
+  std::unique_ptr<Comparator> comparator_;
+  CandidatePairs candidates_;
+  std::vector<uint32_t> codes_;  // per candidate pair: its comparison pattern
+  std::vector<std::vector<double>> m_, u_;
+  double prior_ = 0, threshold_ = 0;
+  std::vector<double> weight_;  // per pattern code, computed when first needed
+  trelink::v1::ProbabilisticReport report_;
+};
 
 }  // namespace trelink

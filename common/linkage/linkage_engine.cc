@@ -70,11 +70,19 @@ void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_gro
     tally.in[table.dataset(p)]++;
   }
   std::sort(entries.begin(), entries.end());
+  std::vector<uint32_t> members;
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
     while (j < entries.size() && entries[j].first == entries[i].first) ++j;
     if (j - i > max_group) {
       tally.overshared++;  // implausibly many share it: flagged, not merged
+      i = j;
+      continue;
+    }
+    members.clear();
+    for (size_t k = i; k < j; ++k) members.push_back(entries[k].second);
+    if (guard.Ambiguous(members)) {
+      tally.refused++;  // shared by people known to differ: nobody joins on it
       i = j;
       continue;
     }
@@ -165,17 +173,18 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     // Rounds, because links feed the related_person comparison: babies
     // joined through their linked mothers can then join those mothers'
     // other records, and back.
-    ProbabilisticOutcome outcome;
+    TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ProbabilisticPass> pass,
+                             ProbabilisticPass::Prepare(table, sets, options.fellegi_sunter));
     uint64_t accepted = 0;
     for (uint32_t round = 0; round < options.fellegi_sunter.rounds; ++round) {
-      TRELINK_ASSIGN_OR_RETURN(outcome, ScoreCandidatePairs(table, sets, options.fellegi_sunter));
       // Best first: the strongest pairs merge first, and a weaker pair that
       // would join two people a guard tells apart is refused alone, not with
       // every other pair of its participants. Given names are weighed by the
       // model here, not vetoed: a typo is not a twin, and twins are kept
       // apart by their two births and NHS numbers.
       uint64_t merged = 0;
-      for (const ScoredPair& pair : outcome.accepted) {
+      tally.refused = 0;  // a pair refused again in a later round counts once
+      for (const ScoredPair& pair : pass->Accepted(sets)) {
         if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
         if (!guard.TryMerge(pair.a, pair.b, MergeGuard::Evidence::kModelWeighed)) {
           tally.refused++;
@@ -187,10 +196,11 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
       accepted += merged;
       if (merged == 0) break;
     }
+    trelink::v1::ProbabilisticReport report = pass->report();
     CountNewlyLinked(table, sets, before, tally);
     AddPassReports(table, "probabilistic", tally, result.report);
-    Set(outcome.report.mutable_accepted_pairs(), accepted);
-    *result.report.mutable_probabilistic() = outcome.report;
+    Set(report.mutable_accepted_pairs(), accepted);
+    *result.report.mutable_probabilistic() = std::move(report);
     if (observer) observer("probabilistic", sets);
   }
 

@@ -63,7 +63,9 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
 
 absl::Status ValidateLinkageModel(const trelink::v1::LinkageModel& model) {
   if (model.comparisons().empty()) return Invalid("comparisons", "at least one comparison");
-  if (model.blocking_rules().empty()) return Invalid("blocking_rules", "at least one blocking rule");
+  if (model.blocking_rules().empty() || model.blocking_rules_size() > 32) {
+    return Invalid("blocking_rules", "1 to 32 blocking rules");
+  }
   std::set<std::string> names;
   size_t patterns = 1;
   for (int c = 0; c < model.comparisons_size(); ++c) {

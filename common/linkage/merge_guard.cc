@@ -47,6 +47,20 @@ bool MergeGuard::GivenNamesConflict(uint32_t a, uint32_t b) const {
   return ga != 0 && gb != 0 && ga != gb && pa != 0 && pb != 0 && pa != pb;
 }
 
+bool MergeGuard::Ambiguous(const std::vector<uint32_t>& members) {
+  uint64_t first = 0;
+  for (uint32_t p : members) {
+    const uint64_t nhs = set_nhs_[sets_.Find(p)];
+    if (nhs == 0) continue;
+    if (first == 0) {
+      first = nhs;
+    } else if (nhs != first) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool MergeGuard::DatesOfBirthConflict(uint32_t a, uint32_t b) const {
   bool known = false;
   for (int slot : dob_levels_) {

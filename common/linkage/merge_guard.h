@@ -39,6 +39,11 @@ class MergeGuard {
   // their given names, and their NHS numbers do not vouch for them.
   bool GivenNamesConflict(uint32_t a, uint32_t b) const;
 
+  // True when `members` reach two or more sets with different NHS numbers:
+  // a participant without one could belong to either, so a deterministic
+  // key shared by them chooses none.
+  bool Ambiguous(const std::vector<uint32_t>& members);
+
   // True when both dates of birth are known and agree at no level.
   bool DatesOfBirthConflict(uint32_t a, uint32_t b) const;
 

@@ -1,0 +1,96 @@
+#include "common/linkage/blocking.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace trelink {
+namespace {
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  return h * 0xBF58476D1CE4E5B9ull;
+}
+
+// The pairs one blocking rule makes.
+std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block) {
+  std::vector<uint64_t> pairs;
+  std::vector<int> slots;
+  for (const std::string& name : rule.tokens()) slots.push_back(table.Slot(name));
+  if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
+  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  entries.reserve(table.size());
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    uint64_t h = 0x12345;
+    bool complete = true;
+    for (int slot : slots) {
+      const uint64_t v = table.Key(p, slot);
+      complete = complete && v != 0;
+      h = Mix(h, v);
+    }
+    if (complete) entries.emplace_back(h, p);
+  }
+  std::sort(entries.begin(), entries.end());
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    while (j < entries.size() && entries[j].first == entries[i].first) ++j;
+    if (j - i <= max_block) {
+      for (size_t x = i; x < j; ++x) {
+        for (size_t y = x + 1; y < j; ++y) {
+          const uint32_t a = entries[x].second, b = entries[y].second;
+          if (table.record_id(a) == table.record_id(b)) continue;
+          pairs.push_back((static_cast<uint64_t>(std::min(a, b)) << 32) | std::max(a, b));
+        }
+      }
+    }
+    i = j;
+  }
+  return pairs;
+}
+
+}  // namespace
+
+CandidatePairs BlockPairs(const ParticipantTable& table,
+                          const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
+                          uint32_t max_block) {
+  const size_t n = static_cast<size_t>(rules.size());
+  std::vector<std::vector<uint64_t>> per_rule(n);
+  std::vector<std::thread> workers;
+  for (size_t r = 0; r < n; ++r) {
+    workers.emplace_back([&, r] {
+      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block);
+      std::sort(per_rule[r].begin(), per_rule[r].end());
+      per_rule[r].erase(std::unique(per_rule[r].begin(), per_rule[r].end()), per_rule[r].end());
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  // Merge the sorted lists, noting which rules propose each pair.
+  CandidatePairs out;
+  size_t total = 0;
+  for (const auto& list : per_rule) total += list.size();
+  out.pairs.reserve(total);
+  out.rules.reserve(total);
+  std::vector<size_t> head(n, 0);
+  while (true) {
+    uint64_t next = UINT64_MAX;
+    bool any = false;
+    for (size_t r = 0; r < n; ++r) {
+      if (head[r] < per_rule[r].size() && (!any || per_rule[r][head[r]] < next)) {
+        next = per_rule[r][head[r]];
+        any = true;
+      }
+    }
+    if (!any) break;
+    uint32_t mask = 0;
+    for (size_t r = 0; r < n; ++r) {
+      if (head[r] < per_rule[r].size() && per_rule[r][head[r]] == next) {
+        mask |= uint32_t{1} << r;
+        ++head[r];
+      }
+    }
+    out.pairs.push_back(next);
+    out.rules.push_back(mask);
+  }
+  return out;
+}
+
+}  // namespace trelink
