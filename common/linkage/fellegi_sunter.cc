@@ -7,13 +7,30 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
 namespace {
+
+// Runs work(begin, end) over [0, n) split between the machine's cores.
+template <typename Work>
+void InParallel(size_t n, Work work) {
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
+  if (threads == 1 || n < 100000) {
+    work(0, n);
+    return;
+  }
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] { work(n * t / threads, n * (t + 1) / threads); });
+  }
+  for (std::thread& w : workers) w.join();
+}
 
 constexpr double kFloor = 1e-6;
 double Clamp(double p) { return std::min(1 - kFloor, std::max(kFloor, p)); }
@@ -217,9 +234,11 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   candidates_ = BlockPairs(table_, rules, options_.max_block_size);
   report_.set_candidate_pairs(candidates_.pairs.size());
   codes_.resize(candidates_.pairs.size());
-  for (size_t i = 0; i < candidates_.pairs.size(); ++i) {
-    codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
-  }
+  InParallel(candidates_.pairs.size(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
+    }
+  });
 
   u_ = EstimateU(table_, comparator, options_);
   m_.assign(n_fields, {});
@@ -268,8 +287,13 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   prior_ = all_pairs > 0 ? std::min(0.5, std::max(1.0, linked_pairs) / all_pairs) : 0.5;
   report_.set_match_prior(prior_);
 
-  // The weight of every pattern; the threshold is the lowest accepted one.
-  weight_.assign(comparator.PatternCount(), NAN);
+  // Match weights per level; a pair's weight is their sum, and the threshold
+  // is the weight at which the posterior reaches match_probability.
+  level_weight_.assign(n_fields, {});
+  for (size_t f = 0; f < n_fields; ++f) {
+    level_weight_[f].assign(fields[f].levels(), 0.0);  // the last level, "missing", stays 0
+    for (size_t l = 0; l < m_[f].size(); ++l) level_weight_[f][l] = std::log2(m_[f][l] / u_[f][l]);
+  }
   const double prior_odds = std::log2(prior_ / (1 - prior_));
   const double needed = std::log2(options_.match_probability / (1 - options_.match_probability));
   threshold_ = needed - prior_odds;
@@ -288,37 +312,42 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   }
 }
 
-double ProbabilisticPass::Weight(uint32_t code) {
-  if (std::isnan(weight_[code])) {
-    const Comparator& comparator = *comparator_;
-    const std::vector<size_t> levels = comparator.Levels(code);
-    const std::vector<bool> all(comparator.comparisons().size(), true);
-    double pm, pu;
-    Likelihoods(comparator.comparisons(), levels, m_, u_, all, pm, pu);
-    weight_[code] = std::log2(pm / pu);
-  }
-  return weight_[code];
+double ProbabilisticPass::Weight(uint32_t code) const {
+  // log2(pm / pu) is the sum of the levels' log2(m / u); "missing" adds 0.
+  double weight = 0;
+  for (size_t c = 0; c < level_weight_.size(); ++c) weight += level_weight_[c][comparator_->LevelOf(code, c)];
+  return weight;
 }
 
 std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
   // Links made since the pairs were compared change related_person only:
   // re-read that comparison, keep the rest of each pattern.
   RefreshRelated(sets);
+  std::vector<uint32_t> set_of(table_.size());
+  for (uint32_t p = 0; p < table_.size(); ++p) set_of[p] = sets.Find(p);
   const Comparator& comparator = *comparator_;
+  std::mutex mu;
   std::vector<ScoredPair> accepted;
-  for (size_t i = 0; i < candidates_.pairs.size(); ++i) {
-    const uint32_t a = PairFirst(candidates_.pairs[i]), b = PairSecond(candidates_.pairs[i]);
-    if (sets.Find(a) == sets.Find(b)) continue;
-    for (size_t c : comparator.related_comparisons()) {
-      const int64_t before = static_cast<int64_t>(comparator.LevelOf(codes_[i], c));
-      const int64_t now = static_cast<int64_t>(comparator.Level(c, a, b));
-      codes_[i] = static_cast<uint32_t>(codes_[i] + (now - before) * static_cast<int64_t>(comparator.Stride(c)));
+  InParallel(candidates_.pairs.size(), [&](size_t begin, size_t end) {
+    std::vector<ScoredPair> found;
+    for (size_t i = begin; i < end; ++i) {
+      const uint32_t a = PairFirst(candidates_.pairs[i]), b = PairSecond(candidates_.pairs[i]);
+      if (set_of[a] == set_of[b]) continue;
+      for (size_t c : comparator.related_comparisons()) {
+        const int64_t before = static_cast<int64_t>(comparator.LevelOf(codes_[i], c));
+        const int64_t now = static_cast<int64_t>(comparator.Level(c, a, b));
+        codes_[i] = static_cast<uint32_t>(codes_[i] + (now - before) * static_cast<int64_t>(comparator.Stride(c)));
+      }
+      const double weight = Weight(codes_[i]);
+      if (weight >= threshold_) found.push_back({a, b, weight});
     }
-    const double w = Weight(codes_[i]);
-    if (w >= threshold_) accepted.push_back({a, b, w});
-  }
-  std::stable_sort(accepted.begin(), accepted.end(),
-                   [](const ScoredPair& x, const ScoredPair& y) { return x.weight > y.weight; });
+    std::lock_guard<std::mutex> lock(mu);
+    accepted.insert(accepted.end(), found.begin(), found.end());
+  });
+  // Strongest first; ties in pair order, so a run is reproducible.
+  std::sort(accepted.begin(), accepted.end(), [](const ScoredPair& x, const ScoredPair& y) {
+    return x.weight != y.weight ? x.weight > y.weight : std::tie(x.a, x.b) < std::tie(y.a, y.b);
+  });
   return accepted;
 }
 

@@ -36,7 +36,7 @@ struct ProbabilisticOptions {
   uint32_t random_pairs_for_u = 400000;
   // Scoring rounds at most (links found in one round inform the
   // related_person comparison of the next).
-  uint32_t rounds = 3;
+  uint32_t rounds = 2;
   uint64_t seed = 20261126;
 };
 
@@ -70,7 +70,7 @@ class ProbabilisticPass {
   ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options);
   void RefreshRelated(UnionFind& sets);
   void Fit(UnionFind& sets);
-  double Weight(uint32_t code);
+  double Weight(uint32_t code) const;
 
   const ParticipantTable& table_;
   const ProbabilisticOptions& options_;
@@ -80,7 +80,7 @@ class ProbabilisticPass {
   std::vector<uint32_t> codes_;  // per candidate pair: its comparison pattern
   std::vector<std::vector<double>> m_, u_;
   double prior_ = 0, threshold_ = 0;
-  std::vector<double> weight_;  // per pattern code, computed when first needed
+  std::vector<std::vector<double>> level_weight_;  // log2(m/u) per comparison and level
   trelink::v1::ProbabilisticReport report_;
 };
 
