@@ -130,8 +130,11 @@ bool FlagHolds(const EventIndex& index, const CompiledFlag& flag, uint32_t perso
     auto it = flag.days_by_person->find(who);
     if (it == flag.days_by_person->end()) return false;
     if (flag.any_time) return true;
-    auto first = std::lower_bound(it->second.begin(), it->second.end(), day + flag.from_days);
-    return first != it->second.end() && *first <= day + flag.to_days;
+    // In 64 bits: the window is the analyst's, any int32, and day + from_days
+    // overflowed (undefined; in practice a window wrapped round).
+    const int64_t from = int64_t{day} + flag.from_days, to = int64_t{day} + flag.to_days;
+    auto first = std::lower_bound(it->second.begin(), it->second.end(), from);
+    return first != it->second.end() && *first <= to;
   };
   if (flag.whom != trelink::v1::Flag::RELATED_PERSON && person_has(person)) return true;
   if (flag.whom != trelink::v1::Flag::SAME_PERSON) {

@@ -215,7 +215,11 @@ absl::Status Catalogue::ValidateContent(const DatasetSpec& dataset, const trelin
                                                    dataset.earliest_event_date(), " to ",
                                                    dataset.latest_event_date()));
   }
-  for (const auto& [name, value] : record.attributes()) {
+  for (const auto& attribute : record.attributes()) {
+    // Not a structured binding: C++17 lambdas cannot capture one (clang
+    // refuses; the fuzzers are built with it).
+    const std::string& name = attribute.first;
+    const std::string& value = attribute.second;
     const auto it = std::find_if(dataset.attributes().begin(), dataset.attributes().end(),
                                  [&](const AttributeSpec& a) { return a.name() == name; });
     if (it == dataset.attributes().end()) {

@@ -28,8 +28,14 @@ void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerifica
     const auto& cell = table.cells(c);
     ++result.cells_checked;
     std::vector<std::string> key(cell.values().begin(), cell.values().end());
-    cells[key] = &cell;
     const std::string where = absl::StrCat("cell ", c, " (", absl::StrJoin(key, ","), ")");
+    // The lines below index a cell's values by dimension; an entry is not
+    // trusted to have one value for each.
+    if (cell.values_size() != table.dimensions_size()) {
+      problem(absl::StrCat(where, ": ", cell.values_size(), " values for ", table.dimensions_size(), " dimensions"));
+      continue;
+    }
+    cells[key] = &cell;
     if (IsSuppressed(cell.status())) {
       if (cell.count() != 0) problem(absl::StrCat(where, ": suppressed but carries a count"));
       continue;

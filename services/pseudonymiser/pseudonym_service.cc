@@ -12,18 +12,24 @@ using trelink::v1::PseudonymiseBatchRequest;
 using trelink::v1::PseudonymiseBatchResponse;
 
 // One bulk stream: read a batch, pseudonymise it, write its sealed result,
-// read the next. The stream ends with the first error.
-class BulkPseudonymiseReactor final
-    : public grpc::ServerBidiReactor<PseudonymiseBatchRequest, PseudonymiseBatchResponse> {
+// read the next. The stream ends with the first error, and so does a message
+// that does not parse.
+class BulkPseudonymiseReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   BulkPseudonymiseReactor(const PseudonymHandler& handler, std::string identity)
       : handler_(handler), identity_(std::move(identity)) {
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client closed its side: every batch is answered
       End(grpc::Status::OK);
+      return;
+    }
+    request_.Clear();
+    if (!grpc::SerializationTraits<PseudonymiseBatchRequest>::Deserialize(&request_bytes_, &request_).ok()) {
+      End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("message ", batches_ + 1, ": not a valid PseudonymiseBatchRequest")));
       return;
     }
     response_.Clear();
@@ -32,9 +38,17 @@ class BulkPseudonymiseReactor final
       End(ToGrpcStatus(status));
       return;
     }
+    bool own_buffer = false;
+    response_bytes_.Clear();  // the last write is done; Serialize wants an empty buffer
+    grpc::Status serialised =
+        grpc::SerializationTraits<PseudonymiseBatchResponse>::Serialize(response_, &response_bytes_, &own_buffer);
+    if (!serialised.ok()) {
+      End(serialised);
+      return;
+    }
     ++batches_;
     records_ += static_cast<uint64_t>(request_.records_size());
-    StartWrite(&response_);
+    StartWrite(&response_bytes_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -42,7 +56,7 @@ class BulkPseudonymiseReactor final
       End(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
     }
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   void OnDone() override { delete this; }
@@ -56,6 +70,8 @@ class BulkPseudonymiseReactor final
 
   const PseudonymHandler& handler_;
   const std::string identity_;
+  grpc::ByteBuffer request_bytes_;
+  grpc::ByteBuffer response_bytes_;
   PseudonymiseBatchRequest request_;
   PseudonymiseBatchResponse response_;
   uint64_t batches_ = 0;
@@ -64,8 +80,7 @@ class BulkPseudonymiseReactor final
 
 }  // namespace
 
-grpc::ServerBidiReactor<PseudonymiseBatchRequest, PseudonymiseBatchResponse>*
-PseudonymServiceImpl::PseudonymiseStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* PseudonymServiceImpl::PseudonymiseStream(grpc::CallbackServerContext* context) {
   return new BulkPseudonymiseReactor(handler_, PeerIdentity(*context));
 }
 

@@ -176,6 +176,19 @@ TEST_F(DisclosureLogTest, ALoneSuppressedCellInALineIsNamed) {
   EXPECT_TRUE(Has(v, 0, "policy"));
 }
 
+// Found by fuzz/log_entry_fuzzer: a table cell with fewer values than the
+// table has dimensions made the verifier index past the end of the values.
+TEST_F(DisclosureLogTest, ACellWithoutAValuePerDimensionIsNamed) {
+  trelink::v1::LogEntry bad = Release(1);
+  bad.mutable_table()->add_dimensions("year");  // the cells keep one value each
+  ASSERT_THAT(log_->Append(bad), IsOk());
+  LogVerification v = Verify(Entries());
+  EXPECT_TRUE(Has(v, 0, "policy"));
+  bool named = false;
+  for (const auto& p : v.problems) named = named || p.detail.find("1 values for 2 dimensions") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
 TEST_F(DisclosureLogTest, ACrashMidAppendLeavesALogThatVerifies) {
   AppendReleases(5);
   const std::string note = log_->Checkpoint();

@@ -135,6 +135,39 @@ TEST_F(PseudonymServiceTest, StreamEndsAtTheFirstBadBatchNamingIt) {
             "batch m-1: records[3].participants[1].identifiers.date_of_birth: not a calendar date");
 }
 
+// A message the pseudonymiser could not parse read as the end of the
+// stream, and the call ended OK with the rest of the file never
+// pseudonymised (as the linker's Ingest did before it parsed raw bytes).
+TEST_F(PseudonymServiceTest, StreamEndsAtAnUnparsableMessageNamingIt) {
+  grpc::ClientContext context;
+  WithDeadline(context);
+  auto channel = ::trelink::testing::TestChannel(host_->port(), "provider.maternity");
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+          channel.get(),
+          grpc::internal::RpcMethod("/trelink.v1.PseudonymService/PseudonymiseStream",
+                                    grpc::internal::RpcMethod::BIDI_STREAMING),
+          &context));
+  grpc::ByteBuffer good;
+  bool own_buffer = false;
+  ASSERT_TRUE(grpc::SerializationTraits<PseudonymiseBatchRequest>::Serialize(MaternityBatch("m-0", 2), &good,
+                                                                             &own_buffer)
+                  .ok());
+  grpc::Slice garbage(std::string("\x0a\xff\xff\xff\x0f", 5));  // field 1: a length past the end
+  ASSERT_TRUE(stream->Write(good));
+  stream->Write(grpc::ByteBuffer(&garbage, 1));
+  stream->WritesDone();
+  grpc::ByteBuffer bytes;
+  ASSERT_TRUE(stream->Read(&bytes));
+  PseudonymiseBatchResponse response;
+  ASSERT_TRUE(grpc::SerializationTraits<PseudonymiseBatchResponse>::Deserialize(&bytes, &response).ok());
+  EXPECT_EQ(response.sealed().batch_id(), "m-0");
+  EXPECT_FALSE(stream->Read(&bytes));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_message(), "message 2: not a valid PseudonymiseBatchRequest");
+}
+
 TEST_F(PseudonymServiceTest, WrongRoleOrProjectIsPermissionDenied) {
   PseudonymiseBatchResponse response;
   {
