@@ -99,26 +99,49 @@ void AddSubgroups(const ParticipantTable& table, const std::vector<uint64_t>& go
     per_set[shadow[p]]++;
     per_set_gold[{gold[p], shadow[p]}]++;
   }
-  // (attribute, value) -> tally, in a stable order.
-  std::map<std::pair<std::string, std::string>, SubgroupTally> tallies;
+  // Subgroups as (attribute, value index) while counting; named at the end.
+  std::vector<std::string> attributes = {"dataset", "dataset_role"};
+  for (const std::string& a : table.subgroup_attributes()) attributes.push_back(a);
+  std::vector<absl::flat_hash_map<std::string, uint32_t>> value_index(attributes.size());
+  std::vector<std::vector<std::string>> values(attributes.size());
+  std::vector<std::vector<SubgroupTally>> sums(attributes.size());
+  // Value indexes per dataset and per dataset/role label, computed once.
+  auto index_of = [&](size_t a, const std::string& value) {
+    auto [it, fresh] = value_index[a].try_emplace(value, static_cast<uint32_t>(values[a].size()));
+    if (fresh) {
+      values[a].push_back(value);
+      sums[a].emplace_back();
+    }
+    return it->second;
+  };
+  absl::flat_hash_map<uint32_t, std::pair<uint32_t, uint32_t>> label_values;  // label -> (dataset, dataset_role)
   for (uint32_t p = 0; p < table.size(); ++p) {
     if (gold[p] == 0) continue;
     const double partners = per_gold[gold[p]] - 1.0;
     const double together = per_set_gold[{gold[p], shadow[p]}] - 1.0;
     const double linked = per_set[shadow[p]] - 1.0;
-    auto add = [&](const std::string& attribute, const std::string& value) {
-      SubgroupTally& t = tallies[{attribute, value}];
+    auto add = [&](size_t a, uint32_t value) {
+      SubgroupTally& t = sums[a][value];
       t.participants++;
       t.partners += partners;
       t.missed += partners - together;
       t.linked += linked;
       t.wrong += linked - together;
     };
-    add("dataset", table.datasets()[table.dataset(p)]);
-    add("dataset_role", table.Label(p));
-    for (size_t a = 0; a < table.subgroup_attributes().size(); ++a) {
-      add(table.subgroup_attributes()[a], table.SubgroupValue(p, a));
+    const uint32_t label = static_cast<uint32_t>(table.dataset(p) * table.role_count() + table.role_index(p));
+    auto known = label_values.find(label);
+    if (known == label_values.end()) {
+      known = label_values
+                  .try_emplace(label, index_of(0, table.datasets()[table.dataset(p)]), index_of(1, table.Label(p)))
+                  .first;
     }
+    add(0, known->second.first);
+    add(1, known->second.second);
+    for (size_t a = 0; a < table.subgroup_attributes().size(); ++a) add(a + 2, index_of(a + 2, table.SubgroupValue(p, a)));
+  }
+  std::map<std::pair<std::string, std::string>, SubgroupTally> tallies;  // in a stable order
+  for (size_t a = 0; a < attributes.size(); ++a) {
+    for (size_t v = 0; v < values[a].size(); ++v) tallies[{attributes[a], values[a][v]}] = sums[a][v];
   }
   for (const auto& [key, t] : tallies) {
     auto* subgroup = report.add_subgroups();
