@@ -353,4 +353,43 @@ std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
 
 ProbabilisticPass::~ProbabilisticPass() = default;
 
+absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Hiding(
+    const ParticipantTable& table, UnionFind& sets, const std::vector<std::string>& hidden) const {
+  auto is_hidden = [&](const std::string& token) {
+    return std::find(hidden.begin(), hidden.end(), token) != hidden.end();
+  };
+  const trelink::v1::LinkageModel& model = options_.model;
+  for (const auto& rule : model.blocking_rules()) {
+    if (std::any_of(rule.tokens().begin(), rule.tokens().end(), is_hidden)) return nullptr;
+  }
+  std::unique_ptr<ProbabilisticPass> pass(new ProbabilisticPass(table, options_));
+  pass->related_participant_ = related_participant_;
+  pass->RefreshRelated(sets);
+  TRELINK_ASSIGN_OR_RETURN(Comparator comparator, Comparator::Create(table, model, pass->related_set_));
+  pass->comparator_ = std::make_unique<Comparator>(std::move(comparator));
+  pass->candidates_ = candidates_;
+  pass->codes_ = codes_;
+  pass->m_ = m_;
+  pass->u_ = u_;
+  pass->level_weight_ = level_weight_;
+  pass->prior_ = prior_;
+  pass->threshold_ = threshold_;
+  pass->report_ = report_;
+  for (int c = 0; c < model.comparisons_size(); ++c) {
+    bool reads_hidden = false;
+    for (const auto& level : model.comparisons(c).levels()) {
+      reads_hidden = reads_hidden || std::any_of(level.tokens().begin(), level.tokens().end(), is_hidden);
+    }
+    if (!reads_hidden) continue;
+    const Comparator& cmp = *pass->comparator_;
+    const size_t f = static_cast<size_t>(c);
+    const int64_t missing = static_cast<int64_t>(cmp.comparisons()[f].missing());
+    const int64_t stride = static_cast<int64_t>(cmp.Stride(f));
+    for (uint32_t& code : pass->codes_) {
+      code = static_cast<uint32_t>(code + (missing - static_cast<int64_t>(cmp.LevelOf(code, f))) * stride);
+    }
+  }
+  return pass;
+}
+
 }  // namespace trelink

@@ -58,6 +58,14 @@ class ProbabilisticPass {
                                                                      const ProbabilisticOptions& options);
   ~ProbabilisticPass();
 
+  // The same pass over `table` (the same participants with the keys
+  // `hidden` cleared: the quality estimate's shadow linkage), reusing the
+  // candidate pairs and fitted parameters with the comparisons that read a
+  // hidden token set to "missing". Null when a blocking rule reads a hidden
+  // token (the candidates would differ): prepare a new pass then.
+  absl::StatusOr<std::unique_ptr<ProbabilisticPass>> Hiding(const ParticipantTable& table, UnionFind& sets,
+                                                            const std::vector<std::string>& hidden) const;
+
   // Candidate pairs in different sets whose posterior reaches the threshold,
   // strongest first.
   std::vector<ScoredPair> Accepted(UnionFind& sets);

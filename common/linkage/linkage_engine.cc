@@ -166,6 +166,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     if (observer) observer(key, sets);
   }
 
+  std::unique_ptr<ProbabilisticPass> pass;
   if (options.probabilistic) {
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
@@ -173,8 +174,12 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     // Rounds, because links feed the related_person comparison: babies
     // joined through their linked mothers can then join those mothers'
     // other records, and back.
-    TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ProbabilisticPass> pass,
-                             ProbabilisticPass::Prepare(table, sets, options.fellegi_sunter));
+    if (options.fitted_pass != nullptr) {
+      TRELINK_ASSIGN_OR_RETURN(pass, options.fitted_pass->Hiding(table, sets, options.quality.hidden_keys));
+    }
+    if (pass == nullptr) {
+      TRELINK_ASSIGN_OR_RETURN(pass, ProbabilisticPass::Prepare(table, sets, options.fellegi_sunter));
+    }
     uint64_t accepted = 0;
     for (uint32_t round = 0; round < options.fellegi_sunter.rounds; ++round) {
       // Best first: the strongest pairs merge first, and a weaker pair that
@@ -211,7 +216,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     if (result.set_of[p] == p) roots.push_back(p);
   }
   if (options.quality.enabled) {
-    TRELINK_ASSIGN_OR_RETURN(*result.report.mutable_quality(), EstimateQuality(table, result.set_of, options, result.report.probabilistic()));
+    TRELINK_ASSIGN_OR_RETURN(*result.report.mutable_quality(), EstimateQuality(table, result.set_of, options, result.report.probabilistic(), pass.get()));
   }
   std::vector<uint64_t> records(table.size());
   for (uint32_t p = 0; p < table.size(); ++p) records[p] = static_cast<uint64_t>(table.record_id(p));

@@ -27,6 +27,9 @@ struct LinkageOptions {
   // How the report estimates precision and recall (a second, shadow
   // linkage: see quality_estimate.h).
   QualityOptions quality;
+  // Set for the shadow linkage only: reuse this pass's candidate pairs and
+  // fitted parameters, with the quality's hidden keys as missing.
+  const ProbabilisticPass* fitted_pass = nullptr;
 
   // From config, with defaults: the default schema's match keys, in order.
   static absl::StatusOr<LinkageOptions> FromPolicy(const trelink::v1::LinkagePolicy& policy);

@@ -158,7 +158,8 @@ void AddSubgroups(const ParticipantTable& table, const std::vector<uint64_t>& go
 absl::StatusOr<trelink::v1::QualityReport> EstimateQuality(const ParticipantTable& table,
                                                            const std::vector<uint32_t>& set_of,
                                                            const LinkageOptions& options,
-                                                           const trelink::v1::ProbabilisticReport& model) {
+                                                           const trelink::v1::ProbabilisticReport& model,
+                                                           const ProbabilisticPass* fitted) {
   const QualityOptions& quality = options.quality;
   double gold_error = GoldErrorRate(options, model);
   trelink::v1::QualityReport report;
@@ -176,6 +177,7 @@ absl::StatusOr<trelink::v1::QualityReport> EstimateQuality(const ParticipantTabl
   shadow.ClearKeys(quality.hidden_keys);
   LinkageOptions shadow_options = options;
   shadow_options.quality.enabled = false;
+  shadow_options.fitted_pass = fitted;
   std::vector<std::pair<std::string, std::vector<uint32_t>>> shadow_passes;
   auto observer = [&](const std::string& pass, UnionFind& sets) {
     std::vector<uint32_t> labels(sets.size());

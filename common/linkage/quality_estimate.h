@@ -31,6 +31,7 @@
 namespace trelink {
 
 struct LinkageOptions;
+class ProbabilisticPass;
 
 struct QualityOptions {
   bool enabled = true;
@@ -44,10 +45,13 @@ struct QualityOptions {
 
 // `set_of` is the real linkage (a set label per participant); `options` the
 // options it ran with (the shadow linkage runs with the same, minus the
-// hidden keys); `model` the real linkage's fitted weights (may be empty).
+// hidden keys); `model` the real linkage's fitted weights (may be empty);
+// `fitted` its probabilistic pass (may be null), whose candidate pairs and
+// parameters the shadow linkage reuses with the gold comparison missing.
 absl::StatusOr<trelink::v1::QualityReport> EstimateQuality(const ParticipantTable& table,
                                                            const std::vector<uint32_t>& set_of,
                                                            const LinkageOptions& options,
-                                                           const trelink::v1::ProbabilisticReport& model);
+                                                           const trelink::v1::ProbabilisticReport& model,
+                                                           const ProbabilisticPass* fitted);
 
 }  // namespace trelink
