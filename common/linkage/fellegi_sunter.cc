@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 
@@ -294,6 +295,7 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
     level_weight_[f].assign(fields[f].levels(), 0.0);  // the last level, "missing", stays 0
     for (size_t l = 0; l < m_[f].size(); ++l) level_weight_[f][l] = std::log2(m_[f][l] / u_[f][l]);
   }
+  TermFrequencies();
   const double prior_odds = std::log2(prior_ / (1 - prior_));
   const double needed = std::log2(options_.match_probability / (1 - options_.match_probability));
   threshold_ = needed - prior_odds;
@@ -301,6 +303,7 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   for (size_t f = 0; f < n_fields; ++f) {
     auto* w = report_.add_weights();
     w->set_field(model.comparisons(static_cast<int>(f)).name());
+    w->set_term_frequency(model.comparisons(static_cast<int>(f)).term_frequency());
     for (size_t l = 0; l < m_[f].size(); ++l) {
       w->add_levels(l < fields[f].level_slots.size()
                         ? model.comparisons(static_cast<int>(f)).levels(static_cast<int>(l)).name()
@@ -310,6 +313,45 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
       w->add_match_weight(std::log2(m_[f][l] / u_[f][l]));
     }
   }
+}
+
+std::vector<float> TermFrequencyAdjustments(const ParticipantTable& table, int slot, double u) {
+  absl::flat_hash_map<uint64_t, uint32_t> count;
+  uint64_t carriers = 0;
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    const uint64_t v = table.Key(p, slot);
+    if (v == 0) continue;
+    count[v]++;
+    carriers++;
+  }
+  std::vector<float> adjust(table.size(), 0.0f);
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    const uint64_t v = table.Key(p, slot);
+    if (v == 0) continue;
+    const double frequency = static_cast<double>(count[v]) / static_cast<double>(carriers);
+    adjust[p] = static_cast<float>(std::log2(u / std::max(frequency, 1e-9)));
+  }
+  return adjust;
+}
+
+void ProbabilisticPass::TermFrequencies() {
+  const trelink::v1::LinkageModel& model = options_.model;
+  for (int c = 0; c < model.comparisons_size(); ++c) {
+    const auto& comparison = model.comparisons(c);
+    if (!comparison.term_frequency() || comparison.levels().empty() || comparison.levels(0).tokens().empty()) continue;
+    const int slot = table_.Slot(comparison.levels(0).tokens(0));
+    if (slot < 0) continue;
+    std::vector<float> adjust = TermFrequencyAdjustments(table_, slot, u_[static_cast<size_t>(c)][0]);
+    term_frequency_.emplace_back(static_cast<size_t>(c), std::move(adjust));
+  }
+}
+
+double ProbabilisticPass::Weight(uint32_t code, uint32_t a) const {
+  double weight = Weight(code);
+  for (const auto& [c, adjust] : term_frequency_) {
+    if (comparator_->LevelOf(code, c) == 0) weight += adjust[a];
+  }
+  return weight;
 }
 
 double ProbabilisticPass::Weight(uint32_t code) const {
@@ -338,7 +380,7 @@ std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
         const int64_t now = static_cast<int64_t>(comparator.Level(c, a, b));
         codes_[i] = static_cast<uint32_t>(codes_[i] + (now - before) * static_cast<int64_t>(comparator.Stride(c)));
       }
-      const double weight = Weight(codes_[i]);
+      const double weight = Weight(codes_[i], a);
       if (weight >= threshold_) found.push_back({a, b, weight});
     }
     std::lock_guard<std::mutex> lock(mu);
@@ -372,6 +414,7 @@ absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Hiding(
   pass->m_ = m_;
   pass->u_ = u_;
   pass->level_weight_ = level_weight_;
+  pass->term_frequency_ = term_frequency_;
   pass->prior_ = prior_;
   pass->threshold_ = threshold_;
   pass->report_ = report_;

@@ -45,6 +45,13 @@ struct ScoredPair {
   double weight;  // log2 likelihood ratio
 };
 
+// Per participant, the term-frequency adjustment of an exact-agreement
+// weight on the token in `slot`: log2(u / f), where u is the level's mean
+// chance of agreement between random participants and f the frequency of
+// the participant's own value among those carrying the token (0 when it
+// carries none). A common value lowers the weight, a rare one raises it.
+std::vector<float> TermFrequencyAdjustments(const ParticipantTable& table, int slot, double u);
+
 class Comparator;
 
 // The probabilistic pass over one linkage run: blocks, measures u, fits m
@@ -78,7 +85,11 @@ class ProbabilisticPass {
   ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options);
   void RefreshRelated(UnionFind& sets);
   void Fit(UnionFind& sets);
+  void TermFrequencies();
   double Weight(uint32_t code) const;
+  // With the term-frequency adjustments for a pair one of whose
+  // participants is `a` (at an exact level both carry a's value).
+  double Weight(uint32_t code, uint32_t a) const;
 
   const ParticipantTable& table_;
   const ProbabilisticOptions& options_;
@@ -89,6 +100,9 @@ class ProbabilisticPass {
   std::vector<std::vector<double>> m_, u_;
   double prior_ = 0, threshold_ = 0;
   std::vector<std::vector<double>> level_weight_;  // log2(m/u) per comparison and level
+  // Per term-frequency comparison: its index, and per participant the
+  // adjustment of its first level's weight for the participant's value.
+  std::vector<std::pair<size_t, std::vector<float>>> term_frequency_;
   trelink::v1::ProbabilisticReport report_;
 };
 

@@ -13,9 +13,10 @@ namespace {
 
 using Levels = std::initializer_list<std::pair<const char*, std::initializer_list<const char*>>>;
 
-void AddComparison(trelink::v1::LinkageModel& model, const char* name, Levels levels) {
+void AddComparison(trelink::v1::LinkageModel& model, const char* name, Levels levels, bool term_frequency = false) {
   auto* comparison = model.add_comparisons();
   comparison->set_name(name);
+  comparison->set_term_frequency(term_frequency);
   for (const auto& [level_name, tokens] : levels) {
     auto* level = comparison->add_levels();
     level->set_name(level_name);
@@ -39,9 +40,11 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddComparison(model, "nhs_number", {{"exact", {"t.nhs"}}});
   // A swap of given and family name is one level of both name comparisons.
   AddComparison(model, "given_name",
-                {{"exact", {"t.given_name"}}, {"phonetic", {"t.given_phonetic"}}, {"swapped", {"t.names_unordered"}}});
+                {{"exact", {"t.given_name"}}, {"phonetic", {"t.given_phonetic"}}, {"swapped", {"t.names_unordered"}}},
+                /*term_frequency=*/true);
   AddComparison(model, "family_name",
-                {{"exact", {"t.family_name"}}, {"phonetic", {"t.family_phonetic"}}, {"swapped", {"t.names_unordered"}}});
+                {{"exact", {"t.family_name"}}, {"phonetic", {"t.family_phonetic"}}, {"swapped", {"t.names_unordered"}}},
+                /*term_frequency=*/true);
   AddComparison(model, "date_of_birth",
                 {{"exact", {"t.dob"}},
                  {"day_month_transposed", {"t.dob_day_month_unordered"}},

@@ -41,7 +41,7 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
                 f.threshold_weight(), Count(f.accepted_pairs()).c_str());
     std::printf("    match weight log2(m/u) per level (u from random pairs, m by EM):\n");
     for (const auto& w : f.weights()) {
-      std::printf("    %-14s", w.field().c_str());
+      std::printf("    %-14s%s", w.field().c_str(), w.term_frequency() ? " (first level adjusted per value)" : "");
       for (int l = 0; l < w.levels_size(); ++l) {
         std::printf("  %s %+.1f (m=%.3f u=%.4f)", w.levels(l).c_str(), l < w.match_weight_size() ? w.match_weight(l) : 0.0,
                     w.m(l), w.u(l));

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
 #include "common/linkage/linkage_engine.h"
 #include "common/pseudonym/key_schema.h"
 #include "tests/support/status_matchers.h"
@@ -280,6 +283,33 @@ TEST(LinkageEngineTest, AMissedGoldPairLowersTheEstimatedRecall) {
     EXPECT_EQ(g.missed_link_rate(), 0.0);
   }
   EXPECT_TRUE(report.quality().estimates(0).gold_pairs().suppressed());
+}
+
+TEST(LinkageEngineTest, AgreeingOnARareNameCountsForMoreThanOnACommonOne) {
+  TableBuilder builder;
+  std::vector<uint32_t> smiths;
+  for (int i = 0; i < 8; ++i) {
+    Person smith = kMother;
+    smith.nhs = "";
+    smith.dob = absl::StrCat("198", i, "0101");
+    smiths.push_back(builder.Record("social_care", "cin_referral", {{"person", smith}})[0]);
+  }
+  Person rare = kMother;
+  rare.nhs = "";
+  rare.family = "QUENNELL";
+  const uint32_t quennell = builder.Record("social_care", "cin_referral", {{"person", rare}})[0];
+  Person none = kMother;
+  none.family = "";
+  const uint32_t unnamed = builder.Record("social_care", "cin_referral", {{"person", none}})[0];
+  const ParticipantTable table = builder.Build();
+  // u = 0.5: two random carriers agree half the time on average.
+  const std::vector<float> adjust = TermFrequencyAdjustments(table, table.Slot("t.family_name"), 0.5);
+  // SMITH is 8 of 9 values: log2(0.5 / (8/9)); QUENNELL 1 of 9: log2(0.5 * 9).
+  EXPECT_NEAR(adjust[smiths[0]], std::log2(0.5 / (8.0 / 9.0)), 1e-6);
+  EXPECT_NEAR(adjust[quennell], std::log2(0.5 * 9.0), 1e-6);
+  EXPECT_LT(adjust[smiths[3]], 0.0f);
+  EXPECT_GT(adjust[quennell], 0.0f);
+  EXPECT_EQ(adjust[unnamed], 0.0f);  // no value, no adjustment
 }
 
 TEST(LinkageEngineTest, AModelNamingAMissingTokenIsRefusedByField) {
