@@ -54,7 +54,19 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
   for (const auto& [set, members] : by_set) {
     for (size_t i = 0; i < members.size(); ++i) {
       for (size_t j = i + 1; j < members.size(); ++j) {
-        if (truth[members[i]] != truth[members[j]]) wrong[label(members[i]) + " ~ " + label(members[j])]++;
+        if (truth[members[i]] != truth[members[j]]) {
+          const std::string what = label(members[i]) + " ~ " + label(members[j]);
+          if (wrong[what]++ < 4 && getenv("EXPLAIN_FALSE")) {
+            std::printf("FALSE %s [%s/%s] ", what.c_str(), table.event(members[i]).c_str(),
+                        table.event(members[j]).c_str());
+            for (size_t k = 0; k < table.key_names().size(); ++k) {
+              if (table.key_names()[k].rfind("t.", 0) != 0) continue;
+              const uint64_t x = table.Key(members[i], static_cast<int>(k)), y = table.Key(members[j], static_cast<int>(k));
+              std::printf("%s=%s ", table.key_names()[k].substr(2).c_str(), x == 0 || y == 0 ? "-" : (x == y ? "Y" : "n"));
+            }
+            std::printf("\n");
+          }
+        }
       }
     }
   }

@@ -142,6 +142,9 @@ void LinkageOptions::AddCatalogueConstraints(const trelink::v1::Catalogue& catal
     for (const auto& once : dataset.once_per_person()) {
       once_per_person.push_back({dataset.name(), once.role(), {once.events().begin(), once.events().end()}});
     }
+    for (const auto& relation : dataset.relations()) {
+      if (relation.one_from_role_person()) one_related_person.push_back({dataset.name(), relation.to_role()});
+    }
   }
 }
 
@@ -149,7 +152,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
                                                const PassObserver& observer) {
   LinkageResult result;
   UnionFind sets(table.size());
-  MergeGuard guard(table, sets, options.once_per_person);
+  MergeGuard guard(table, sets, options.once_per_person, options.one_related_person);
   const size_t datasets = table.datasets().size();
 
   for (const std::string& key : options.deterministic_keys) {

@@ -23,6 +23,8 @@ struct LinkageOptions {
   bool probabilistic = true;
   // Roles a person holds in at most one record with given events.
   std::vector<OncePerPersonRule> once_per_person;
+  // Roles with one related person each (a baby has one mother).
+  std::vector<OneRelatedPersonRule> one_related_person;
   ProbabilisticOptions fellegi_sunter;
   // How the report estimates precision and recall (a second, shadow
   // linkage: see quality_estimate.h).

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "common/linkage/comparator.h"
+
 namespace trelink {
 
 MergeGuard::MergeGuard(const ParticipantTable& table, UnionFind& sets,
-                       const std::vector<OncePerPersonRule>& once_per_person)
+                       const std::vector<OncePerPersonRule>& once_per_person,
+                       const std::vector<OneRelatedPersonRule>& one_related_person)
     : table_(table),
       sets_(sets),
       nhs_(table.Slot("t.nhs")),
@@ -21,6 +24,15 @@ MergeGuard::MergeGuard(const ParticipantTable& table, UnionFind& sets,
                             "t.dob_year_window_odd"}) {
     const int slot = table.Slot(token);
     if (slot >= 0) dob_levels_.push_back(slot);
+  }
+  if (!one_related_person.empty()) {
+    one_related_ = RelatedParticipants(table);
+    for (uint32_t p = 0; p < table.size(); ++p) {
+      const bool applies = std::any_of(one_related_person.begin(), one_related_person.end(), [&](const auto& rule) {
+        return table.datasets()[table.dataset(p)] == rule.dataset && table.role(p) == rule.role;
+      });
+      if (!applies) one_related_[p] = kNoRelated;
+    }
   }
   for (uint32_t p = 0; p < table.size(); ++p) {
     set_nhs_[p] = At(p, nhs_);
@@ -72,6 +84,12 @@ bool MergeGuard::DatesOfBirthConflict(uint32_t a, uint32_t b) const {
   return known;
 }
 
+bool MergeGuard::RelatedPersonsDiffer(uint32_t a, uint32_t b) const {
+  if (one_related_.empty() || one_related_[a] == kNoRelated || one_related_[b] == kNoRelated) return false;
+  const uint64_t x = set_nhs_[sets_.Find(one_related_[a])], y = set_nhs_[sets_.Find(one_related_[b])];
+  return x != 0 && y != 0 && x != y;
+}
+
 template <typename Visit>
 void MergeGuard::ForEachMember(uint32_t root, Visit visit) const {
   if (members_[root].empty()) {
@@ -87,7 +105,7 @@ bool MergeGuard::MembersConflict(uint32_t ra, uint32_t rb, bool check_dates_of_b
     if (conflict) return;
     ForEachMember(rb, [&](uint32_t y) {
       conflict = conflict || table_.record_id(x) == table_.record_id(y) ||
-                 (check_dates_of_birth && DatesOfBirthConflict(x, y));
+                 (check_dates_of_birth && DatesOfBirthConflict(x, y)) || RelatedPersonsDiffer(x, y);
     });
   });
   return conflict;

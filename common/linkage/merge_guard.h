@@ -3,7 +3,8 @@
 //   - two sets whose NHS numbers or sexes disagree are never joined;
 //   - a set never holds two participants of one record (a mother is not her
 //     own baby) nor two once-per-person participants (two births are two
-//     babies);
+//     babies), nor two babies whose mothers' NHS numbers differ (a baby has
+//     one mother);
 //   - a deterministic pass never joins sets holding two participants whose
 //     dates of birth are implausibly far apart (the mother's NHS number
 //     keyed on her baby's row), where "far" means no agreement on the date,
@@ -31,9 +32,17 @@ struct OncePerPersonRule {
   std::vector<std::string> events;
 };
 
+// Participants of `role` in `dataset` have one related person each (a
+// baby's mother: the catalogue's one_from_role_person).
+struct OneRelatedPersonRule {
+  std::string dataset;
+  std::string role;
+};
+
 class MergeGuard {
  public:
-  MergeGuard(const ParticipantTable& table, UnionFind& sets, const std::vector<OncePerPersonRule>& once_per_person = {});
+  MergeGuard(const ParticipantTable& table, UnionFind& sets, const std::vector<OncePerPersonRule>& once_per_person = {},
+             const std::vector<OneRelatedPersonRule>& one_related_person = {});
 
   // True when a and b are likely twins or otherwise different people by
   // their given names, and their NHS numbers do not vouch for them.
@@ -64,6 +73,9 @@ class MergeGuard {
   template <typename Visit>
   void ForEachMember(uint32_t root, Visit visit) const;
   bool MembersConflict(uint32_t ra, uint32_t rb, bool check_dates_of_birth) const;
+  // True when a and b each have one related person, and those are known to
+  // be two people (their sets' NHS numbers differ).
+  bool RelatedPersonsDiffer(uint32_t a, uint32_t b) const;
 
   const ParticipantTable& table_;
   UnionFind& sets_;
@@ -73,6 +85,9 @@ class MergeGuard {
   std::vector<uint64_t> set_sex_;
   std::vector<uint64_t> set_once_;  // by root: bit per once-per-person rule held
   std::vector<std::vector<uint32_t>> members_;  // by root, for sets of two or more
+  // Per participant, its one related person (kNoRelated when the rule does
+  // not apply).
+  std::vector<uint32_t> one_related_;
 };
 
 }  // namespace trelink

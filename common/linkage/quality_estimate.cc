@@ -191,7 +191,10 @@ absl::StatusOr<trelink::v1::QualityReport> EstimateQuality(const ParticipantTabl
   auto label = [&](uint32_t p) {
     return static_cast<uint32_t>(table.dataset(p) * table.role_count() + table.role_index(p));
   };
-  auto scope = [&](uint32_t a, uint32_t b) { return std::minmax(label(a), label(b)); };
+  auto scope = [&](uint32_t a, uint32_t b) {
+    const uint32_t x = label(a), y = label(b);
+    return Scope(std::min(x, y), std::max(x, y));
+  };
   std::map<Scope, Tally> tallies;
   std::map<Scope, std::string> scope_names;
   ForEachPairInGroups(Groups(set_of), [&](uint32_t a, uint32_t b) {

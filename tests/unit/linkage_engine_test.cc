@@ -102,6 +102,10 @@ trelink::v1::Catalogue MaternityCatalogue() {
   trelink::v1::Catalogue catalogue;
   auto* maternity = catalogue.add_datasets();
   maternity->set_name("maternity");
+  auto* relation = maternity->add_relations();
+  relation->set_from_role("mother");
+  relation->set_to_role("baby");
+  relation->set_one_from_role_person(true);
   auto* once = maternity->add_once_per_person();
   once->set_role("baby");
   once->add_events("birth");
@@ -148,6 +152,25 @@ TEST(LinkageEngineTest, TwoBirthsAreTwoBabiesEvenWithOneSetOfIdentifiers) {
   TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, Options(true)));
   EXPECT_TRUE(Together(result, first[0], second[0]));
   EXPECT_FALSE(Together(result, first[1], second[1]));
+}
+
+TEST(LinkageEngineTest, BabiesOfTwoDifferentMothersAreTwoBabies) {
+  // Two namesake babies born the same day, no NHS numbers on their rows;
+  // their mothers' NHS numbers differ, so they are two babies.
+  Person baby = kBaby;
+  baby.nhs = "";
+  Person other_mother = kMother;
+  other_mother.nhs = "9876543210";
+  other_mother.given = "ZARA";
+  other_mother.dob = "19850707";
+  TableBuilder builder;
+  const auto first = builder.Record("maternity", "booking", {{"mother", kMother}, {"baby", baby}});
+  const auto second = builder.Record("maternity", "booking", {{"mother", other_mother}, {"baby", baby}});
+  const auto again = builder.Record("maternity", "pmh_referral", {{"mother", kMother}, {"baby", baby}});
+  const ParticipantTable table = builder.Build();
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, Options(true)));
+  EXPECT_FALSE(Together(result, first[1], second[1]));
+  EXPECT_TRUE(Together(result, first[1], again[1]));  // the same mother: one baby
 }
 
 TEST(LinkageEngineTest, EveryMemberOfAKeyGroupIsTried) {
