@@ -48,6 +48,10 @@ class AccessPolicy {
   absl::StatusOr<Caller> AuthorizeRole(absl::string_view identity, std::initializer_list<trelink::v1::Role> allowed,
                                        absl::string_view action) const;
 
+  // True when `identity` is a principal of this policy, whatever its role:
+  // a caller that is not may be refused without recording what it sent.
+  bool Knows(absl::string_view identity) const { return principals_.count(std::string(identity)) > 0; }
+
   // PERMISSION_DENIED naming the dataset unless `identity` may send records
   // of `dataset` (its datasets list it, or "*"). Call after Authorize.
   absl::Status AuthorizeDataset(absl::string_view identity, absl::string_view dataset,

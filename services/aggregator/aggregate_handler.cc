@@ -3,10 +3,16 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/aggregate/query_limits.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
+namespace {
+
+absl::Status StillWaiting(const CallState& call) { return call ? call() : absl::OkStatus(); }
+
+}  // namespace
 
 absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCatalogue(
     absl::string_view identity, const std::string& project) const {
@@ -59,13 +65,16 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> AggregateHandler::IndexFor(con
 }
 
 absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::v1::CountQuery& query,
-                                                                 trelink::v1::LogEntry& entry) {
+                                                                 trelink::v1::LogEntry& entry, const CallState& call) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<const EventIndex> index, IndexFor(query.project()));
   TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated,
                            EvaluateCount(*index, query, context_.control->policy().max_cells()));
   context_.control->Apply(query.project(), evaluated.table);
   trelink::v1::CountTable table =
       ToCountTable(query, evaluated, context_.control->policy().version(), index->generation());
+  // Log only a release that will be sent: a client that left during the
+  // evaluation gets nothing, so nothing is logged or remembered.
+  TRELINK_RETURN_IF_ERROR(StillWaiting(call));
   *entry.mutable_table() = table;
   // Log before release: if the append fails, nothing leaves.
   absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
@@ -78,31 +87,54 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   return table;
 }
 
+absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AuthorizeAndAnswer(absl::string_view identity,
+                                                                             const trelink::v1::CountQuery& query,
+                                                                             trelink::v1::LogEntry& entry,
+                                                                             const CallState& call) {
+  TRELINK_ASSIGN_OR_RETURN(Caller caller,
+                           context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count"));
+  if (query.project().empty()) return absl::InvalidArgumentError("project: required");
+  if (!Serves(query.project())) {
+    // Its tables would land in a log whose auditors need not hold the project.
+    return absl::NotFoundError(absl::StrCat("project \"", query.project(), "\" is not served by this aggregator"));
+  }
+  entry.set_role(std::string(RoleName(caller.role)));
+  return Answer(query, entry, call);
+}
+
+absl::Status AggregateHandler::RefuseStranger(absl::string_view identity) {
+  const uint64_t refused = ++refused_strangers_;
+  // Counted, not logged: anyone the CA trusts could otherwise fill the log.
+  // A line at 1, 2, 4, 8, ... keeps the service log bounded too.
+  if ((refused & (refused - 1)) == 0) {
+    LogInfo(absl::StrCat("Count: ", refused, " calls refused so far from callers with no role "
+                         "(counted, not in the disclosure log)"));
+  }
+  return context_.access->Authorize(identity, {trelink::v1::ANALYST}, "", "Count").status();
+}
+
 absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_view identity,
-                                                                const trelink::v1::CountQuery& query) {
+                                                                const trelink::v1::CountQuery& query,
+                                                                const CallState& call) {
   std::lock_guard<std::mutex> lock(answer_mu_);
+  TRELINK_RETURN_IF_ERROR(StillWaiting(call));
+  if (!context_.access->Knows(identity)) return RefuseStranger(identity);
   trelink::v1::LogEntry entry;
   entry.set_time(absl::FormatTime(absl::RFC3339_sec, context_.clock->Now(), absl::UTCTimeZone()));
   entry.set_caller(std::string(identity));
-  entry.set_project(query.project());
-  *entry.mutable_query() = query;
   *entry.mutable_policy() = context_.control->policy();
-  absl::StatusOr<Caller> caller = context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count");
   absl::StatusOr<trelink::v1::CountTable> table = absl::UnknownError("unanswered");
-  if (!caller.ok()) {
-    table = caller.status();
-  } else if (query.project().empty()) {
-    table = absl::InvalidArgumentError("project: required");
-  } else if (!Serves(query.project())) {
-    // Its tables would land in a log whose auditors need not hold the project.
-    table = absl::NotFoundError(absl::StrCat("project \"", query.project(), "\" is not served by this aggregator"));
+  if (absl::Status within_limits = CheckQueryLimits(query); !within_limits.ok()) {
+    table = within_limits;
   } else {
-    entry.set_role(std::string(RoleName(caller->role)));
-    table = Answer(query, entry);
+    // Within limits, so the query may be logged in full.
+    entry.set_project(query.project());
+    *entry.mutable_query() = query;
+    table = AuthorizeAndAnswer(identity, query, entry, call);
   }
-  // Every refusal of an authenticated caller is logged too; if that append
-  // fails the caller still gets the refusal.
-  if (!table.ok() && !entry.has_table() && !identity.empty()) {
+  // Every other refusal of a known caller is logged too (an over-limit query
+  // without its body); if that append fails the caller still gets the refusal.
+  if (!table.ok() && !entry.has_table() && StillWaiting(call).ok()) {
     entry.set_refusal_code(absl::StatusCodeToString(table.status().code()));
     entry.set_refusal_message(std::string(table.status().message()));
     absl::StatusOr<uint64_t> logged = context_.log->Append(entry);

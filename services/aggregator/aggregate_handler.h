@@ -1,9 +1,13 @@
 // What the aggregator's RPCs do, without gRPC: check role and project,
 // answer count queries from the in-memory index of the latest linkage
 // generation under disclosure control, and append every answer and every
-// refusal to the disclosure log before it is returned.
+// refusal to the disclosure log before it is returned. A call the client has
+// given up on is neither answered nor logged; callers with no role are
+// counted, never logged.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +36,11 @@ struct AggregateContext {
   absl::Duration refresh_interval = absl::Seconds(2);
 };
 
+// Whether the client still waits for a call: OK while it does, CANCELLED or
+// DEADLINE_EXCEEDED once it has gone. The gRPC adapter makes one from the
+// call's context, so the handler needs no gRPC types; empty means "waits".
+using CallState = std::function<absl::Status()>;
+
 class AggregateHandler {
  public:
   explicit AggregateHandler(AggregateContext context) : context_(context) {}
@@ -41,8 +50,14 @@ class AggregateHandler {
   absl::StatusOr<trelink::v1::CatalogueDescription> DescribeCatalogue(absl::string_view identity,
                                                                       const std::string& project = "") const;
   // Analysts, for a project they may act on and this aggregator serves. Slow work (evaluation, fsync):
-  // call off the RPC threads.
-  absl::StatusOr<trelink::v1::CountTable> Count(absl::string_view identity, const trelink::v1::CountQuery& query);
+  // call off the RPC threads. `call` is checked before the work and right before the log append: a
+  // gone call ends with its status, unlogged and unrecorded in the release history. A query over
+  // the limits of query_limits.h is refused and logged without its body; a caller with no role is
+  // refused and counted, not logged.
+  absl::StatusOr<trelink::v1::CountTable> Count(absl::string_view identity, const trelink::v1::CountQuery& query,
+                                                const CallState& call = nullptr);
+  // Count calls refused because the caller had no certificate or no role here.
+  uint64_t refused_strangers() const { return refused_strangers_.load(); }
 
   // Auditors authorised for every project served here: the log cannot be
   // filtered by project without breaking its Merkle proofs.
@@ -52,8 +67,12 @@ class AggregateHandler {
  private:
   bool Serves(const std::string& project) const;
   absl::StatusOr<std::shared_ptr<const EventIndex>> IndexFor(const std::string& project);
-  absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query,
-                                                 trelink::v1::LogEntry& entry);
+  absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query, trelink::v1::LogEntry& entry,
+                                                 const CallState& call);
+  absl::StatusOr<trelink::v1::CountTable> AuthorizeAndAnswer(absl::string_view identity,
+                                                             const trelink::v1::CountQuery& query,
+                                                             trelink::v1::LogEntry& entry, const CallState& call);
+  absl::Status RefuseStranger(absl::string_view identity);
 
   AggregateContext context_;
   std::mutex mu_;
@@ -63,6 +82,7 @@ class AggregateHandler {
   };
   std::map<std::string, CachedIndex> indexes_;
   std::mutex answer_mu_;  // one release at a time: differencing sees every earlier release
+  std::atomic<uint64_t> refused_strangers_{0};
 };
 
 }  // namespace trelink

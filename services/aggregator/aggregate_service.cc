@@ -1,5 +1,7 @@
 #include "services/aggregator/aggregate_service.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "common/server/grpc_status.h"
 #include "common/server/service_host.h"
@@ -44,6 +46,19 @@ class EntriesReactor final : public grpc::ServerWriteReactor<trelink::v1::RawLog
   trelink::v1::RawLogEntry entry_;
 };
 
+// A call is gone once its deadline has passed (checked first: gRPC also
+// marks such a call cancelled) or its client cancelled it. The context lives
+// until the reactor finishes, so the worker may consult it until then.
+CallState CallStateOf(grpc::CallbackServerContext& context) {
+  return [&context]() -> absl::Status {
+    if (std::chrono::system_clock::now() >= context.deadline()) {
+      return absl::DeadlineExceededError("Count: the client's deadline passed; nothing was released or logged");
+    }
+    if (context.IsCancelled()) return absl::CancelledError("Count: the client cancelled; nothing was released or logged");
+    return absl::OkStatus();
+  };
+}
+
 class RefusedEntries final : public grpc::ServerWriteReactor<trelink::v1::RawLogEntry> {
  public:
   explicit RefusedEntries(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
@@ -67,8 +82,8 @@ grpc::ServerUnaryReactor* AggregateServiceImpl::Count(grpc::CallbackServerContex
                                                       const trelink::v1::CountQuery* query,
                                                       trelink::v1::CountTable* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers_.Submit([this, reactor, query, response, identity = PeerIdentity(*context)] {
-    absl::StatusOr<trelink::v1::CountTable> table = handler_.Count(identity, *query);
+  workers_.Submit([this, context, reactor, query, response, identity = PeerIdentity(*context)] {
+    absl::StatusOr<trelink::v1::CountTable> table = handler_.Count(identity, *query, CallStateOf(*context));
     if (table.ok()) *response = *std::move(table);
     reactor->Finish(ToGrpcStatus(table.status()));
   });

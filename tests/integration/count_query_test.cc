@@ -13,6 +13,7 @@
 #include "common/synth/in_process_pipeline.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
+#include "tests/support/truth_linked_store.h"
 
 namespace trelink {
 namespace {
@@ -32,19 +33,8 @@ class CountQueryTest : public ::testing::Test {
     options.mothers = 1500;
     options.seed = 9;
     population_ = new SyntheticPopulation(GeneratePopulation(options));
-    LinkerKeyPair linker = ::trelink::testing::NewLinkerKeys();
-    auto pseudonymiser = Pseudonymiser::Create(::trelink::testing::NewKeyset(), linker.public_key(), DefaultKeySchema(), {}, kClock);
-    auto store = SqliteLinkedStore::Open(::trelink::testing::MakeTempDir() + "/linked.db", kClock);
-    ASSERT_THAT(store, IsOk());
-    store_ = store->release();
-    BatchIngester ingester(*catalogue_, linker, *store_, 10000);
-    auto totals = IngestPopulation(*population_, *catalogue_, **pseudonymiser, ingester, "demo", 1000);
-    ASSERT_THAT(totals, IsOk());
-    auto table = LoadParticipants(*store_, "demo");
-    std::vector<PersonAssignment> truth;
-    for (uint32_t p = 0; p < table->size(); ++p) truth.push_back({table->participant_id(p), totals->truth[p]});
-    trelink::v1::LinkageReport report;
-    ASSERT_THAT(store_->SaveGeneration("demo", report, truth), IsOk());
+    store_ = ::trelink::testing::StoreLinkedByTruth(*population_, *catalogue_, kClock, "demo").release();
+    ASSERT_NE(store_, nullptr);
     auto index = EventIndex::Build(*store_, *catalogue_, "demo");
     ASSERT_THAT(index, IsOk());
     index_ = new std::shared_ptr<const EventIndex>(*index);

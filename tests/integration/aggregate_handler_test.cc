@@ -1,0 +1,197 @@
+// The aggregator's Count handler without a server, over a real store and
+// disclosure log: a call the client gave up on is neither logged nor
+// remembered, an over-limit query is refused before it is logged, and a
+// caller with no role is counted but leaves the log untouched.
+#include "services/aggregator/aggregate_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/aggregate/query_limits.h"
+#include "common/config/text_config.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
+#include "tests/support/truth_linked_store.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::IsOk;
+using ::trelink::testing::StatusIs;
+
+const FixedClock kClock(absl::FromCivil(absl::CivilDay(2026, 11, 26), absl::UTCTimeZone()));
+
+class AggregateHandlerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto catalogue = Catalogue::Load(std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto");
+    ASSERT_THAT(catalogue, IsOk());
+    catalogue_ = new Catalogue(*std::move(catalogue));
+    PopulationOptions options;
+    options.mothers = 1500;
+    options.seed = 11;
+    store_ = ::trelink::testing::StoreLinkedByTruth(GeneratePopulation(options), *catalogue_, kClock, "demo").release();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  void SetUp() override {
+    trelink::v1::AccessPolicy access;
+    ASSERT_THAT(ParseTextConfig(R"(principals { identity: "analyst" role: ANALYST projects: "demo" }
+                                   principals { identity: "auditor" role: AUDITOR projects: "*" })",
+                                "access", access),
+                IsOk());
+    auto policy = AccessPolicy::Create(access);
+    ASSERT_THAT(policy, IsOk());
+    access_ = std::make_unique<AccessPolicy>(*std::move(policy));
+    trelink::v1::DisclosurePolicy disclosure;
+    disclosure.set_version("test-policy");
+    disclosure.set_differencing_check(true);  // so released populations are remembered
+    auto control = DisclosureControl::Create(disclosure, history_);
+    ASSERT_THAT(control, IsOk());
+    control_ = *std::move(control);
+    auto signer = NoteSigner::Generate("test-log");
+    ASSERT_THAT(signer, IsOk());
+    log_path_ = ::trelink::testing::MakeTempDir() + "/disclosure.log";
+    auto log = DisclosureLog::Open(log_path_, *std::move(signer));
+    ASSERT_THAT(log, IsOk());
+    log_ = *std::move(log);
+    handler_ = std::make_unique<AggregateHandler>(
+        AggregateContext{access_.get(), catalogue_, store_, control_.get(), log_.get(), &kClock, {"demo"}});
+  }
+
+  static trelink::v1::CountQuery Q2() {
+    trelink::v1::CountQuery query;
+    EXPECT_THAT(LoadTextConfig(std::string(TRELINK_SOURCE_DIR) +
+                                   "/deploy/queries/q2_newborn_share_of_proceedings.textproto",
+                               query),
+                IsOk());
+    return query;
+  }
+
+  uint64_t LogBytes() const { return std::filesystem::file_size(log_path_); }
+
+  static Catalogue* catalogue_;
+  static SqliteLinkedStore* store_;
+  std::unique_ptr<AccessPolicy> access_;
+  InMemoryReleaseHistory history_;
+  std::unique_ptr<DisclosureControl> control_;
+  std::string log_path_;
+  std::unique_ptr<DisclosureLog> log_;
+  std::unique_ptr<AggregateHandler> handler_;
+};
+
+Catalogue* AggregateHandlerTest::catalogue_ = nullptr;
+SqliteLinkedStore* AggregateHandlerTest::store_ = nullptr;
+
+TEST_F(AggregateHandlerTest, AnsweredCallIsLoggedAndRemembered) {
+  auto table = handler_->Count("analyst", Q2(), [] { return absl::OkStatus(); });
+  ASSERT_THAT(table, IsOk());
+  EXPECT_EQ(log_->size(), 1u);
+  EXPECT_GT(history_.size(), 0u);
+}
+
+TEST_F(AggregateHandlerTest, CallCancelledBeforeTheWorkIsNeitherLoggedNorRemembered) {
+  auto table = handler_->Count("analyst", Q2(), [] { return absl::CancelledError("client cancelled"); });
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kCancelled, ""));
+  EXPECT_EQ(log_->size(), 0u);
+  EXPECT_EQ(history_.size(), 0u);
+}
+
+TEST_F(AggregateHandlerTest, DeadlinePassingDuringEvaluationLeavesNoTrace) {
+  // Waiting at the start, gone by the time the answer would be logged.
+  int checks = 0;
+  auto table = handler_->Count("analyst", Q2(), [&checks] {
+    return ++checks == 1 ? absl::OkStatus() : absl::DeadlineExceededError("deadline passed");
+  });
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kDeadlineExceeded, ""));
+  EXPECT_GE(checks, 2);
+  EXPECT_EQ(log_->size(), 0u);
+  EXPECT_EQ(LogBytes(), 0u);
+  EXPECT_EQ(history_.size(), 0u);
+  // The same query answered afterwards is logged as the first entry.
+  ASSERT_THAT(handler_->Count("analyst", Q2()), IsOk());
+  EXPECT_EQ(log_->size(), 1u);
+}
+
+TEST_F(AggregateHandlerTest, RefusalOfAGoneCallIsNotLogged) {
+  trelink::v1::CountQuery query = Q2();
+  query.set_project("pilot");  // refused: the analyst does not hold it
+  int checks = 0;
+  auto table = handler_->Count("analyst", query, [&checks] {
+    return ++checks == 1 ? absl::OkStatus() : absl::CancelledError("client cancelled");
+  });
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kPermissionDenied, ""));
+  EXPECT_EQ(log_->size(), 0u);
+}
+
+// Growth of one over-limit refusal: time, caller, policy, code and a message
+// naming the field, never the query.
+constexpr uint64_t kMaxRefusalRecordBytes = 512;
+
+TEST_F(AggregateHandlerTest, MegabyteQueryNameIsRefusedBeforeItIsLogged) {
+  trelink::v1::CountQuery query = Q2();
+  query.set_name(std::string(1 << 20, 'n'));
+  const uint64_t before = LogBytes();
+  auto table = handler_->Count("analyst", query);
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kInvalidArgument, "name: 1048576 bytes; at most 128"));
+  EXPECT_EQ(log_->size(), 1u);  // the refusal of a known analyst is still on record
+  EXPECT_LE(LogBytes() - before, kMaxRefusalRecordBytes);
+  auto logged = log_->Entry(0);
+  ASSERT_THAT(logged, IsOk());
+  trelink::v1::LogEntry entry;
+  ASSERT_TRUE(entry.ParseFromString(*logged));
+  EXPECT_EQ(entry.caller(), "analyst");
+  EXPECT_EQ(entry.refusal_code(), "INVALID_ARGUMENT");
+  EXPECT_FALSE(entry.has_query());
+}
+
+TEST_F(AggregateHandlerTest, HundredThousandFilterValuesAreRefusedBeforeTheyAreLogged) {
+  trelink::v1::CountQuery query = Q2();
+  trelink::v1::DimensionFilter* filter = query.mutable_cohort()->add_filters();
+  filter->set_attribute("child_age_band");
+  for (int i = 0; i < 100000; ++i) filter->add_values("child");
+  const uint64_t before = LogBytes();
+  auto table = handler_->Count("analyst", query);
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kInvalidArgument,
+                              "cohort.filters[0].values: 100000 entries; at most 256"));
+  EXPECT_EQ(log_->size(), 1u);
+  EXPECT_LE(LogBytes() - before, kMaxRefusalRecordBytes);
+}
+
+TEST_F(AggregateHandlerTest, ManySmallFieldsAreBoundedByTheQuerySize) {
+  trelink::v1::CountQuery query = Q2();
+  for (int f = 0; f < kMaxQueryFlags; ++f) {
+    trelink::v1::Flag* flag = query.add_flags();
+    flag->set_name(std::string(kMaxQueryLabelBytes, 'f'));
+    for (int e = 0; e < kMaxQueryListEntries; ++e) flag->add_events(std::string(kMaxQueryLabelBytes, 'e'));
+  }
+  EXPECT_THAT(handler_->Count("analyst", query),
+              StatusIs(absl::StatusCode::kInvalidArgument, "query: "));
+  EXPECT_LE(LogBytes(), kMaxRefusalRecordBytes);
+}
+
+TEST_F(AggregateHandlerTest, CallerWithNoRoleIsCountedNotLogged) {
+  trelink::v1::CountQuery query = Q2();
+  query.set_name(std::string(1 << 20, 'n'));
+  for (const std::string identity : {"provider.maternity", ""}) {
+    EXPECT_THAT(handler_->Count(identity, query),
+                StatusIs(identity.empty() ? absl::StatusCode::kUnauthenticated : absl::StatusCode::kPermissionDenied, ""));
+    EXPECT_THAT(handler_->Count(identity, Q2()), ::testing::Not(IsOk()));
+  }
+  EXPECT_EQ(log_->size(), 0u);
+  EXPECT_EQ(LogBytes(), 0u);
+  EXPECT_EQ(handler_->refused_strangers(), 4u);
+}
+
+TEST_F(AggregateHandlerTest, KnownCallerWithTheWrongRoleIsStillLoggedInFull) {
+  EXPECT_THAT(handler_->Count("auditor", Q2()), StatusIs(absl::StatusCode::kPermissionDenied, ""));
+  ASSERT_EQ(log_->size(), 1u);
+  trelink::v1::LogEntry entry;
+  ASSERT_TRUE(entry.ParseFromString(*log_->Entry(0)));
+  EXPECT_EQ(entry.query().name(), Q2().name());
+  EXPECT_EQ(handler_->refused_strangers(), 0u);
+}
+
+}  // namespace
+}  // namespace trelink
