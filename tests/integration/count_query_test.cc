@@ -194,7 +194,9 @@ TEST_F(CountQueryTest, AFlagWindowAtTheLimitsOfInt32IsAnswered) {
                       group_by { flag: "p" })pb");
   ASSERT_THAT(far, IsOk());
   for (const auto& cell : far->table.cells) {
-    if (cell.coords[0] == 1) EXPECT_EQ(cell.count(), 0u);
+    if (cell.coords[0] == 1) {
+      EXPECT_EQ(cell.count(), 0u);
+    }
   }
   auto all = Run(R"pb(cohort { dataset: "maternity" events: "birth" role: "baby" }
                       flags { name: "p" dataset: "court" events: "care_proceedings" from_days: -2147483648 to_days: 2147483647 })pb");
