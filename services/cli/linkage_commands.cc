@@ -35,7 +35,7 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
   if (r.has_quality()) PrintQuality(r.quality());
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();
-    std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.4f, threshold weight %.2f,"
+    std::printf("  Fellegi-Sunter: %llu candidate pairs, EM %u iterations, prior %.3g, threshold weight %.2f,"
                 " accepted pairs %s\n",
                 static_cast<unsigned long long>(f.candidate_pairs()), f.em_iterations(), f.match_prior(),
                 f.threshold_weight(), Count(f.accepted_pairs()).c_str());
