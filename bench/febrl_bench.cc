@@ -11,8 +11,6 @@
 #include "absl/flags/parse.h"
 #include "bench/bench_report.h"
 #include "common/config/text_config.h"
-#include "common/linkage/linkage_run.h"
-#include "common/store/sqlite_linked_store.h"
 #include "common/synth/linkage_evaluation.h"
 
 ABSL_FLAG(std::string, febrl, "../shared/benchmarks/febrl", "folder of the FEBRL files");
@@ -72,28 +70,7 @@ int Main() {
     Report(prefix + ".estimated_precision", estimate.precision(), "ratio");
     Report(prefix + ".estimated_recall", estimate.recall(), "ratio");
   }
-  if (getenv("TRELINK_BENCH_VERBOSE")) {
-    std::printf("%s\n", evaluation->report.probabilistic().DebugString().c_str());
-    // Token agreement of missed pairs (for finding what a change should address).
-    auto store = SqliteLinkedStore::Open(absl::GetFlag(FLAGS_dir) + "/linked.db", Clock::System());
-    auto table = LoadParticipants(**store, "evaluation");
-    const auto& truth = evaluation->truth;
-    const auto& predicted = evaluation->predicted;
-    int shown = 0;
-    for (uint32_t a = 0; a < table->size() && shown < 60; ++a) {
-      for (uint32_t b = a + 1; b < table->size() && shown < 60; ++b) {
-        if (truth[a] != truth[b] || predicted[a] == predicted[b]) continue;
-        ++shown;
-        std::printf("MISS ");
-        for (size_t k = 0; k < table->key_names().size(); ++k) {
-          const uint64_t x = table->Key(a, static_cast<int>(k)), y = table->Key(b, static_cast<int>(k));
-          if (table->key_names()[k].rfind("t.", 0) != 0) continue;
-          std::printf("%s=%s ", table->key_names()[k].substr(2).c_str(), x == 0 || y == 0 ? "-" : (x == y ? "Y" : "n"));
-        }
-        std::printf("\n");
-      }
-    }
-  }
+  if (getenv("TRELINK_BENCH_VERBOSE")) std::printf("%s\n", evaluation->report.probabilistic().DebugString().c_str());
   return 0;
 }
 

@@ -14,11 +14,7 @@
 #include "absl/flags/flag.h"
 #include "bench/bench_report.h"
 #include "absl/flags/parse.h"
-#include "common/linkage/comparator.h"
-#include "common/linkage/merge_guard.h"
-#include "absl/strings/str_cat.h"
 #include "common/linkage/linkage_model.h"
-#include <cmath>
 #include "common/linkage/linkage_run.h"
 #include "common/linkage/pairwise_quality.h"
 #include "common/pseudonym/key_schema.h"
@@ -40,119 +36,50 @@ ABSL_FLAG(bool, explain, false, "print false and missed links by dataset and rol
 namespace trelink {
 namespace {
 
-// Pairwise errors by (dataset.role, dataset.role), for finding what a change
-// should address; not part of any reported figure.
-void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<uint64_t>& truth,
-             const trelink::v1::ProbabilisticReport* weights) {
-  auto label = [&](uint32_t p) { return table.datasets()[table.dataset(p)] + "." + table.role(p); };
+// Pairwise errors by (dataset.role, dataset.role), and how many missed pairs
+// no blocking rule of the default model even proposes: for finding what a
+// change should address; not part of any reported figure.
+void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<uint64_t>& truth) {
   std::map<std::string, uint64_t> wrong, missed;
   std::map<uint64_t, std::vector<uint32_t>> by_set, by_person;
   for (uint32_t p = 0; p < table.size(); ++p) {
     by_set[sets.Find(p)].push_back(p);
     by_person[truth[p]].push_back(p);
   }
+  auto scope = [&](uint32_t a, uint32_t b) { return table.Label(a) + " ~ " + table.Label(b); };
   for (const auto& [set, members] : by_set) {
     for (size_t i = 0; i < members.size(); ++i) {
       for (size_t j = i + 1; j < members.size(); ++j) {
-        if (truth[members[i]] != truth[members[j]]) {
-          const std::string what = label(members[i]) + " ~ " + label(members[j]);
-          if (wrong[what]++ < 4 && getenv("EXPLAIN_FALSE")) {
-            std::printf("FALSE %s [%s/%s] ", what.c_str(), table.event(members[i]).c_str(),
-                        table.event(members[j]).c_str());
-            for (size_t k = 0; k < table.key_names().size(); ++k) {
-              if (table.key_names()[k].rfind("t.", 0) != 0) continue;
-              const uint64_t x = table.Key(members[i], static_cast<int>(k)), y = table.Key(members[j], static_cast<int>(k));
-              std::printf("%s=%s ", table.key_names()[k].substr(2).c_str(), x == 0 || y == 0 ? "-" : (x == y ? "Y" : "n"));
-            }
-            std::printf("\n");
-          }
-        }
+        if (truth[members[i]] != truth[members[j]]) wrong[scope(members[i], members[j])]++;
       }
     }
   }
-  for (const auto& [person, members] : by_person) {
-    for (size_t i = 0; i < members.size(); ++i) {
-      for (size_t j = i + 1; j < members.size(); ++j) {
-        if (sets.Find(members[i]) != sets.Find(members[j])) {
-          const std::string what = label(members[i]) + " ~ " + label(members[j]);
-          if (missed[what]++ < 6 && getenv("EXPLAIN_PAIRS")) {
-            std::printf("MISS %s [%s/%s sizes %u,%u] ", what.c_str(), table.event(members[i]).c_str(),
-                        table.event(members[j]).c_str(), sets.SetSize(sets.Find(members[i])),
-                        sets.SetSize(sets.Find(members[j])));
-            for (size_t k = 0; k < table.key_names().size(); ++k) {
-              const uint64_t x = table.Key(members[i], static_cast<int>(k)), y = table.Key(members[j], static_cast<int>(k));
-              std::printf("%s=%s ", table.key_names()[k].c_str(), x == 0 || y == 0 ? "-" : (x == y ? "Y" : "n"));
-            }
-            std::printf("\n");
-          }
-        }
-      }
-    }
-  }
-  // How many missed pairs no blocking rule even proposes.
   const auto model = DefaultLinkageModel();
-  uint64_t unblocked = 0, total_missed = 0;
-  std::map<int, uint64_t> histogram;
-  int shown = 0;
-  std::vector<uint32_t> related = RelatedParticipants(table);
-  for (uint32_t& r : related) {
-    if (r != kNoRelated) r = sets.Find(r);
-  }
-  auto comparator = Comparator::Create(table, model, related);
+  auto proposed = [&](uint32_t a, uint32_t b) {
+    for (const auto& rule : model.blocking_rules()) {
+      bool all = true;
+      for (const auto& token : rule.tokens()) {
+        const int slot = table.Slot(token);
+        all = all && slot >= 0 && table.Key(a, slot) != 0 && table.Key(a, slot) == table.Key(b, slot);
+      }
+      if (all) return true;
+    }
+    return false;
+  };
+  uint64_t unproposed = 0, total_missed = 0;
   for (const auto& [person, members] : by_person) {
     for (size_t i = 0; i < members.size(); ++i) {
       for (size_t j = i + 1; j < members.size(); ++j) {
         const uint32_t a = members[i], b = members[j];
         if (sets.Find(a) == sets.Find(b)) continue;
+        missed[scope(a, b)]++;
         ++total_missed;
-        bool blocked = false;
-        for (const auto& rule : model.blocking_rules()) {
-          bool all = true;
-          for (const auto& token : rule.tokens()) {
-            const int slot = table.Slot(token);
-            all = all && table.Key(a, slot) != 0 && table.Key(a, slot) == table.Key(b, slot);
-          }
-          blocked = blocked || all;
-        }
-        if (!blocked) {
-          ++unblocked;
-        } else if (weights != nullptr) {
-          double w = std::log2(weights->match_prior() / (1 - weights->match_prior()));
-          std::string levels;
-          for (size_t c = 0; c < comparator->comparisons().size(); ++c) {
-            const size_t level = comparator->Level(c, a, b);
-            const auto& fw = weights->weights(static_cast<int>(c));
-            if (level < static_cast<size_t>(fw.match_weight_size())) {
-              w += fw.match_weight(static_cast<int>(level));
-              levels += fw.field().substr(0, 6) + ":" + fw.levels(static_cast<int>(level)).substr(0, 5) + " ";
-            }
-          }
-          histogram[std::min(40, std::max(-40, static_cast<int>(std::floor(w / 5)) * 5))]++;
-          if (getenv("EXPLAIN_PAIRS") && w > 10 && shown++ < 40) {
-            std::string why;
-            MergeGuard probe(table, sets);
-            if (probe.GivenNamesConflict(a, b)) why += "given-names ";
-            for (uint32_t x = 0; x < table.size(); ++x) {
-              if (sets.Find(x) != sets.Find(a)) continue;
-              for (uint32_t y = 0; y < table.size(); ++y) {
-                if (sets.Find(y) != sets.Find(b)) continue;
-                if (table.record_id(x) == table.record_id(y)) why += "same-record ";
-                if (probe.DatesOfBirthConflict(x, y)) why += absl::StrCat("dob(", truth[x] == truth[y] ? "same" : "diff", ") ");
-                if (table.event(x) == "birth" && table.event(y) == "birth" && table.role(x) == "baby" && table.role(y) == "baby") why += "two-births ";
-              }
-            }
-            const int nhs = table.Slot("t.nhs");
-            std::printf("HIGH %.1f %s | sizes %u %u | %s\n", w, levels.c_str(), sets.SetSize(sets.Find(a)),
-                        sets.SetSize(sets.Find(b)), why.c_str());
-            (void)nhs;
-          }
-        }
+        if (!proposed(a, b)) ++unproposed;
       }
     }
   }
-  std::printf("missed pairs %llu, of which no blocking rule proposes %llu\n", static_cast<unsigned long long>(total_missed),
-              static_cast<unsigned long long>(unblocked));
-  for (const auto& [bin, n] : histogram) std::printf("  posterior log-odds [%d, %d): %llu\n", bin, bin + 5, static_cast<unsigned long long>(n));
+  std::printf("missed pairs %llu, of which no blocking rule proposes %llu\n",
+              static_cast<unsigned long long>(total_missed), static_cast<unsigned long long>(unproposed));
   for (const auto& [what, n] : wrong) std::printf("false links %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
   for (const auto& [what, n] : missed) std::printf("missed      %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
 }
@@ -232,7 +159,7 @@ int Main() {
       const uint32_t a = sets.Find(p), b = sets.Find(static_cast<uint32_t>(final_sets[p]));
       if (a != b) sets.UnionRoots(a, b);
     }
-    Explain(*table, sets, totals->truth, &report->probabilistic());
+    Explain(*table, sets, totals->truth);
   }
   Report("linkage.link_seconds_including_quality_measurement", link_seconds, "s");
   const double link_only = report->seconds() - observer_seconds;

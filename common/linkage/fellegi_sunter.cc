@@ -119,15 +119,14 @@ void Likelihoods(const std::vector<ResolvedComparison>& fields, const std::vecto
 
 struct MatchFit {
   LevelProbabilities m;
-  double prior = 0.5;
   uint32_t iterations = 0;
 };
 
 // EM over one set of candidate pairs with u held fixed: re-estimates the
-// match prior and, when `fit_m`, m of the fields in `use` (the others keep
+// match prior and m of the fields in `use` (the others keep
 // theirs and are left out of the likelihood).
 MatchFit FitMatchClass(const Comparator& comparator, PatternLevels& levels_of, const PatternCounts& patterns,
-                       const LevelProbabilities& u, LevelProbabilities m, const std::vector<bool>& use, bool fit_m,
+                       const LevelProbabilities& u, LevelProbabilities m, const std::vector<bool>& use,
                        double prior) {
   const auto& fields = comparator.comparisons();
   MatchFit fit;
@@ -150,7 +149,7 @@ MatchFit FitMatchClass(const Comparator& comparator, PatternLevels& levels_of, c
     }
     double change = std::abs(matched / total - prior);
     prior = Clamp(matched / total);
-    for (size_t f = 0; fit_m && f < fields.size(); ++f) {
+    for (size_t f = 0; f < fields.size(); ++f) {
       if (!use[f]) continue;
       double sum = 0;
       for (double v : m_sum[f]) sum += v;
@@ -167,7 +166,6 @@ MatchFit FitMatchClass(const Comparator& comparator, PatternLevels& levels_of, c
     }
   }
   fit.m = std::move(m);
-  fit.prior = prior;
   fit.iterations = iterations;
   return fit;
 }
@@ -262,7 +260,7 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
     const std::vector<bool> use = ComparisonsOutsideRule(model, rules[r]);
     const PatternCounts patterns = CountPatterns(comparator.PatternCount(), codes_, candidates_.rules, r);
     if (patterns.seen.empty()) continue;
-    const MatchFit fit = FitMatchClass(comparator, levels_of, patterns, u_, m_, use, /*fit_m=*/true, 0.5);
+    const MatchFit fit = FitMatchClass(comparator, levels_of, patterns, u_, m_, use, 0.5);
     iterations += fit.iterations;
     for (size_t f = 0; f < n_fields; ++f) {
       if (!use[f]) continue;

@@ -57,7 +57,6 @@ absl::StatusOr<LinkageEvaluation> EvaluateLinkage(const SyntheticPopulation& pop
     std::vector<uint64_t> predicted(sets.size());
     for (uint32_t p = 0; p < sets.size(); ++p) predicted[p] = sets.Find(p);
     evaluation.passes.push_back({pass, CountPairs(predicted, totals.truth)});
-    evaluation.predicted = std::move(predicted);
     observer_seconds += SecondsSince(start);
   };
   TRELINK_ASSIGN_OR_RETURN(evaluation.report,

@@ -28,8 +28,8 @@ struct LinkageEvaluation {
   double ingest_seconds = 0;
   double link_seconds = 0;  // the linkage run, quality measurement excluded
   uint64_t records = 0;
-  // Per stored participant: its set after the last pass, and its true person.
-  std::vector<uint64_t> predicted, truth;
+  // The true person of every stored participant, in store order.
+  std::vector<uint64_t> truth;
   PairCounts final() const { return passes.empty() ? PairCounts{} : passes.back().counts; }
 };
 
