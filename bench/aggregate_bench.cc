@@ -57,9 +57,8 @@ int Main() {
   InMemoryReleaseHistory history;
   trelink::v1::DisclosurePolicy policy;
   policy.set_version("bench");
-  policy.set_differencing_check(true);
   policy.set_release_zeros(true);
-  auto control = DisclosureControl::Create(policy, history);
+  auto control = DisclosureControl::Create(policy, history, nullptr);
 
   std::vector<std::string> files;
   for (const auto& f : std::filesystem::directory_iterator(absl::GetFlag(FLAGS_queries))) files.push_back(f.path());
@@ -78,15 +77,15 @@ int Main() {
         std::fprintf(stderr, "%s: %s\n", file.c_str(), evaluated.status().ToString().c_str());
         return 1;
       }
-      (*control)->Apply(query.project(), evaluated->table);
       trelink::v1::LogEntry entry;
+      if (!(*control)->Apply(query.project(), **index, evaluated->table, entry.mutable_release_audit()).ok()) return 1;
       *entry.mutable_query() = query;
       *entry.mutable_policy() = (*control)->policy();
       *entry.mutable_table() = ToCountTable(query, *evaluated, "bench", (*index)->generation());
       const auto append_start = std::chrono::steady_clock::now();
       if (!(*log)->Append(entry).ok()) return 1;
       append_latencies.push_back(SecondsSince(append_start) * 1000);
-      (*control)->RecordReleased(query.project(), evaluated->table);
+      if (!(*control)->Record(query.project(), **index, evaluated->table).ok()) return 1;
       latencies.push_back(SecondsSince(start) * 1000);
       per_query[std::filesystem::path(file).stem().string()].push_back(latencies.back());
       if (r == 0) sample_entries.push_back(SerializeEntry(entry));

@@ -127,13 +127,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.set_version("fuzz");
   config.set_threshold(2);
   config.set_rounding_base(1);
-  config.set_differencing_check(true);
   absl::StatusOr<trelink::v1::DisclosurePolicy> policy = trelink::ValidatePolicy(config);
   if (!policy.ok()) std::abort();
   absl::StatusOr<std::unique_ptr<trelink::DisclosureControl>> control =
-      trelink::DisclosureControl::Create(*policy, history);
+      trelink::DisclosureControl::Create(*policy, history, nullptr);
   if (!control.ok()) std::abort();
-  (*control)->Apply(query.project(), evaluated->table);
+  if (!(*control)->Apply(query.project(), *fixed.index, evaluated->table, nullptr).ok()) std::abort();
   const trelink::v1::CountTable table = trelink::ToCountTable(query, *evaluated, policy->version(), 1);
   for (const auto& cell : table.cells()) {
     if (cell.values_size() != table.dimensions_size()) std::abort();

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <map>
 
+#include <sodium.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/time/civil_time.h"
 #include "common/status/status_macros.h"
 
@@ -180,6 +185,56 @@ absl::Status CheckCellCount(const std::vector<CompiledDimension>& dims, bool tot
 
 }  // namespace
 
+namespace {
+
+std::string Deterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  return bytes;
+}
+
+}  // namespace
+
+// What a cell counts, independent of how the query was written: the cohort
+// (filters in a fixed order), each flag with the value the cell requires
+// (yes when it only filters, yes/no/any when grouped), and the grouped
+// values. BLAKE2b-128 of the sorted parts.
+std::string CellDefinition(const CountQuery& query, const std::vector<std::vector<std::string>>& labels,
+                           const std::vector<int>& coords) {
+  trelink::v1::Cohort cohort = query.cohort();
+  for (auto& filter : *cohort.mutable_filters()) std::sort(filter.mutable_values()->begin(), filter.mutable_values()->end());
+  std::sort(cohort.mutable_filters()->begin(), cohort.mutable_filters()->end(),
+            [](const auto& a, const auto& b) { return a.attribute() < b.attribute(); });
+  std::sort(cohort.mutable_events()->begin(), cohort.mutable_events()->end());
+  std::vector<std::string> parts = {"cohort:" + Deterministic(cohort)};
+  for (const trelink::v1::Flag& flag : query.flags()) {
+    std::string required = "yes";
+    for (int i = 0; i < query.group_by_size(); ++i) {
+      if (query.group_by(i).flag() != flag.name()) continue;
+      const int at = coords[static_cast<size_t>(i)];
+      required = at < 0 ? "any" : labels[static_cast<size_t>(i)][static_cast<size_t>(at)];
+    }
+    trelink::v1::Flag unnamed = flag;
+    unnamed.clear_name();
+    parts.push_back(absl::StrCat("flag:", Deterministic(unnamed), "=", required));
+  }
+  for (int i = 0; i < query.group_by_size(); ++i) {
+    const int at = coords[static_cast<size_t>(i)];
+    if (query.group_by(i).has_flag() || at < 0) continue;
+    parts.push_back(absl::StrCat("dimension:", Deterministic(query.group_by(i)), "=",
+                                 labels[static_cast<size_t>(i)][static_cast<size_t>(at)]));
+  }
+  std::sort(parts.begin(), parts.end());
+  const std::string joined = absl::StrJoin(parts, std::string(1, '\0'));
+  std::string digest(16, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
+                     reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), nullptr, 0);
+  return digest;
+}
+
 absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const CountQuery& query, uint32_t max_cells) {
   const auto& catalogue = index.catalogue();
   const auto& cohort = query.cohort();
@@ -325,7 +380,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
         }
         flat += static_cast<size_t>(coords[i]) * strides[i];
       }
-      const uint64_t id = index.linkage_id(static_cast<uint32_t>(subject));
+      const uint64_t id = static_cast<uint64_t>(subject);  // dense person index
       populations[flat].push_back(id);
       if (margins) {
         if (dims.size() == 1) {
@@ -364,7 +419,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     Population population = std::move(populations[flat]);
     std::sort(population.begin(), population.end());
     population.erase(std::unique(population.begin(), population.end()), population.end());
-    result.table.cells.push_back({c, std::move(population)});
+    result.table.cells.push_back({c, std::move(population), CellDefinition(query, result.level_labels, c)});
   }
   return result;
 }

@@ -80,7 +80,13 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> EventIndex::Build(LinkedStore&
       const int role = IndexOf(spec.roles(), row.roles[p]);
       if (role < 0) continue;
       auto [it, fresh] = dense.try_emplace(row.persons[p], static_cast<uint32_t>(index->linkage_ids_.size()));
-      if (fresh) index->linkage_ids_.push_back(row.persons[p]);
+      if (fresh) {
+        index->linkage_ids_.push_back(row.persons[p]);
+        index->anchors_.push_back(UINT64_MAX);
+      }
+      const uint64_t key = (static_cast<uint64_t>(row.record_id) << 8) | static_cast<uint64_t>(role);
+      index->person_of_participant_[key] = it->second;
+      index->anchors_[it->second] = std::min(index->anchors_[it->second], key);
       index->participants_.push_back({static_cast<uint16_t>(role), it->second});
       person_events.emplace_back(it->second, e);
       roles.emplace_back(role, it->second);
@@ -114,6 +120,12 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> EventIndex::Build(LinkedStore&
   Compress(index->linkage_ids_.size(), person_events, index->person_event_offsets_, index->person_events_);
   Compress(index->linkage_ids_.size(), related, index->related_offsets_, index->related_);
   return std::shared_ptr<const EventIndex>(std::move(index));
+}
+
+std::optional<uint32_t> EventIndex::PersonOfParticipant(uint64_t key) const {
+  auto it = person_of_participant_.find(key);
+  if (it == person_of_participant_.end()) return std::nullopt;
+  return it->second;
 }
 
 int EventIndex::DatasetIndex(absl::string_view dataset) const {

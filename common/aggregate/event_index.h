@@ -14,11 +14,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/catalogue/catalogue.h"
+#include "common/sdc/release_audit.h"
 #include "common/store/linked_store.h"
 
 namespace trelink {
 
-class EventIndex {
+class EventIndex final : public PersonSpace {
  public:
   static constexpr int16_t kMissing = -1;
 
@@ -39,9 +40,13 @@ class EventIndex {
   static absl::StatusOr<std::shared_ptr<const EventIndex>> Build(LinkedStore& store, const Catalogue& catalogue,
                                                                  const std::string& project);
 
-  uint64_t generation() const { return generation_; }
+  uint64_t generation() const override { return generation_; }
   size_t events() const { return events_.size(); }
-  size_t persons() const { return linkage_ids_.size(); }
+  size_t persons() const override { return linkage_ids_.size(); }
+  // PersonSpace: a participant key is (record id << 8 | role index), stable
+  // across generations; a person's anchor is the smallest of theirs.
+  uint64_t anchor(uint32_t person) const override { return anchors_[person]; }
+  std::optional<uint32_t> PersonOfParticipant(uint64_t key) const override;
   const Catalogue& catalogue() const { return catalogue_; }
 
   int DatasetIndex(absl::string_view dataset) const;
@@ -77,6 +82,8 @@ class EventIndex {
   std::vector<std::vector<std::vector<uint32_t>>> by_dataset_event_;
   std::vector<std::pair<int32_t, int32_t>> day_range_;
   std::vector<uint64_t> linkage_ids_;
+  std::vector<uint64_t> anchors_;
+  absl::flat_hash_map<uint64_t, uint32_t> person_of_participant_;
   std::vector<uint32_t> person_event_offsets_, person_events_;
   std::vector<uint32_t> related_offsets_, related_;
   mutable std::mutex cache_mu_;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
 
 namespace trelink {
 namespace {
@@ -41,10 +43,7 @@ std::vector<Line> Lines(const CountTableDraft& table) {
 
 }  // namespace
 
-bool IsSuppressed(CellStatus status) {
-  return status == trelink::v1::SUPPRESSED_PRIMARY || status == trelink::v1::SUPPRESSED_SECONDARY ||
-         status == trelink::v1::SUPPRESSED_DIFFERENCING || status == trelink::v1::SUPPRESSED_ZERO;
-}
+bool IsSuppressed(CellStatus status) { return status == trelink::v1::SUPPRESSED; }
 
 uint64_t RoundToBase(uint64_t value, uint32_t base) {
   if (base <= 1) return value;
@@ -53,50 +52,91 @@ uint64_t RoundToBase(uint64_t value, uint32_t base) {
 
 absl::StatusOr<trelink::v1::DisclosurePolicy> ValidatePolicy(trelink::v1::DisclosurePolicy policy) {
   if (policy.version().empty()) return absl::InvalidArgumentError("policy.version: required (it is logged with every release)");
+  if (policy.mode() == trelink::v1::DisclosurePolicy::MODE_UNSPECIFIED) policy.set_mode(trelink::v1::DisclosurePolicy::SDC);
   if (policy.threshold() == 0) policy.set_threshold(10);
   if (policy.rounding_base() == 0) policy.set_rounding_base(5);
   if (policy.max_cells() == 0) policy.set_max_cells(2000);
+  if (!policy.has_group_disclosure_check()) policy.set_group_disclosure_check(true);
+  if (policy.audit_time_limit_ms() == 0) policy.set_audit_time_limit_ms(5000);
   if (policy.threshold() < 2) return absl::InvalidArgumentError("policy.threshold: must be at least 2");
   if (policy.rounding_base() > policy.threshold()) {
     return absl::InvalidArgumentError("policy.rounding_base: must not exceed the threshold");
+  }
+  if (policy.mode() != trelink::v1::DisclosurePolicy::DP) {
+    if (policy.has_dp()) return absl::InvalidArgumentError("policy.dp: set only in mode DP");
+    return policy;
+  }
+  trelink::v1::DpPolicy& dp = *policy.mutable_dp();
+  if (dp.epsilon_per_query_micro() == 0) dp.set_epsilon_per_query_micro(500000);
+  if (dp.budget_micro() == 0) dp.set_budget_micro(10000000);
+  if (dp.max_contributions() == 0) dp.set_max_contributions(1);
+  if (dp.epsilon_per_query_micro() > dp.budget_micro()) {
+    return absl::InvalidArgumentError("policy.dp.epsilon_per_query_micro: exceeds policy.dp.budget_micro");
+  }
+  if (dp.max_contributions() > 1000) return absl::InvalidArgumentError("policy.dp.max_contributions: at most 1000");
+  if (absl::Status scale = LaplaceScaleForEpsilon(dp.epsilon_per_query_micro(), dp.max_contributions()).status();
+      !scale.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("policy.dp.epsilon_per_query_micro: ", scale.message()));
   }
   return policy;
 }
 
 absl::StatusOr<std::unique_ptr<DisclosureControl>> DisclosureControl::Create(
-    const trelink::v1::DisclosurePolicy& policy, ReleaseHistory& history) {
+    const trelink::v1::DisclosurePolicy& policy, ReleaseHistory& history, RandomSource* noise) {
   absl::StatusOr<trelink::v1::DisclosurePolicy> valid = ValidatePolicy(policy);
   if (!valid.ok()) return valid.status();
-  return std::unique_ptr<DisclosureControl>(new DisclosureControl(*std::move(valid), history));
+  if (valid->mode() == trelink::v1::DisclosurePolicy::DP && noise == nullptr) {
+    return absl::InvalidArgumentError("policy.mode: DP needs a source of randomness");
+  }
+  return std::unique_ptr<DisclosureControl>(new DisclosureControl(*std::move(valid), history, noise));
 }
 
-void DisclosureControl::Apply(const std::string& project, CountTableDraft& table) const {
+namespace {
+
+void Withhold(TableCell& cell, trelink::v1::SuppressionReason reason) {
+  cell.status = trelink::v1::SUPPRESSED;
+  cell.reason = reason;
+}
+
+bool IsInterior(const TableCell& cell) {
+  return std::all_of(cell.coords.begin(), cell.coords.end(), [](int c) { return c >= 0; });
+}
+
+// Whether margin `m` adds up interior cell `z`.
+bool Covers(const TableCell& m, const TableCell& z) {
+  for (size_t i = 0; i < m.coords.size(); ++i) {
+    if (m.coords[i] != -1 && m.coords[i] != z.coords[i]) return false;
+  }
+  return &m != &z;
+}
+
+}  // namespace
+
+absl::Status DisclosureControl::Apply(const std::string& project, const PersonSpace& persons, CountTableDraft& table,
+                                      trelink::v1::ReleaseAuditSummary* audit_summary) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dp()) {
+    ApplyNoise(table);
+    return absl::OkStatus();
+  }
   const uint32_t k = policy_.threshold();
-  // 1. primary
   for (TableCell& cell : table.cells) {
-    if (cell.count() == 0) {
-      cell.status = policy_.release_zeros() ? trelink::v1::RELEASED : trelink::v1::SUPPRESSED_ZERO;
-    } else if (cell.count() < k) {
-      cell.status = trelink::v1::SUPPRESSED_PRIMARY;
-    } else {
-      cell.status = trelink::v1::RELEASED;
-    }
+    cell.status = trelink::v1::RELEASED;
+    cell.reason = trelink::v1::NOT_SUPPRESSED;
+    if (cell.count() == 0 && !policy_.release_zeros()) Withhold(cell, trelink::v1::ZERO);
+    if (cell.count() > 0 && cell.count() < k) Withhold(cell, trelink::v1::BELOW_THRESHOLD);
   }
-  // 2. differencing, against the project's releases and this table's cells
-  if (policy_.differencing_check()) {
-    InMemoryReleaseHistory this_table;
-    for (TableCell& cell : table.cells) {
-      if (IsSuppressed(cell.status) || cell.count() == 0) continue;
-      if (history_.Differs(project, cell.population, k) || this_table.Differs("", cell.population, k)) {
-        cell.status = trelink::v1::SUPPRESSED_DIFFERENCING;
-      } else {
-        this_table.Record("", cell.population);
-      }
-    }
-  }
-  // 3. secondary
+  if (policy_.group_disclosure_check()) CheckGroupDisclosure(table);
   SuppressSecondary(table);
-  // 4. rounding
+  TRELINK_ASSIGN_OR_RETURN(ReleaseAudit * audit, AuditFor(project, persons));
+  trelink::v1::ReleaseAuditSummary summary;
+  Audit(*audit, table, summary);
+  if (audit_summary != nullptr) *audit_summary = summary;
+  Round(table);
+  return absl::OkStatus();
+}
+
+void DisclosureControl::Round(CountTableDraft& table) const {
   for (TableCell& cell : table.cells) {
     if (IsSuppressed(cell.status)) {
       cell.released = 0;
@@ -104,6 +144,218 @@ void DisclosureControl::Apply(const std::string& project, CountTableDraft& table
       cell.released = RoundToBase(cell.count(), policy_.rounding_base());
       if (policy_.rounding_base() > 1) cell.status = trelink::v1::ROUNDED;
     }
+  }
+}
+
+// What an analyst can infer of a count from its rounded release.
+std::pair<uint64_t, uint64_t> DisclosureControl::KnownInterval(uint64_t released) const {
+  const uint64_t base = policy_.rounding_base();
+  if (base <= 1) return {released, released};
+  const uint64_t below = base / 2, above = base - 1 - base / 2;
+  return {released >= below ? released - below : 0, released + above};
+}
+
+// A line whose persons all fall in one category tells the analyst that
+// everyone in the group has it: withhold every member of the line.
+void DisclosureControl::CheckGroupDisclosure(CountTableDraft& table) const {
+  std::map<std::vector<int>, size_t> index;
+  for (size_t c = 0; c < table.cells.size(); ++c) index[table.cells[c].coords] = c;
+  for (size_t d = 0; d < table.dimension_sizes.size(); ++d) {
+    if (table.dimension_sizes[d] < 2) continue;
+    for (const TableCell& start : table.cells) {
+      if (!IsInterior(start) || start.coords[d] != 0) continue;
+      std::vector<size_t> members;
+      size_t nonzero = 0;
+      std::vector<int> coords = start.coords;
+      for (int v = 0; v < table.dimension_sizes[d]; ++v) {
+        coords[d] = v;
+        auto it = index.find(coords);
+        if (it == index.end()) continue;
+        members.push_back(it->second);
+        if (table.cells[it->second].count() > 0) ++nonzero;
+      }
+      if (nonzero != 1 || members.size() < 2) continue;
+      for (size_t m : members) Withhold(table.cells[m], trelink::v1::GROUP_DISCLOSURE);
+    }
+  }
+}
+
+absl::StatusOr<ReleaseAudit*> DisclosureControl::AuditFor(const std::string& project, const PersonSpace& persons) {
+  ProjectAudit& state = audits_[project];
+  if (state.audit != nullptr && state.generation == persons.generation()) return state.audit.get();
+  // A new generation (or a restart): every earlier release, re-expressed
+  // over this generation's persons through the records they counted.
+  TRELINK_ASSIGN_OR_RETURN(std::vector<RecordedTable> tables, history_.Tables(project));
+  auto audit = std::make_unique<ReleaseAudit>(policy_.threshold(), persons.persons(), policy_.group_disclosure_check());
+  for (const RecordedTable& recorded : tables) {
+    for (const RecordedCell& cell : recorded) {
+      Population population;
+      for (uint64_t anchor : cell.anchors) {
+        if (std::optional<uint32_t> person = persons.PersonOfParticipant(anchor)) population.push_back(*person);
+      }
+      std::sort(population.begin(), population.end());
+      population.erase(std::unique(population.begin(), population.end()), population.end());
+      const ReleaseAudit::CellId id = audit->AddCell(population, cell.definition);
+      if (cell.released) audit->Release(id, cell.low, cell.high);
+    }
+  }
+  state.generation = persons.generation();
+  state.audit = std::move(audit);
+  return state.audit.get();
+}
+
+// Adds the table to the project's audit and withholds released cells until
+// no protected count is narrower than k: first the smallest released cell
+// that shares persons with the narrowest risk, and if none does, after
+// making sure the risk is not one the table did not cause, the whole table.
+void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
+                              trelink::v1::ReleaseAuditSummary& summary) const {
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(policy_.audit_time_limit_ms());
+  summary.set_earlier_cells(static_cast<uint32_t>(audit.cells()));
+  std::vector<ReleaseAudit::CellId> ids;
+  for (const TableCell& cell : table.cells) ids.push_back(audit.AddCell(cell.population, cell.definition));
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    const TableCell& zero = table.cells[c];
+    if (zero.count() != 0 || !IsSuppressed(zero.status) || !IsInterior(zero)) continue;
+    std::vector<ReleaseAudit::CellId> covering;
+    for (size_t m = 0; m < table.cells.size(); ++m) {
+      if (m != c && Covers(table.cells[m], zero)) covering.push_back(ids[m]);
+    }
+    audit.AddHiddenZero(covering);
+  }
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    if (IsSuppressed(table.cells[c].status)) continue;
+    const auto [low, high] = KnownInterval(RoundToBase(table.cells[c].count(), policy_.rounding_base()));
+    audit.Release(ids[c], low, high);
+  }
+  auto withhold_all = [&]() {
+    for (size_t c = 0; c < table.cells.size(); ++c) {
+      if (IsSuppressed(table.cells[c].status)) continue;
+      Withhold(table.cells[c], trelink::v1::RELEASE_AUDIT);
+      audit.Suppress(ids[c]);
+      summary.set_cells_suppressed(summary.cells_suppressed() + 1);
+    }
+    summary.set_whole_table_suppressed(true);
+  };
+  std::vector<std::vector<uint32_t>> earlier_risks;
+  bool earlier_known = false;
+  std::vector<ReleaseAudit::Risk> open_risks;
+  bool first = true;
+  uint64_t narrowest_safe = UINT64_MAX;
+  while (true) {
+    ReleaseAudit::Finding finding = audit.Check(deadline, first ? nullptr : &open_risks);
+    summary.set_classes(static_cast<uint32_t>(audit.classes()));
+    if (first) summary.set_protected_counts(finding.protected_counts);
+    first = false;
+    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
+    if (finding.timed_out) {
+      withhold_all();
+      return;
+    }
+    // Risks the table did not cause (an earlier generation's releases seen
+    // through this one's links) cannot be undone by withholding it.
+    std::vector<ReleaseAudit::Risk> risks;
+    for (ReleaseAudit::Risk& risk : finding.risks) {
+      if (std::find(earlier_risks.begin(), earlier_risks.end(), risk.classes) == earlier_risks.end()) {
+        risks.push_back(std::move(risk));
+      }
+    }
+    if (risks.empty()) {
+      summary.set_narrowest_interval(narrowest_safe == UINT64_MAX ? 0 : narrowest_safe);
+      // A cell the audit withheld may be the only one withheld in its line;
+      // partners keep it from being recovered by subtraction (withholding
+      // more only widens intervals, so the audit's finding stands).
+      SuppressSecondary(table);
+      for (size_t c = 0; c < table.cells.size(); ++c) {
+        if (IsSuppressed(table.cells[c].status) && audit.released(ids[c])) audit.Suppress(ids[c]);
+      }
+      return;
+    }
+    open_risks = risks;
+    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(risks.front(), ids);
+    if (touching.empty() && !earlier_known) {
+      earlier_known = true;
+      std::vector<ReleaseAudit::CellId> released;
+      for (ReleaseAudit::CellId id : ids) {
+        if (audit.released(id)) released.push_back(id);
+      }
+      std::vector<std::pair<uint64_t, uint64_t>> bounds;
+      for (size_t c = 0; c < table.cells.size(); ++c) {
+        if (audit.released(ids[c])) {
+          bounds.push_back(KnownInterval(RoundToBase(table.cells[c].count(), policy_.rounding_base())));
+          audit.Suppress(ids[c]);
+        }
+      }
+      for (ReleaseAudit::Risk& risk : audit.Check(deadline).risks) earlier_risks.push_back(std::move(risk.classes));
+      for (size_t i = 0; i < released.size(); ++i) audit.Release(released[i], bounds[i].first, bounds[i].second);
+      continue;
+    }
+    if (touching.empty()) {
+      withhold_all();
+      return;
+    }
+    const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
+      return audit.size(a) < audit.size(b);
+    });
+    const size_t c = static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin());
+    Withhold(table.cells[c], trelink::v1::RELEASE_AUDIT);
+    audit.Suppress(ids[c]);
+    summary.set_cells_suppressed(summary.cells_suppressed() + 1);
+  }
+}
+
+absl::Status DisclosureControl::Record(const std::string& project, const PersonSpace& persons,
+                                       const CountTableDraft& table) {
+  if (dp()) return absl::OkStatus();
+  RecordedTable recorded;
+  for (const TableCell& cell : table.cells) {
+    RecordedCell out;
+    out.released = !IsSuppressed(cell.status);
+    if (out.released) std::tie(out.low, out.high) = KnownInterval(cell.released);
+    out.definition = cell.definition;
+    out.anchors.reserve(cell.population.size());
+    for (uint64_t person : cell.population) out.anchors.push_back(persons.anchor(static_cast<uint32_t>(person)));
+    std::sort(out.anchors.begin(), out.anchors.end());
+    recorded.push_back(std::move(out));
+  }
+  return history_.Record(project, recorded);
+}
+
+// dp mode. Interior cells: each person kept in at most max_contributions of
+// them (the first in table order), then noise. Margins: sums of the noisy
+// cells they cover, which costs no budget. Then threshold and rounding.
+void DisclosureControl::ApplyNoise(CountTableDraft& table) const {
+  const trelink::v1::DpPolicy& dp = policy_.dp();
+  absl::flat_hash_map<uint64_t, uint32_t> contributions;
+  std::vector<int64_t> noisy(table.cells.size(), 0);
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    TableCell& cell = table.cells[c];
+    if (!IsInterior(cell)) continue;
+    Population kept;
+    for (uint64_t person : cell.population) {
+      if (++contributions[person] <= dp.max_contributions()) kept.push_back(person);
+    }
+    cell.population = std::move(kept);
+    // Validated with the policy, so the noise cannot fail here.
+    noisy[c] = static_cast<int64_t>(cell.count()) +
+               *LaplaceNoiseForEpsilon(*noise_, dp.epsilon_per_query_micro(), dp.max_contributions());
+  }
+  for (size_t m = 0; m < table.cells.size(); ++m) {
+    if (IsInterior(table.cells[m])) continue;
+    for (size_t z = 0; z < table.cells.size(); ++z) {
+      if (IsInterior(table.cells[z]) && Covers(table.cells[m], table.cells[z])) noisy[m] += noisy[z];
+    }
+  }
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    TableCell& cell = table.cells[c];
+    if (noisy[c] < static_cast<int64_t>(policy_.threshold())) {
+      Withhold(cell, trelink::v1::NOISY_BELOW_THRESHOLD);
+      cell.released = 0;
+      continue;
+    }
+    cell.status = policy_.rounding_base() > 1 ? trelink::v1::ROUNDED : trelink::v1::RELEASED;
+    cell.reason = trelink::v1::NOT_SUPPRESSED;
+    cell.released = RoundToBase(static_cast<uint64_t>(noisy[c]), policy_.rounding_base());
   }
 }
 
@@ -139,7 +391,7 @@ bool ProtectLine(CountTableDraft& table, const Line& line, uint64_t k) {
     if (suppressed_sum + table.cells[c].count() >= k) break;
   }
   if (IsSuppressed(table.cells[chosen].status)) return false;
-  table.cells[chosen].status = trelink::v1::SUPPRESSED_SECONDARY;
+  Withhold(table.cells[chosen], trelink::v1::PROTECTS_ANOTHER_CELL);
   return true;
 }
 
@@ -190,17 +442,10 @@ void DisclosureControl::SuppressSecondary(CountTableDraft& table) const {
       if (cell.coords[0] < 0 || cell.coords[1] < 0 || !IsSuppressed(cell.status)) continue;
       auto margin = row_margin.find(cell.coords[0]);
       if (margin != row_margin.end() && !IsSuppressed(table.cells[margin->second].status)) {
-        table.cells[margin->second].status = trelink::v1::SUPPRESSED_SECONDARY;
+        Withhold(table.cells[margin->second], trelink::v1::PROTECTS_ANOTHER_CELL);
         changed = true;
       }
     }
-  }
-}
-
-void DisclosureControl::RecordReleased(const std::string& project, const CountTableDraft& table) const {
-  if (!policy_.differencing_check()) return;
-  for (const TableCell& cell : table.cells) {
-    if (!IsSuppressed(cell.status) && cell.count() > 0) history_.Record(project, cell.population);
   }
 }
 

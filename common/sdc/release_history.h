@@ -1,7 +1,8 @@
-// The populations of every cell already released in a project, for the
-// differencing check: a new cell whose population differs from a released
-// one by 1..k-1 persons would let those persons' attributes be derived by
-// subtraction.
+// Every table released in a project, cell by cell, so that the release
+// audit knows what analysts already hold: after a restart, and after a new
+// linkage generation has drawn new linkage ids. Persons are therefore kept
+// as stable record identities ("anchors": a person's smallest participant
+// key), never as a generation's linkage ids, and never as identifiers.
 #pragma once
 
 #include <cstdint>
@@ -10,36 +11,40 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace trelink {
 
-// A population: the sorted, distinct linkage ids of the persons in a cell.
-using Population = std::vector<uint64_t>;
+// One cell of a table as the analyst received it.
+struct RecordedCell {
+  std::vector<uint64_t> anchors;  // sorted; one per person counted in the cell
+  bool released = false;          // false: suppressed, so the analyst learnt nothing of its count
+  // What the analyst knows of the count: [low, high] (rounding widens it).
+  uint64_t low = 0, high = 0;
+  std::string definition;  // digest of what the cell counts; equal when a query is asked again
+};
+using RecordedTable = std::vector<RecordedCell>;
 
 class ReleaseHistory {
  public:
   virtual ~ReleaseHistory() = default;
-  // True when `population` differs from any released population of
-  // `project` by at least 1 and fewer than `threshold` persons.
-  virtual bool Differs(const std::string& project, const Population& population, uint32_t threshold) = 0;
-  virtual void Record(const std::string& project, const Population& population) = 0;
+  // Every table of `project`, in release order.
+  virtual absl::StatusOr<std::vector<RecordedTable>> Tables(const std::string& project) = 0;
+  // Durably, before the table is logged and returned: a table recorded but
+  // never received only makes later audits stricter.
+  virtual absl::Status Record(const std::string& project, const RecordedTable& table) = 0;
 };
 
-// Kept in memory, indexed by population size so that only populations whose
-// sizes differ by less than k are compared. Thread-safe.
+// Kept in memory: tests, benchmarks and tools. Thread-safe.
 class InMemoryReleaseHistory final : public ReleaseHistory {
  public:
-  bool Differs(const std::string& project, const Population& population, uint32_t threshold) override;
-  void Record(const std::string& project, const Population& population) override { Add(project, population); }
-  // Records and says whether the population was new to the project.
-  bool Add(const std::string& project, const Population& population);
-  size_t size() const;
+  absl::StatusOr<std::vector<RecordedTable>> Tables(const std::string& project) override;
+  absl::Status Record(const std::string& project, const RecordedTable& table) override;
+  size_t tables() const;
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, std::multimap<size_t, Population>> released_;
+  std::map<std::string, std::vector<RecordedTable>> tables_;
 };
-
-// |a Δ b| for sorted populations, stopping early once it reaches `limit`.
-uint64_t SymmetricDifference(const Population& a, const Population& b, uint64_t limit);
 
 }  // namespace trelink

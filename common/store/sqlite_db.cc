@@ -22,7 +22,8 @@ SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
 }
 
 SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
-  sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  // A null pointer would bind NULL rather than an empty blob.
+  sqlite3_bind_blob(stmt_, index, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   return *this;
 }
 

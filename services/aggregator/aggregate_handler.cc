@@ -21,7 +21,7 @@ absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCata
           .status());
   trelink::v1::CatalogueDescription description;
   *description.mutable_catalogue() = context_.catalogue->proto();
-  *description.mutable_policy() = context_.control->policy();
+  *description.mutable_policy() = ControlFor(project).policy();
   if (project.empty()) return description;
   // The linkage quality of a project is its data: the caller must hold it.
   TRELINK_RETURN_IF_ERROR(
@@ -38,6 +38,21 @@ absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCata
 
 absl::Status AggregateHandler::AuthorizeAudit(absl::string_view identity, absl::string_view action) const {
   return context_.access->AuthorizeEvery(identity, {trelink::v1::AUDITOR}, context_.projects, action).status();
+}
+
+DisclosureControl& AggregateHandler::ControlFor(const std::string& project) const {
+  auto it = context_.project_controls.find(project);
+  return it == context_.project_controls.end() ? *context_.control : *it->second;
+}
+
+absl::Status LoadLedger(const DisclosureLog& log, PrivacyLedger& ledger) {
+  for (uint64_t i = 0; i < log.size(); ++i) {
+    TRELINK_ASSIGN_OR_RETURN(std::string bytes, log.Entry(i));
+    trelink::v1::LogEntry entry;
+    if (!entry.ParseFromString(bytes)) return absl::DataLossError(absl::StrCat("disclosure log: entry ", i, " does not parse"));
+    TRELINK_RETURN_IF_ERROR(ledger.Replay(entry));
+  }
+  return absl::OkStatus();
 }
 
 bool AggregateHandler::Serves(const std::string& project) const {
@@ -64,25 +79,77 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> AggregateHandler::IndexFor(con
   return cached.index;
 }
 
+namespace {
+
+void NoteReasons(const CountTableDraft& table, trelink::v1::LogEntry& entry) {
+  for (const TableCell& cell : table.cells) entry.add_suppression_reasons(cell.reason);
+}
+
+}  // namespace
+
 absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::v1::CountQuery& query,
                                                                  trelink::v1::LogEntry& entry, const CallState& call) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<const EventIndex> index, IndexFor(query.project()));
-  TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated,
-                           EvaluateCount(*index, query, context_.control->policy().max_cells()));
-  context_.control->Apply(query.project(), evaluated.table);
-  trelink::v1::CountTable table =
-      ToCountTable(query, evaluated, context_.control->policy().version(), index->generation());
+  DisclosureControl& control = ControlFor(query.project());
+  *entry.mutable_policy() = control.policy();
+  if (control.dp()) return AnswerWithNoise(query, *index, control, entry, call);
+  TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated, EvaluateCount(*index, query, control.policy().max_cells()));
+  TRELINK_RETURN_IF_ERROR(control.Apply(query.project(), *index, evaluated.table, entry.mutable_release_audit()));
+  trelink::v1::CountTable table = ToCountTable(query, evaluated, control.policy().version(), index->generation());
   // Log only a release that will be sent: a client that left during the
   // evaluation gets nothing, so nothing is logged or remembered.
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
   *entry.mutable_table() = table;
-  // Log before release: if the append fails, nothing leaves.
+  NoteReasons(evaluated.table, entry);
+  // Remember before logging, log before release: a table remembered but
+  // never sent only makes later audits stricter.
+  if (absl::Status recorded = control.Record(query.project(), *index, evaluated.table); !recorded.ok()) {
+    LogError(absl::StrCat("release history: could not record a table; answer withheld: ", recorded.ToString()));
+    entry.clear_table();
+    return absl::UnavailableError("the release history could not record this answer, so nothing was released");
+  }
   absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
   if (!logged.ok()) {
     LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
     return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
   }
-  context_.control->RecordReleased(query.project(), evaluated.table);
+  table.set_log_index(*logged);
+  return table;
+}
+
+// dp mode: the same query on the same generation gets the earlier answer
+// at no cost; a new one is charged to the project's budget, and the charge
+// is in the log entry that releases it.
+absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerWithNoise(const trelink::v1::CountQuery& query,
+                                                                          const EventIndex& index,
+                                                                          DisclosureControl& control,
+                                                                          trelink::v1::LogEntry& entry,
+                                                                          const CallState& call) {
+  const std::string digest = QueryDigest(query);
+  const trelink::v1::DpPolicy& dp = control.policy().dp();
+  PrivacyLedger& ledger = *context_.ledger;
+  trelink::v1::CountTable table;
+  if (std::optional<PrivacyLedger::Earlier> earlier = ledger.Find(query.project(), digest, index.generation())) {
+    table = earlier->table;
+    table.set_query_name(query.name());
+    table.clear_log_index();
+    *entry.mutable_privacy() = ledger.Repeat(query.project(), digest, *earlier, dp);
+  } else {
+    TRELINK_ASSIGN_OR_RETURN(*entry.mutable_privacy(), ledger.Charge(query.project(), digest, dp));
+    TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated, EvaluateCount(index, query, control.policy().max_cells()));
+    TRELINK_RETURN_IF_ERROR(control.Apply(query.project(), index, evaluated.table, nullptr));
+    table = ToCountTable(query, evaluated, control.policy().version(), index.generation());
+    NoteReasons(evaluated.table, entry);
+  }
+  TRELINK_RETURN_IF_ERROR(StillWaiting(call));
+  *entry.mutable_table() = table;
+  absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
+  if (!logged.ok()) {
+    LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
+    return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
+  }
+  // The log holds the charge now; the ledger follows it.
+  if (absl::Status charged = ledger.Replay(entry); !charged.ok()) LogError(charged.ToString());
   table.set_log_index(*logged);
   return table;
 }
@@ -122,7 +189,7 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_vie
   trelink::v1::LogEntry entry;
   entry.set_time(absl::FormatTime(absl::RFC3339_sec, context_.clock->Now(), absl::UTCTimeZone()));
   entry.set_caller(std::string(identity));
-  *entry.mutable_policy() = context_.control->policy();
+  *entry.mutable_policy() = ControlFor(query.project()).policy();
   absl::StatusOr<trelink::v1::CountTable> table = absl::UnknownError("unanswered");
   if (absl::Status within_limits = CheckQueryLimits(query); !within_limits.ok()) {
     table = within_limits;
@@ -135,6 +202,9 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Count(absl::string_vie
   // Every other refusal of a known caller is logged too (an over-limit query
   // without its body); if that append fails the caller still gets the refusal.
   if (!table.ok() && !entry.has_table() && StillWaiting(call).ok()) {
+    entry.clear_privacy();
+    entry.clear_release_audit();
+    entry.clear_suppression_reasons();
     entry.set_refusal_code(absl::StatusCodeToString(table.status().code()));
     entry.set_refusal_message(std::string(table.status().message()));
     absl::StatusOr<uint64_t> logged = context_.log->Append(entry);

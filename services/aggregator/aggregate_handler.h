@@ -18,6 +18,7 @@
 #include "common/access/access_policy.h"
 #include "common/aggregate/count_query.h"
 #include "common/disclosure_log/disclosure_log.h"
+#include "common/sdc/privacy_ledger.h"
 #include "common/store/linked_store.h"
 #include "common/time/clock.h"
 
@@ -27,14 +28,22 @@ struct AggregateContext {
   const AccessPolicy* access;
   const Catalogue* catalogue;
   LinkedStore* store;
-  const DisclosureControl* control;
+  DisclosureControl* control;  // the default policy
   DisclosureLog* log;
   const Clock* clock;
   // The projects answered here ("*": any). The one disclosure log holds
   // entries of all of them, so auditing needs every one.
   std::vector<std::string> projects;
   absl::Duration refresh_interval = absl::Seconds(2);
+  // Projects with their own policy (for example dp mode).
+  std::map<std::string, DisclosureControl*> project_controls;
+  // dp mode's budget ledger, rebuilt from the log at start (LoadLedger).
+  PrivacyLedger* ledger = nullptr;
 };
+
+// Replays every entry of the log into `ledger`; DATA_LOSS when the charges
+// in the log do not add up.
+absl::Status LoadLedger(const DisclosureLog& log, PrivacyLedger& ledger);
 
 // Whether the client still waits for a call: OK while it does, CANCELLED or
 // DEADLINE_EXCEEDED once it has gone. The gRPC adapter makes one from the
@@ -66,6 +75,10 @@ class AggregateHandler {
 
  private:
   bool Serves(const std::string& project) const;
+  DisclosureControl& ControlFor(const std::string& project) const;
+  absl::StatusOr<trelink::v1::CountTable> AnswerWithNoise(const trelink::v1::CountQuery& query, const EventIndex& index,
+                                                          DisclosureControl& control, trelink::v1::LogEntry& entry,
+                                                          const CallState& call);
   absl::StatusOr<std::shared_ptr<const EventIndex>> IndexFor(const std::string& project);
   absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query, trelink::v1::LogEntry& entry,
                                                  const CallState& call);

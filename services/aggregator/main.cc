@@ -32,14 +32,29 @@ absl::Status Serve(const std::string& config_path) {
                                        ? config.log_file() + ".releases"
                                        : config.release_history_file();
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<StoredReleaseHistory> history, StoredReleaseHistory::Open(history_file));
-  absl::StatusOr<std::unique_ptr<DisclosureControl>> control = DisclosureControl::Create(config.policy(), *history);
+  TRELINK_ASSIGN_OR_RETURN(SodiumRandom noise, SodiumRandom::Create());
+  absl::StatusOr<std::unique_ptr<DisclosureControl>> control = DisclosureControl::Create(config.policy(), *history, &noise);
   if (!control.ok()) return absl::InvalidArgumentError(absl::StrCat("policy: ", control.status().message()));
+  std::vector<std::unique_ptr<DisclosureControl>> project_controls;
+  std::map<std::string, DisclosureControl*> by_project;
+  for (const auto& [project, policy] : config.project_policies()) {
+    absl::StatusOr<std::unique_ptr<DisclosureControl>> own = DisclosureControl::Create(policy, *history, &noise);
+    if (!own.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("project_policies[\"", project, "\"]: ", own.status().message()));
+    }
+    by_project[project] = own->get();
+    project_controls.push_back(*std::move(own));
+  }
   TRELINK_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::Load(config.log_signing_key_file()));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<DisclosureLog> log, DisclosureLog::Open(config.log_file(), std::move(signer)));
+  PrivacyLedger ledger;
+  TRELINK_RETURN_IF_ERROR(LoadLedger(*log, ledger));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLinkedStore> store,
                            SqliteLinkedStore::Open(config.database_file(), Clock::System()));
   AggregateContext context{&access, &catalogue, store.get(), control->get(), log.get(), &Clock::System(),
                            {config.projects().begin(), config.projects().end()}};
+  context.project_controls = by_project;
+  context.ledger = &ledger;
   if (config.refresh_seconds() != 0) context.refresh_interval = absl::Seconds(config.refresh_seconds());
   AggregateHandler handler(context);
   AggregateServiceImpl aggregate(handler);
@@ -48,8 +63,8 @@ absl::Status Serve(const std::string& config_path) {
                            ServiceHost::Start("trelink-aggregator", config.server(), {&aggregate, &audit}));
   return ServeUntilSignal(
       *host, absl::StrCat("serving; policy ", (*control)->policy().version(), " (k=", (*control)->policy().threshold(),
-                          ", base ", (*control)->policy().rounding_base(), "); disclosure log at ", log->size(),
-                          " entries; ", history->size(), " released populations remembered"));
+                          ", base ", (*control)->policy().rounding_base(), "; ", project_controls.size(),
+                          " projects with their own policy); disclosure log at ", log->size(), " entries"));
 }
 
 }  // namespace

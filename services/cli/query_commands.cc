@@ -24,10 +24,7 @@ std::string StatusLabel(trelink::v1::CellStatus status) {
   switch (status) {
     case trelink::v1::RELEASED: return "released";
     case trelink::v1::ROUNDED: return "rounded";
-    case trelink::v1::SUPPRESSED_PRIMARY: return "suppressed: below threshold";
-    case trelink::v1::SUPPRESSED_SECONDARY: return "suppressed: protects another cell";
-    case trelink::v1::SUPPRESSED_DIFFERENCING: return "suppressed: differencing";
-    case trelink::v1::SUPPRESSED_ZERO: return "suppressed: zero";
+    case trelink::v1::SUPPRESSED: return "suppressed";
     default: return "?";
   }
 }
@@ -128,9 +125,17 @@ absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& proje
   request.set_project(project);
   TRELINK_RETURN_IF_ERROR(FromGrpc(stub->DescribeCatalogue(&context, request, &description)));
   const auto& p = description.policy();
-  std::printf("disclosure policy %s: threshold %u, rounding base %u, zeros %s, differencing check %s, max %u cells\n",
-              p.version().c_str(), p.threshold(), p.rounding_base(), p.release_zeros() ? "released" : "suppressed",
-              p.differencing_check() ? "on" : "off", p.max_cells());
+  if (p.mode() == trelink::v1::DisclosurePolicy::DP) {
+    std::printf("disclosure policy %s (dp): noise of epsilon %.3f per query, budget %.3f, each person in at most %u "
+                "cells; then threshold %u, rounding base %u, max %u cells\n",
+                p.version().c_str(), p.dp().epsilon_per_query_micro() / 1e6, p.dp().budget_micro() / 1e6,
+                p.dp().max_contributions(), p.threshold(), p.rounding_base(), p.max_cells());
+  } else {
+    std::printf("disclosure policy %s (sdc): threshold %u, rounding base %u, zeros %s, release audit on, group "
+                "disclosure check %s, max %u cells\n",
+                p.version().c_str(), p.threshold(), p.rounding_base(), p.release_zeros() ? "released" : "suppressed",
+                p.group_disclosure_check() ? "on" : "off", p.max_cells());
+  }
   for (const auto& d : description.catalogue().datasets()) {
     std::printf("dataset %s (roles %s)\n  events: %s\n", d.name().c_str(), absl::StrJoin(d.roles(), ", ").c_str(),
                 absl::StrJoin(d.events(), ", ").c_str());

@@ -46,8 +46,7 @@ class AggregateHandlerTest : public ::testing::Test {
     access_ = std::make_unique<AccessPolicy>(*std::move(policy));
     trelink::v1::DisclosurePolicy disclosure;
     disclosure.set_version("test-policy");
-    disclosure.set_differencing_check(true);  // so released populations are remembered
-    auto control = DisclosureControl::Create(disclosure, history_);
+    auto control = DisclosureControl::Create(disclosure, history_, nullptr);
     ASSERT_THAT(control, IsOk());
     control_ = *std::move(control);
     auto signer = NoteSigner::Generate("test-log");
@@ -88,14 +87,14 @@ TEST_F(AggregateHandlerTest, AnsweredCallIsLoggedAndRemembered) {
   auto table = handler_->Count("analyst", Q2(), [] { return absl::OkStatus(); });
   ASSERT_THAT(table, IsOk());
   EXPECT_EQ(log_->size(), 1u);
-  EXPECT_GT(history_.size(), 0u);
+  EXPECT_GT(history_.tables(), 0u);
 }
 
 TEST_F(AggregateHandlerTest, CallCancelledBeforeTheWorkIsNeitherLoggedNorRemembered) {
   auto table = handler_->Count("analyst", Q2(), [] { return absl::CancelledError("client cancelled"); });
   EXPECT_THAT(table, StatusIs(absl::StatusCode::kCancelled, ""));
   EXPECT_EQ(log_->size(), 0u);
-  EXPECT_EQ(history_.size(), 0u);
+  EXPECT_EQ(history_.tables(), 0u);
 }
 
 TEST_F(AggregateHandlerTest, DeadlinePassingDuringEvaluationLeavesNoTrace) {
@@ -108,7 +107,7 @@ TEST_F(AggregateHandlerTest, DeadlinePassingDuringEvaluationLeavesNoTrace) {
   EXPECT_GE(checks, 2);
   EXPECT_EQ(log_->size(), 0u);
   EXPECT_EQ(LogBytes(), 0u);
-  EXPECT_EQ(history_.size(), 0u);
+  EXPECT_EQ(history_.tables(), 0u);
   // The same query answered afterwards is logged as the first entry.
   ASSERT_THAT(handler_->Count("analyst", Q2()), IsOk());
   EXPECT_EQ(log_->size(), 1u);

@@ -33,8 +33,8 @@ trelink::v1::LogEntry Release(int n) {
   table->add_dimensions("region");
   for (const auto& [value, count, status] :
        std::vector<std::tuple<std::string, uint64_t, trelink::v1::CellStatus>>{
-           {"A", 0, trelink::v1::SUPPRESSED_PRIMARY},
-           {"B", 0, trelink::v1::SUPPRESSED_SECONDARY},
+           {"A", 0, trelink::v1::SUPPRESSED},
+           {"B", 0, trelink::v1::SUPPRESSED},
            {"C", 40, trelink::v1::ROUNDED},
            {"*", 65, trelink::v1::ROUNDED}}) {
     auto* cell = table->add_cells();

@@ -80,7 +80,7 @@ inline bool PrepareDeployment(const std::string& dir) {
   std::ofstream(dir + "/aggregator.textproto")
       << ServerBlock("aggregator") << "catalogue_file: \"" << TRELINK_SOURCE_DIR
       << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\nprojects: \"demo\"\n"
-      << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true differencing_check: true }\n"
+      << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true }\n"
       << "log_file: \"disclosure.log\"\nlog_signing_key_file: \"log.key\"\nrefresh_seconds: 1\n";
   return true;
 }

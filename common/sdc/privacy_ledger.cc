@@ -1,0 +1,114 @@
+#include "common/sdc/privacy_ledger.h"
+
+#include <sodium.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace trelink {
+
+std::string QueryDigest(const trelink::v1::CountQuery& query) {
+  trelink::v1::CountQuery canonical = query;
+  canonical.clear_name();
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    canonical.SerializeToCodedStream(&coded);
+  }
+  std::string digest(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+  return digest;
+}
+
+std::optional<PrivacyLedger::Earlier> PrivacyLedger::Find(const std::string& project, const std::string& digest,
+                                                          uint64_t generation) const {
+  auto it = answers_.find({project, digest, generation});
+  if (it == answers_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t PrivacyLedger::spent(const std::string& project) const {
+  auto it = spent_.find(project);
+  return it == spent_.end() ? 0 : it->second;
+}
+
+absl::StatusOr<trelink::v1::PrivacyCharge> PrivacyLedger::Charge(const std::string& project, const std::string& digest,
+                                                                 const trelink::v1::DpPolicy& policy) const {
+  const uint64_t spent_so_far = spent(project);
+  if (spent_so_far + policy.epsilon_per_query_micro() > policy.budget_micro()) {
+    return absl::ResourceExhaustedError(absl::StrCat("project \"", project,
+                                                     "\": its privacy budget is spent; only earlier queries can be "
+                                                     "answered again"));
+  }
+  trelink::v1::PrivacyCharge charge;
+  charge.set_charged_micro(policy.epsilon_per_query_micro());
+  charge.set_spent_micro(spent_so_far + policy.epsilon_per_query_micro());
+  charge.set_budget_micro(policy.budget_micro());
+  charge.set_query_digest(digest);
+  return charge;
+}
+
+trelink::v1::PrivacyCharge PrivacyLedger::Repeat(const std::string& project, const std::string& digest,
+                                                 const Earlier& earlier, const trelink::v1::DpPolicy& policy) const {
+  trelink::v1::PrivacyCharge charge;
+  charge.set_spent_micro(spent(project));
+  charge.set_budget_micro(policy.budget_micro());
+  charge.set_repeat(true);
+  charge.set_repeat_of(earlier.index);
+  charge.set_query_digest(digest);
+  return charge;
+}
+
+absl::Status PrivacyLedger::Replay(const trelink::v1::LogEntry& entry) {
+  ++entries_;
+  const bool dp = entry.policy().mode() == trelink::v1::DisclosurePolicy::DP;
+  if (!entry.has_table()) return absl::OkStatus();  // a refusal costs nothing
+  if (!dp) {
+    if (entry.has_privacy()) return absl::DataLossError(absl::StrCat("entry ", entry.index(), ": a charge outside dp mode"));
+    return absl::OkStatus();
+  }
+  auto fail = [&](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("entry ", entry.index(), " (project ", entry.project(), "): ", why));
+  };
+  if (!entry.has_privacy()) return fail("a dp answer without a privacy charge");
+  const trelink::v1::PrivacyCharge& charge = entry.privacy();
+  const std::string& project = entry.project();
+  if (charge.query_digest() != QueryDigest(entry.query())) return fail("the charge names another query");
+  if (charge.budget_micro() != entry.policy().dp().budget_micro()) return fail("the charge's budget is not the policy's");
+  const uint64_t generation = entry.table().generation();
+  if (charge.repeat()) {
+    std::optional<Earlier> earlier = Find(project, charge.query_digest(), generation);
+    if (charge.charged_micro() != 0) return fail("a repeat was charged");
+    if (!earlier.has_value() || earlier->index != charge.repeat_of()) return fail("repeats no earlier answer");
+    trelink::v1::CountTable table = entry.table(), before = earlier->table;
+    table.clear_log_index();
+    table.clear_query_name();
+    before.clear_log_index();
+    before.clear_query_name();
+    if (!google::protobuf::util::MessageDifferencer::Equals(table, before)) {
+      return fail("a repeat whose table differs from the earlier answer");
+    }
+  } else {
+    if (charge.charged_micro() != entry.policy().dp().epsilon_per_query_micro()) {
+      return fail("charged other than the policy's epsilon per query");
+    }
+    if (Find(project, charge.query_digest(), generation).has_value()) {
+      return fail("a query answered afresh although an earlier answer existed");
+    }
+  }
+  const uint64_t total = spent(project) + charge.charged_micro();
+  if (charge.spent_micro() != total) {
+    return fail(absl::StrCat("says ", charge.spent_micro(), " micro-epsilon spent; the log adds up to ", total));
+  }
+  if (total > charge.budget_micro()) return fail("the privacy budget was exceeded");
+  spent_[project] = total;
+  if (!charge.repeat()) answers_[{project, charge.query_digest(), generation}] = {entry.index(), entry.table()};
+  return absl::OkStatus();
+}
+
+}  // namespace trelink
