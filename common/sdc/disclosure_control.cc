@@ -90,7 +90,7 @@ void DisclosureControl::Apply(const std::string& project, CountTableDraft& table
       if (history_.Differs(project, cell.population, k) || this_table.Differs("", cell.population, k)) {
         cell.status = trelink::v1::SUPPRESSED_DIFFERENCING;
       } else {
-        this_table.Record("", cell.population);
+        this_table.Add("", cell.population);
       }
     }
   }
@@ -197,11 +197,13 @@ void DisclosureControl::SuppressSecondary(CountTableDraft& table) const {
   }
 }
 
-void DisclosureControl::RecordReleased(const std::string& project, const CountTableDraft& table) const {
-  if (!policy_.differencing_check()) return;
+absl::Status DisclosureControl::RecordReleased(const std::string& project, const CountTableDraft& table) const {
+  if (!policy_.differencing_check()) return absl::OkStatus();
+  std::vector<const Population*> released;
   for (const TableCell& cell : table.cells) {
-    if (!IsSuppressed(cell.status) && cell.count() > 0) history_.Record(project, cell.population);
+    if (!IsSuppressed(cell.status) && cell.count() > 0) released.push_back(&cell.population);
   }
+  return history_.Record(project, released);
 }
 
 }  // namespace trelink

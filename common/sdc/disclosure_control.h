@@ -48,11 +48,11 @@ class DisclosureControl {
   static absl::StatusOr<std::unique_ptr<DisclosureControl>> Create(const trelink::v1::DisclosurePolicy& policy,
                                                                     ReleaseHistory& history);
 
-  // Applies the policy to `table` in place, and records the released cells'
-  // populations in the history when `record` is set (a caller that must log
-  // before releasing records after the log append instead).
+  // Applies the policy to `table` in place.
   void Apply(const std::string& project, CountTableDraft& table) const;
-  void RecordReleased(const std::string& project, const CountTableDraft& table) const;
+  // Remembers the released cells' populations in the history, all or none.
+  // Call before the table is logged and sent; on an error, send nothing.
+  absl::Status RecordReleased(const std::string& project, const CountTableDraft& table) const;
 
   const trelink::v1::DisclosurePolicy& policy() const { return policy_; }
 

@@ -35,15 +35,32 @@ bool InMemoryReleaseHistory::Differs(const std::string& project, const Populatio
   return false;
 }
 
+bool InMemoryReleaseHistory::Holds(const Released& released, const Population& population) {
+  auto range = released.equal_range(population.size());
+  for (auto r = range.first; r != range.second; ++r) {
+    if (r->second == population) return true;
+  }
+  return false;
+}
+
 bool InMemoryReleaseHistory::Add(const std::string& project, const Population& population) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& released = released_[project];
-  auto range = released.equal_range(population.size());
-  for (auto r = range.first; r != range.second; ++r) {
-    if (r->second == population) return false;  // the same population again
-  }
+  if (Holds(released, population)) return false;  // the same population again
   released.emplace(population.size(), population);
   return true;
+}
+
+bool InMemoryReleaseHistory::Contains(const std::string& project, const Population& population) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = released_.find(project);
+  return it != released_.end() && Holds(it->second, population);
+}
+
+absl::Status InMemoryReleaseHistory::Record(const std::string& project,
+                                            const std::vector<const Population*>& populations) {
+  for (const Population* population : populations) Add(project, *population);
+  return absl::OkStatus();
 }
 
 size_t InMemoryReleaseHistory::size() const {

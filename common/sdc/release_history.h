@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace trelink {
 
 // A population: the sorted, distinct linkage ids of the persons in a cell.
@@ -21,7 +23,10 @@ class ReleaseHistory {
   // True when `population` differs from any released population of
   // `project` by at least 1 and fewer than `threshold` persons.
   virtual bool Differs(const std::string& project, const Population& population, uint32_t threshold) = 0;
-  virtual void Record(const std::string& project, const Population& population) = 0;
+  // Remembers the populations of one table as released in `project`, all of
+  // them or none. An error means none is remembered, and the table must not
+  // be released: a release the history forgets escapes later differencing.
+  virtual absl::Status Record(const std::string& project, const std::vector<const Population*>& populations) = 0;
 };
 
 // Kept in memory, indexed by population size so that only populations whose
@@ -29,14 +34,17 @@ class ReleaseHistory {
 class InMemoryReleaseHistory final : public ReleaseHistory {
  public:
   bool Differs(const std::string& project, const Population& population, uint32_t threshold) override;
-  void Record(const std::string& project, const Population& population) override { Add(project, population); }
+  absl::Status Record(const std::string& project, const std::vector<const Population*>& populations) override;
   // Records and says whether the population was new to the project.
   bool Add(const std::string& project, const Population& population);
+  bool Contains(const std::string& project, const Population& population) const;
   size_t size() const;
 
  private:
+  using Released = std::multimap<size_t, Population>;
+  static bool Holds(const Released& released, const Population& population);
   mutable std::mutex mu_;
-  std::map<std::string, std::multimap<size_t, Population>> released_;
+  std::map<std::string, Released> released_;
 };
 
 // |a Δ b| for sorted populations, stopping early once it reaches `limit`.

@@ -1,5 +1,6 @@
 #include "common/sdc/stored_release_history.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,9 @@ namespace trelink {
 
 absl::StatusOr<std::unique_ptr<StoredReleaseHistory>> StoredReleaseHistory::Open(const std::string& path) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  // A committed record must survive a power cut too: it is what allows a
+  // release.
+  TRELINK_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
   TRELINK_RETURN_IF_ERROR(
       db->Exec("CREATE TABLE IF NOT EXISTS released(project TEXT NOT NULL, size INTEGER NOT NULL, persons BLOB NOT NULL)"));
   std::unique_ptr<StoredReleaseHistory> history(new StoredReleaseHistory(std::move(db)));
@@ -26,17 +30,37 @@ absl::StatusOr<std::unique_ptr<StoredReleaseHistory>> StoredReleaseHistory::Open
   return history;
 }
 
-void StoredReleaseHistory::Record(const std::string& project, const Population& population) {
-  if (!memory_.Add(project, population)) return;
-  absl::StatusOr<SqliteStatement> insert = db_->Prepare("INSERT INTO released VALUES(?,?,?)");
-  absl::Status status = insert.status();
-  if (status.ok()) {
-    insert->Bind(1, project).Bind(2, static_cast<int64_t>(population.size()));
-    insert->BindBlob(2 + 1, absl::string_view(reinterpret_cast<const char*>(population.data()),
-                                               population.size() * sizeof(uint64_t)));
-    status = insert->Run();
+absl::Status StoredReleaseHistory::Store(const std::string& project,
+                                         const std::vector<const Population*>& populations) {
+  TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO released VALUES(?,?,?)"));
+  return InTransaction(*db_, [&]() -> absl::Status {
+    for (const Population* population : populations) {
+      insert.Bind(1, project).Bind(2, static_cast<int64_t>(population->size()));
+      insert.BindBlob(3, absl::string_view(reinterpret_cast<const char*>(population->data()),
+                                           population->size() * sizeof(uint64_t)));
+      TRELINK_RETURN_IF_ERROR(insert.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status StoredReleaseHistory::Record(const std::string& project,
+                                          const std::vector<const Population*>& populations) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const Population*> fresh;
+  for (const Population* population : populations) {
+    const auto same = [population](const Population* p) { return *p == *population; };
+    if (!memory_.Contains(project, *population) && std::none_of(fresh.begin(), fresh.end(), same)) {
+      fresh.push_back(population);
+    }
   }
-  if (!status.ok()) LogError(absl::StrCat("release history: could not store a release: ", status.ToString()));
+  if (fresh.empty()) return absl::OkStatus();
+  if (absl::Status stored = Store(project, fresh); !stored.ok()) {
+    LogError(absl::StrCat("release history: could not store a table's releases: ", stored.ToString()));
+    return absl::UnavailableError("release history: could not store the released populations");
+  }
+  for (const Population* population : fresh) memory_.Add(project, *population);
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

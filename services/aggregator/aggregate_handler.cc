@@ -75,6 +75,13 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   // Log only a release that will be sent: a client that left during the
   // evaluation gets nothing, so nothing is logged or remembered.
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
+  // Remember before logging: a release the history could not keep would
+  // escape the differencing check after a restart, so it is not made. If
+  // the append below fails instead, the history holds a table nobody saw,
+  // which only makes later checks stricter.
+  if (absl::Status recorded = context_.control->RecordReleased(query.project(), evaluated.table); !recorded.ok()) {
+    return absl::UnavailableError("the release history could not record this answer, so nothing was released");
+  }
   *entry.mutable_table() = table;
   // Log before release: if the append fails, nothing leaves.
   absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
@@ -82,7 +89,6 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
     LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
     return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
   }
-  context_.control->RecordReleased(query.project(), evaluated.table);
   table.set_log_index(*logged);
   return table;
 }

@@ -231,7 +231,7 @@ TEST(DisclosureControlTest, ClassicDifferencingAttackIsBlocked) {
   CountTableDraft first{{1}, {{{0}, all}}};
   control->Apply("p", first);
   ASSERT_EQ(first.cells[0].status, trelink::v1::ROUNDED);
-  control->RecordReleased("p", first);
+  ASSERT_TRUE(control->RecordReleased("p", first).ok());
 
   Population all_but_three(all.begin(), all.end() - 3);
   CountTableDraft second{{1}, {{{0}, all_but_three}}};
@@ -275,8 +275,8 @@ TEST(StoredReleaseHistoryTest, DifferencingSurvivesARestart) {
   {
     auto history = StoredReleaseHistory::Open(path);
     ASSERT_TRUE(history.ok());
-    (*history)->Record("p", all);
-    (*history)->Record("p", all);  // a repeat is stored once
+    ASSERT_TRUE((*history)->Record("p", {&all}).ok());
+    ASSERT_TRUE((*history)->Record("p", {&all, &all}).ok());  // a repeat is stored once
     EXPECT_EQ((*history)->size(), 1u);
   }
   auto reopened = StoredReleaseHistory::Open(path);
