@@ -83,10 +83,11 @@ int Main() {
       *entry.mutable_query() = query;
       *entry.mutable_policy() = (*control)->policy();
       *entry.mutable_table() = ToCountTable(query, *evaluated, "bench", (*index)->generation());
+      // As the service does: the release history first, then the log.
+      if (!(*control)->RecordReleased(query.project(), evaluated->table).ok()) return 1;
       const auto append_start = std::chrono::steady_clock::now();
       if (!(*log)->Append(entry).ok()) return 1;
       append_latencies.push_back(SecondsSince(append_start) * 1000);
-      (*control)->RecordReleased(query.project(), evaluated->table);
       latencies.push_back(SecondsSince(start) * 1000);
       per_query[std::filesystem::path(file).stem().string()].push_back(latencies.back());
       if (r == 0) sample_entries.push_back(SerializeEntry(entry));
