@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -57,7 +58,7 @@ absl::StatusOr<std::vector<RecordedTable>> StoredReleaseHistory::Tables(const st
 }
 
 absl::Status StoredReleaseHistory::Record(const std::string& project, const RecordedTable& table) {
-  return InTransaction(*db_, [&]() -> absl::Status {
+  absl::Status stored = InTransaction(*db_, [&]() -> absl::Status {
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement add_table, db_->Prepare("INSERT INTO release_tables(project) VALUES(?)"));
     TRELINK_RETURN_IF_ERROR(add_table.Bind(1, project).Run());
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
@@ -71,6 +72,10 @@ absl::Status StoredReleaseHistory::Record(const std::string& project, const Reco
     }
     return absl::OkStatus();
   });
+  if (stored.ok()) return stored;
+  // The cause goes to the service log; the caller refuses the release.
+  LogError(absl::StrCat("release history: ", stored.ToString()));
+  return absl::UnavailableError("release history: could not store the released table");
 }
 
 absl::StatusOr<int64_t> StoredReleaseHistory::TableCount() {

@@ -6,6 +6,21 @@
 #include "absl/strings/str_cat.h"
 
 namespace trelink {
+namespace {
+
+// A full disk or a failing device may recover, and the transaction was
+// rolled back, so the caller may retry: UNAVAILABLE, not INTERNAL.
+absl::Status StoreError(int rc, absl::string_view message) {
+  const std::string text = absl::StrCat("store: ", message);
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT: return absl::AlreadyExistsError(text);
+    case SQLITE_FULL:
+    case SQLITE_IOERR: return absl::UnavailableError(text);
+    default: return absl::InternalError(text);
+  }
+}
+
+}  // namespace
 
 SqliteStatement::~SqliteStatement() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
@@ -31,11 +46,7 @@ absl::StatusOr<bool> SqliteStatement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  sqlite3* db = sqlite3_db_handle(stmt_);
-  if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT) {
-    return absl::AlreadyExistsError(absl::StrCat("store: ", sqlite3_errmsg(db)));
-  }
-  return absl::InternalError(absl::StrCat("store: ", sqlite3_errmsg(db)));
+  return StoreError(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_)));
 }
 
 absl::Status SqliteStatement::Run() {
@@ -89,8 +100,8 @@ SqliteDb::~SqliteDb() { sqlite3_close(db_); }
 absl::Status SqliteDb::Exec(absl::string_view sql) {
   char* error = nullptr;
   const std::string statement(sql);
-  if (sqlite3_exec(db_, statement.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status status = absl::InternalError(absl::StrCat("store: ", error != nullptr ? error : "error"));
+  if (const int rc = sqlite3_exec(db_, statement.c_str(), nullptr, nullptr, &error); rc != SQLITE_OK) {
+    absl::Status status = StoreError(rc, error != nullptr ? error : "error");
     sqlite3_free(error);
     return status;
   }

@@ -16,11 +16,13 @@ class Clock {
   static const Clock& System();
 };
 
-// A clock that always reads the time it was given. For tests.
+// A clock that reads the time it was given, moved on only by Advance. For
+// tests: not thread-safe.
 class FixedClock final : public Clock {
  public:
   explicit FixedClock(absl::Time now) : now_(now) {}
   absl::Time Now() const override { return now_; }
+  void Advance(absl::Duration by) { now_ += by; }
 
  private:
   absl::Time now_;

@@ -99,15 +99,15 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   // Log only a release that will be sent: a client that left during the
   // evaluation gets nothing, so nothing is logged or remembered.
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
-  *entry.mutable_table() = table;
-  NoteReasons(evaluated.table, entry);
-  // Remember before logging, log before release: a table remembered but
-  // never sent only makes later audits stricter.
+  // Remember before logging: a release the history could not keep would
+  // escape the release audit after a restart, so it is not made. If the
+  // append below fails instead, the history holds a table nobody saw, which
+  // only makes later audits stricter.
   if (absl::Status recorded = control.Record(query.project(), *index, evaluated.table); !recorded.ok()) {
-    LogError(absl::StrCat("release history: could not record a table; answer withheld: ", recorded.ToString()));
-    entry.clear_table();
     return absl::UnavailableError("the release history could not record this answer, so nothing was released");
   }
+  *entry.mutable_table() = table;
+  NoteReasons(evaluated.table, entry);
   absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
   if (!logged.ok()) {
     LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/server/grpc_status.h"
 #include "common/server/service_host.h"
 
@@ -59,6 +60,15 @@ CallState CallStateOf(grpc::CallbackServerContext& context) {
   };
 }
 
+// Calls over a rate limit are counted, not logged; a line at 1, 2, 4, 8, ...
+// refusals keeps the service log bounded.
+void NoteRateLimited(const CallRateLimit& limit) {
+  const uint64_t refused = limit.refused();
+  if ((refused & (refused - 1)) == 0) {
+    LogInfo(absl::StrCat("Count: ", refused, " calls refused so far over their caller's rate limit"));
+  }
+}
+
 class RefusedEntries final : public grpc::ServerWriteReactor<trelink::v1::RawLogEntry> {
  public:
   explicit RefusedEntries(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
@@ -82,7 +92,13 @@ grpc::ServerUnaryReactor* AggregateServiceImpl::Count(grpc::CallbackServerContex
                                                       const trelink::v1::CountQuery* query,
                                                       trelink::v1::CountTable* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers_.Submit([this, context, reactor, query, response, identity = PeerIdentity(*context)] {
+  std::string identity = PeerIdentity(*context);
+  if (absl::Status admitted = count_limit_.Admit(identity); !admitted.ok()) {
+    NoteRateLimited(count_limit_);
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
+  workers_.Submit([this, context, reactor, query, response, identity = std::move(identity)] {
     absl::StatusOr<trelink::v1::CountTable> table = handler_.Count(identity, *query, CallStateOf(*context));
     if (table.ok()) *response = *std::move(table);
     reactor->Finish(ToGrpcStatus(table.status()));

@@ -1,8 +1,10 @@
 // gRPC adapters for AggregateService and AuditService (callback API). Count
 // runs on a worker pool: it evaluates and fsyncs the disclosure log, which
-// must not hold gRPC's threads.
+// must not hold gRPC's threads. A Count over its caller's rate limit is
+// refused before it takes a worker, and is not logged.
 #pragma once
 
+#include "common/access/call_rate_limit.h"
 #include "common/server/worker_pool.h"
 #include "services/aggregator/aggregate_handler.h"
 #include "trelink/v1/aggregate.grpc.pb.h"
@@ -12,7 +14,8 @@ namespace trelink {
 
 class AggregateServiceImpl final : public trelink::v1::AggregateService::CallbackService {
  public:
-  explicit AggregateServiceImpl(AggregateHandler& handler) : handler_(handler), workers_(2) {}
+  AggregateServiceImpl(AggregateHandler& handler, CallRateLimit& count_limit)
+      : handler_(handler), count_limit_(count_limit), workers_(2) {}
 
   grpc::ServerUnaryReactor* DescribeCatalogue(grpc::CallbackServerContext* context,
                                               const trelink::v1::DescribeCatalogueRequest* request,
@@ -22,6 +25,7 @@ class AggregateServiceImpl final : public trelink::v1::AggregateService::Callbac
 
  private:
   AggregateHandler& handler_;
+  CallRateLimit& count_limit_;
   WorkerPool workers_;
 };
 

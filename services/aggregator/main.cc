@@ -13,6 +13,16 @@
 namespace trelink {
 namespace {
 
+// Count evaluates a query and fsyncs the log: 60 at once covers a batch of
+// scripted queries, 10 a second an interactive analyst, and neither lets one
+// certificate starve the others or fill the log.
+trelink::v1::RateLimit DefaultCountRateLimit() {
+  trelink::v1::RateLimit limit;
+  limit.set_burst(60);
+  limit.set_per_second(10);
+  return limit;
+}
+
 absl::Status Serve(const std::string& config_path) {
   trelink::v1::AggregatorConfig config;
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(config_path, config));
@@ -26,6 +36,9 @@ absl::Status Serve(const std::string& config_path) {
   for (int i = 0; i < config.projects_size(); ++i) {
     if (config.projects(i).empty()) return absl::InvalidArgumentError(absl::StrCat("projects[", i, "]: empty"));
   }
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CallRateLimit> count_limit,
+                           CallRateLimit::Create(config.count_rate_limit(), DefaultCountRateLimit(),
+                                                 "count_rate_limit", "Count", Clock::System()));
   TRELINK_ASSIGN_OR_RETURN(Catalogue catalogue, Catalogue::Load(config.catalogue_file()));
   TRELINK_ASSIGN_OR_RETURN(AccessPolicy access, AccessPolicy::Create(config.server().access()));
   const std::string history_file = config.release_history_file().empty()
@@ -57,7 +70,7 @@ absl::Status Serve(const std::string& config_path) {
   context.ledger = &ledger;
   if (config.refresh_seconds() != 0) context.refresh_interval = absl::Seconds(config.refresh_seconds());
   AggregateHandler handler(context);
-  AggregateServiceImpl aggregate(handler);
+  AggregateServiceImpl aggregate(handler, *count_limit);
   AuditServiceImpl audit(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,
                            ServiceHost::Start("trelink-aggregator", config.server(), {&aggregate, &audit}));

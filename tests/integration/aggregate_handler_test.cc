@@ -1,15 +1,19 @@
 // The aggregator's Count handler without a server, over a real store and
 // disclosure log: a call the client gave up on is neither logged nor
 // remembered, an over-limit query is refused before it is logged, and a
-// caller with no role is counted but leaves the log untouched.
+// caller with no role is counted but leaves the log untouched, and a table
+// the release history cannot keep is not released.
 #include "services/aggregator/aggregate_handler.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 
 #include "common/aggregate/query_limits.h"
 #include "common/config/text_config.h"
+#include "common/sdc/stored_release_history.h"
+#include "tests/support/faulty_sqlite_vfs.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
 #include "tests/support/truth_linked_store.h"
@@ -122,6 +126,76 @@ TEST_F(AggregateHandlerTest, RefusalOfAGoneCallIsNotLogged) {
   });
   EXPECT_THAT(table, StatusIs(absl::StatusCode::kPermissionDenied, ""));
   EXPECT_EQ(log_->size(), 0u);
+}
+
+// The release history is written before the log append, so a table whose
+// populations cannot be made durable (each file call of the history's
+// commit failed in turn, as a full disk and as an I/O error) is refused,
+// logged as a refusal without a table and not remembered: after a restart
+// the history and the log agree. The same query succeeds once the disk has
+// recovered.
+TEST_F(AggregateHandlerTest, ATableTheReleaseHistoryCannotKeepIsNotReleased) {
+  using ::trelink::testing::FaultySqliteVfs;
+  using ::trelink::testing::StorageFault;
+  FaultySqliteVfs::Install();
+  struct Aggregator {
+    std::unique_ptr<StoredReleaseHistory> history;
+    std::unique_ptr<DisclosureControl> control;
+    std::unique_ptr<AggregateHandler> handler;
+  };
+  const auto start = [this](const std::string& history_path) {
+    Aggregator aggregator;
+    auto history = StoredReleaseHistory::Open(history_path);
+    EXPECT_THAT(history, IsOk());
+    aggregator.history = *std::move(history);
+    aggregator.control = *DisclosureControl::Create(control_->policy(), *aggregator.history, nullptr);
+    aggregator.handler = std::make_unique<AggregateHandler>(AggregateContext{
+        access_.get(), catalogue_, store_, aggregator.control.get(), log_.get(), &kClock, {"demo"}});
+    return aggregator;
+  };
+  int64_t points = 0;
+  {
+    Aggregator clean = start(::trelink::testing::MakeTempDir() + "/releases");
+    FaultySqliteVfs::Disarm();
+    ASSERT_THAT(clean.handler->Count("analyst", Q2()), IsOk());
+    points = FaultySqliteVfs::calls();
+  }
+  ASSERT_GT(points, 0);
+  uint64_t logged = log_->size();
+  int64_t injected = 0;
+  for (StorageFault fault : {StorageFault::kDiskFull, StorageFault::kIoError}) {
+    for (int64_t n = 1; n <= points; ++n) {
+      SCOPED_TRACE(absl::StrCat(fault == StorageFault::kDiskFull ? "disk full" : "I/O error", " at call ", n));
+      const std::string path = ::trelink::testing::MakeTempDir() + "/releases";
+      {
+        Aggregator aggregator = start(path);
+        FaultySqliteVfs::FailCall(n, fault);
+        auto table = aggregator.handler->Count("analyst", Q2());
+        const bool failed = FaultySqliteVfs::failed() > 0;
+        FaultySqliteVfs::Disarm();
+        if (!failed) {  // a full disk from the commit's last fsync on: nothing failed
+          EXPECT_THAT(table, IsOk());
+          ++logged;
+          continue;
+        }
+        ++injected;
+        EXPECT_THAT(table, StatusIs(absl::StatusCode::kUnavailable, "the release history could not record this answer"));
+        EXPECT_EQ(*aggregator.history->TableCount(), 0);
+        ASSERT_EQ(log_->size(), ++logged);
+        trelink::v1::LogEntry entry;
+        ASSERT_TRUE(entry.ParseFromString(*log_->Entry(logged - 1)));
+        EXPECT_FALSE(entry.has_table());
+        EXPECT_EQ(entry.refusal_code(), "UNAVAILABLE");
+      }
+      Aggregator restarted = start(path);
+      EXPECT_EQ(*restarted.history->TableCount(), 0);
+      ASSERT_THAT(restarted.handler->Count("analyst", Q2()), IsOk());
+      EXPECT_EQ(log_->size(), ++logged);
+      EXPECT_GT(*restarted.history->TableCount(), 0);
+    }
+  }
+  EXPECT_GT(injected, points);
+  std::cout << injected << " faults injected\n";
 }
 
 // Growth of one over-limit refusal: time, caller, policy, code and a message

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "absl/strings/str_join.h"
@@ -216,6 +217,82 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   EXPECT_NE(tampered.stdout_text.find("\"check\": \"checkpoint\""), std::string::npos) << tampered.stdout_text;
 
   for (auto& service : services) EXPECT_EQ(service.Stop().exit_code, 0);
+}
+
+// The size of the aggregator's disclosure log, as an auditor sees it.
+uint64_t LogSize(int port) {
+  grpc::ClientContext context;
+  ::trelink::testing::WithDeadline(context);
+  trelink::v1::Checkpoint checkpoint;
+  grpc::Status status = trelink::v1::AuditService::NewStub(::trelink::testing::TestChannel(port, "auditor"))
+                            ->GetCheckpoint(&context, {}, &checkpoint);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return checkpoint.size();
+}
+
+// Per-caller rate limits in the real binary: a caller past its burst gets
+// RESOURCE_EXHAUSTED, unlogged, while other callers keep their own budget.
+// The refill rate is one call in 1000 s, so no refill happens during the
+// test and nothing depends on timing.
+TEST(AggregatorBinaryTest, CountIsRateLimitedPerCaller) {
+  const std::string dir = ::trelink::testing::MakeTempDir();
+  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
+  {  // the linkage admin has no role at this aggregator
+    std::ifstream in(dir + "/aggregator.textproto");
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string admin = R"(principals { identity: "linkage-admin" role: LINKAGE_ADMIN projects: "*" })";
+    const size_t at = config.find(admin);
+    ASSERT_NE(at, std::string::npos);
+    config.erase(at, admin.size());
+    std::ofstream(dir + "/aggregator.textproto") << config << "count_rate_limit { burst: 3 per_second: 0.001 }\n";
+  }
+  auto aggregator = ServiceProcess::Start(BinaryDir() + "/trelink-aggregator", {"--config", "aggregator.textproto"}, dir);
+  ASSERT_THAT(aggregator, IsOk());
+  auto port = aggregator->WaitUntilServing("aggregator.port", "auditor", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  trelink::v1::CountQuery query;
+  ASSERT_THAT(LoadTextConfig(std::string(TRELINK_SOURCE_DIR) + "/deploy/queries/q2_newborn_share_of_proceedings.textproto",
+                             query),
+              IsOk());
+  trelink::v1::CountTable table;
+  // Nothing is linked yet: answered with a refusal, which is logged.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Count(*port, "analyst", query, table).error_code(), grpc::StatusCode::FAILED_PRECONDITION) << i;
+  }
+  EXPECT_EQ(LogSize(*port), 3u);
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status refused = Count(*port, "analyst", query, table);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i;
+    EXPECT_NE(refused.error_message().find("Count: over this caller's rate limit (3 at once"), std::string::npos)
+        << refused.error_message();
+  }
+  EXPECT_EQ(LogSize(*port), 3u);
+  // Another caller has a bucket of its own (its wrong role is refused and logged).
+  EXPECT_EQ(Count(*port, "auditor", query, table).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(LogSize(*port), 4u);
+  // A caller with no role is limited too, and never logged either way.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Count(*port, "linkage-admin", query, table).error_code(), grpc::StatusCode::PERMISSION_DENIED) << i;
+  }
+  EXPECT_EQ(Count(*port, "linkage-admin", query, table).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(LogSize(*port), 4u);
+  ProcessResult stopped = aggregator->Stop();
+  EXPECT_EQ(stopped.exit_code, 0);
+  EXPECT_NE(stopped.stderr_text.find("Count: 4 calls refused so far over their caller's rate limit"), std::string::npos)
+      << stopped.stderr_text;
+}
+
+// A rate limit that cannot work stops the aggregator at start, naming the field.
+TEST(AggregatorBinaryTest, AnInvalidRateLimitIsRefusedAtStart) {
+  const std::string dir = ::trelink::testing::MakeTempDir();
+  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
+  std::ofstream(dir + "/aggregator.textproto", std::ios::app) << "count_rate_limit { per_second: -1 }\n";
+  auto aggregator = ServiceProcess::Start(BinaryDir() + "/trelink-aggregator", {"--config", "aggregator.textproto"}, dir);
+  ASSERT_THAT(aggregator, IsOk());
+  ProcessResult exited = aggregator->WaitForExit(absl::Seconds(30));
+  EXPECT_NE(exited.exit_code, 0);
+  EXPECT_NE(exited.stderr_text.find("count_rate_limit.per_second: must be above 0"), std::string::npos)
+      << exited.stderr_text;
 }
 
 }  // namespace

@@ -41,15 +41,7 @@ class BatchIngestTest : public ::testing::Test {
   IngestBatchRequest Batch(const std::string& id, int n, const std::string& project = "demo") {
     auto sealed = pseudonymiser_->PseudonymiseBatch(::trelink::testing::MaternityBatch(id, n, project));
     EXPECT_THAT(sealed, IsOk());
-    IngestBatchRequest request;
-    *request.mutable_sealed() = sealed->sealed();
-    for (int i = 0; i < n; ++i) {
-      auto* r = request.add_records();
-      r->set_event("birth");
-      r->set_event_date("2020-02-11");
-      (*r->mutable_attributes())["region"] = "E12000003";
-    }
-    return request;
+    return ::trelink::testing::BirthsIngest(sealed->sealed(), n);
   }
 
   int64_t Stored() { return *store_->CountRecords("demo"); }

@@ -174,15 +174,7 @@ class LinkerIngestTest : public ::testing::Test {
     grpc::Status status = ::trelink::testing::PseudonymStub(pseudonymiser_port_, "provider.maternity")
                               ->Pseudonymise(&context, ::trelink::testing::MaternityBatch(batch_id, 2), &sealed);
     EXPECT_TRUE(status.ok()) << status.error_message();
-    trelink::v1::IngestBatchRequest request;
-    *request.mutable_sealed() = sealed.sealed();
-    for (int i = 0; i < 2; ++i) {
-      auto* content = request.add_records();
-      content->set_event("birth");
-      content->set_event_date("2020-02-11");
-      (*content->mutable_attributes())["region"] = "E12000003";
-    }
-    return request;
+    return ::trelink::testing::BirthsIngest(sealed.sealed(), 2);
   }
 
   std::string dir_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,37 @@ inline bool PrepareDeployment(const std::string& dir) {
       << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\nprojects: \"demo\"\n"
       << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true }\n"
       << "log_file: \"disclosure.log\"\nlog_signing_key_file: \"log.key\"\nrefresh_seconds: 1\n";
+  return true;
+}
+
+// Services started from the configs PrepareDeployment wrote, with their
+// ports by name ("pseudonymiser", "linker", "aggregator").
+struct RunningServices {
+  std::vector<ServiceProcess> processes;
+  std::map<std::string, int> ports;
+
+  // The CLI's flags for the pseudonymiser, linker, catalogue and project demo.
+  std::vector<std::string> CliEndpoints() const {
+    return {"--pseudonymiser", absl::StrCat("127.0.0.1:", ports.at("pseudonymiser")),
+            "--linker",        absl::StrCat("127.0.0.1:", ports.at("linker")),
+            "--catalogue",     std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto",
+            "--project",       "demo"};
+  }
+};
+
+// Starts each of `names` in `dir` and waits until it serves; false (with a
+// test failure) when one does not.
+inline bool StartServices(const std::string& dir, const std::vector<std::string>& names, RunningServices& running) {
+  for (const std::string& name : names) {
+    auto process = ServiceProcess::Start(BinaryDir() + "/trelink-" + name, {"--config", name + ".textproto"}, dir);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return false;
+    auto port = process->WaitUntilServing(name + ".port", "auditor", absl::Seconds(30));
+    EXPECT_TRUE(port.ok()) << name << ": " << port.status();
+    if (!port.ok()) return false;
+    running.ports[name] = *port;
+    running.processes.push_back(*std::move(process));
+  }
   return true;
 }
 

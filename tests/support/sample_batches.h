@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "trelink/v1/linkage.pb.h"
 #include "trelink/v1/pseudonym.pb.h"
 
 namespace trelink::testing {
@@ -35,6 +36,20 @@ inline trelink::v1::PseudonymiseBatchRequest MaternityBatch(const std::string& b
     b->set_family_name("Quennell-Ashdown");
     b->set_date_of_birth("2020-02-11");
     b->set_sex("F");
+  }
+  return request;
+}
+
+// The linker's request for a sealed MaternityBatch of `records` records:
+// the sealed keys with one birth per record as content.
+inline trelink::v1::IngestBatchRequest BirthsIngest(const trelink::v1::SealedBatch& sealed, int records) {
+  trelink::v1::IngestBatchRequest request;
+  *request.mutable_sealed() = sealed;
+  for (int i = 0; i < records; ++i) {
+    auto* content = request.add_records();
+    content->set_event("birth");
+    content->set_event_date("2020-02-11");
+    (*content->mutable_attributes())["region"] = "E12000003";
   }
   return request;
 }
