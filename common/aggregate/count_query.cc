@@ -217,6 +217,7 @@ std::string CellDefinition(const CountQuery& query, const std::vector<std::vecto
       const int at = coords[static_cast<size_t>(i)];
       required = at < 0 ? "any" : labels[static_cast<size_t>(i)][static_cast<size_t>(at)];
     }
+    if (required == "any") continue;  // a grouped flag's margin does not restrict
     trelink::v1::Flag unnamed = flag;
     unnamed.clear_name();
     parts.push_back(absl::StrCat("flag:", Deterministic(unnamed), "=", required));

@@ -66,15 +66,18 @@ class AnalystView {
   // or ran out of time, which the caller must treat as a risk.
   std::optional<uint64_t> IntervalWidth(const std::vector<uint32_t>& count, uint64_t exact_below, absl::Time deadline) {
     SetObjective(count, 1.0);
-    std::optional<double> low = Optimum(GLP_MIN, false, deadline), high = Optimum(GLP_MAX, false, deadline);
+    std::optional<Bound> low = Optimum(GLP_MIN, false, deadline), high = Optimum(GLP_MAX, false, deadline);
     std::optional<uint64_t> width;
     if (low.has_value() && high.has_value()) {
-      width = Width(*low, *high);
-      if (*width < exact_below && *width != UINT64_MAX) {
+      width = Width(low->value, high->value);
+      // An LP optimum at an integer point is the integer optimum too; only
+      // a fractional end needs the integer program.
+      if (*width < exact_below && *width != UINT64_MAX && !(low->integral && high->integral)) {
         if (!integer_columns_) MakeColumnsInteger();
-        low = Optimum(GLP_MIN, true, deadline);
-        high = Optimum(GLP_MAX, true, deadline);
-        width = low.has_value() && high.has_value() ? std::optional<uint64_t>(Width(*low, *high)) : std::nullopt;
+        if (!low->integral) low = Optimum(GLP_MIN, true, deadline);
+        if (!high->integral) high = Optimum(GLP_MAX, true, deadline);
+        width = low.has_value() && high.has_value() ? std::optional<uint64_t>(Width(low->value, high->value))
+                                                    : std::nullopt;
       }
     }
     SetObjective(count, 0.0);
@@ -102,7 +105,20 @@ class AnalystView {
     return static_cast<int>(std::clamp<int64_t>(left, 1, INT32_MAX));
   }
 
-  std::optional<double> Optimum(int direction, bool integer, absl::Time deadline) {
+  struct Bound {
+    double value;
+    bool integral;  // attained at an integer point
+  };
+
+  bool PrimalIntegral() const {
+    for (int j = 1; j <= glp_get_num_cols(lp_); ++j) {
+      const double x = glp_get_col_prim(lp_, j);
+      if (std::abs(x - std::round(x)) > 1e-9) return false;
+    }
+    return true;
+  }
+
+  std::optional<Bound> Optimum(int direction, bool integer, absl::Time deadline) {
     if (absl::Now() >= deadline) return std::nullopt;
     glp_set_obj_dir(lp_, direction);
     simplex_.tm_lim = Milliseconds(deadline);
@@ -113,12 +129,12 @@ class AnalystView {
     }
     if (rc != 0) return std::nullopt;
     const int status = glp_get_status(lp_);
-    if (status == GLP_UNBND) return direction == GLP_MAX ? kUnbounded : 0.0;
+    if (status == GLP_UNBND) return Bound{direction == GLP_MAX ? kUnbounded : 0.0, true};
     if (status != GLP_OPT) return std::nullopt;
-    if (!integer) return glp_get_obj_val(lp_);
+    if (!integer) return Bound{glp_get_obj_val(lp_), PrimalIntegral()};
     integer_.tm_lim = Milliseconds(deadline);
     if (glp_intopt(lp_, &integer_) != 0 || glp_mip_status(lp_) != GLP_OPT) return std::nullopt;
-    return glp_mip_obj_val(lp_);
+    return Bound{glp_mip_obj_val(lp_), true};
   }
 
   std::vector<int> column_of_;  // per class; 0: in no released cell

@@ -20,9 +20,12 @@ namespace trelink::testing {
 
 // A store in a fresh temporary directory holding `population` under
 // `project`, linked by the truth; null (with a test failure) on error.
+// `assignments`, when given, receives the generation's person of every
+// participant (to save another generation of the same links).
 inline std::unique_ptr<SqliteLinkedStore> StoreLinkedByTruth(const SyntheticPopulation& population,
                                                              const Catalogue& catalogue, const Clock& clock,
-                                                             const std::string& project) {
+                                                             const std::string& project,
+                                                             std::vector<PersonAssignment>* assignments = nullptr) {
   LinkerKeyPair linker = NewLinkerKeys();
   auto pseudonymiser = Pseudonymiser::Create(NewKeyset(), linker.public_key(), DefaultKeySchema(), {}, clock);
   auto store = SqliteLinkedStore::Open(MakeTempDir() + "/linked.db", clock);
@@ -39,6 +42,7 @@ inline std::unique_ptr<SqliteLinkedStore> StoreLinkedByTruth(const SyntheticPopu
   for (uint32_t p = 0; p < participants->size(); ++p) {
     truth.push_back({participants->participant_id(p), totals->truth[p]});
   }
+  if (assignments != nullptr) *assignments = truth;
   trelink::v1::LinkageReport report;
   const absl::Status saved = (*store)->SaveGeneration(project, report, truth);
   EXPECT_THAT(saved, IsOk());
