@@ -51,12 +51,15 @@ linker=127.0.0.1:$(cat "$out/linker.port")
 aggregator=127.0.0.1:$(cat "$out/aggregator.port")
 
 step "4. Each provider sends identifiers to the pseudonymiser and sealed keys + content to the linker"
-for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
-  dataset=${pair%%:*} provider=${pair#*:}
-  # shellcheck disable=SC2046
-  "$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls "$provider") \
-    --catalogue "$out/config/catalogue.textproto" --project demo --dataset "$dataset" \
-    --csv "$out/population/$dataset.csv"
+echo "  (twice: project demo answers in sdc mode, project demo-dp in dp mode)"
+for project in demo demo-dp; do
+  for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
+    dataset=${pair%%:*} provider=${pair#*:}
+    # shellcheck disable=SC2046
+    "$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls "$provider") \
+      --catalogue "$out/config/catalogue.textproto" --project "$project" --dataset "$dataset" \
+      --csv "$out/population/$dataset.csv"
+  done
 done
 
 step "5. Sending a file again stores nothing twice (batch ids are deterministic)"
@@ -68,6 +71,8 @@ step "5. Sending a file again stores nothing twice (batch ids are deterministic)
 step "6. The linkage admin runs linkage (the linker never sees an identifier)"
 # shellcheck disable=SC2046
 "$bin/trelink-cli" link --linker "$linker" --project demo $(tls linkage-admin)
+# shellcheck disable=SC2046
+"$bin/trelink-cli" link --linker "$linker" --project demo-dp $(tls linkage-admin) | tail -1
 true_persons=$(tail -n +2 "$out/population/truth.csv" | cut -d, -f4 | sort -u | wc -l)
 echo "  ground truth (evaluation only): $true_persons distinct persons"
 
@@ -75,7 +80,7 @@ echo "  what analysts see of it, as metadata of the generation their counts come
 # shellcheck disable=SC2046
 "$bin/trelink-cli" catalogue --aggregator "$aggregator" --project demo $(tls analyst) | sed -n '/^project demo/,$p'
 
-step "7. The analyst asks Q1-Q7; every answer passes disclosure control and is logged first"
+step "7. The analyst asks Q1-Q7 in project demo (sdc mode: rules and a release audit); every answer is logged first"
 "$bin/trelink-truth" --population "$out/population" --catalogue "$out/config/catalogue.textproto" \
   --out "$out/truth" "$root"/deploy/queries/*.textproto
 mkdir -p "$out/tables"
@@ -90,14 +95,43 @@ for query in "$root"/deploy/queries/*.textproto; do
     >"$out/tables/$name.csv"
 done
 
-step "8. An auditor fetches the disclosure log and verifies it offline with the pinned key"
+step "8. The same questions in project demo-dp (dp mode: noise, a privacy budget kept in the log)"
+for query in "$root"/deploy/queries/*.textproto; do
+  name=$(basename "$query" .textproto)
+  echo
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" query --aggregator "$aggregator" $(tls analyst) --project demo-dp --query "$query" \
+    --truth "$out/truth/$name.truth.csv"
+done
+echo
+echo "  Q1 asked again: the earlier noisy answer, at no cost (nothing to average away)"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" query --aggregator "$aggregator" $(tls analyst) --project demo-dp \
+  --query "$root/deploy/queries/q1_maternal_deaths_social_care.textproto" --format csv
+# shellcheck disable=SC2046
+"$bin/trelink-cli" catalogue --aggregator "$aggregator" --project demo-dp $(tls analyst) | grep "privacy budget"
+
+step "9. A differencing attempt in project demo: births in 2019, then births in 2019 but the last day"
+cat >"$out/births_2019.textproto" <<'QUERY'
+project: "demo" name: "births 2019"
+cohort { dataset: "maternity" events: "birth" role: "baby" from_date: "2019-01-01" to_date: "2019-12-31" }
+QUERY
+sed 's/2019-12-31/2019-12-30/; s/births 2019/births 2019 but 31 December/' "$out/births_2019.textproto" \
+  >"$out/births_2019_but_one_day.textproto"
+for query in births_2019 births_2019_but_one_day; do
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" query --aggregator "$aggregator" $(tls analyst) --query "$out/$query.textproto"
+done
+echo "  (the second differs from the first by the births of one day: the release audit withholds it)"
+
+step "10. An auditor fetches the disclosure log and verifies it offline with the pinned key"
 mkdir -p "$out/audit"
 # shellcheck disable=SC2046
 "$bin/trelink-audit" fetch --aggregator "$aggregator" $(tls auditor) --out "$out/audit"
 "$bin/trelink-audit" verify --log "$out/audit/disclosure.log" --checkpoint "$out/audit/checkpoint" \
   --pubkey "$out/keys/log.pub"
 
-step "9. An analyst may not link (roles come from the client certificate)"
+step "11. An analyst may not link (roles come from the client certificate)"
 # shellcheck disable=SC2046
 if "$bin/trelink-cli" link --linker "$linker" --project demo $(tls analyst) 2>"$out/logs/denied.txt"; then
   echo "unexpected: the analyst was allowed" >&2
@@ -105,7 +139,7 @@ if "$bin/trelink-cli" link --linker "$linker" --project demo $(tls analyst) 2>"$
 fi
 sed 's/^.*error: /refused as expected: /' "$out/logs/denied.txt"
 
-step "10. Stop the services"
+step "12. Stop the services"
 "$ctl" stop "$out"
 trap - EXIT
 echo

@@ -199,7 +199,8 @@ std::string Deterministic(const google::protobuf::Message& message) {
 }  // namespace
 
 // What a cell counts, independent of how the query was written: the cohort
-// (filters in a fixed order), each flag with the value the cell requires
+// (filters in a fixed order; its date range left out, as dates are no
+// attribute of a person and a range over all the data equals none), each flag with the value the cell requires
 // (yes when it only filters, yes/no/any when grouped), and the grouped
 // values. BLAKE2b-128 of the sorted parts.
 std::string CellDefinition(const CountQuery& query, const std::vector<std::vector<std::string>>& labels,
@@ -209,6 +210,8 @@ std::string CellDefinition(const CountQuery& query, const std::vector<std::vecto
   std::sort(cohort.mutable_filters()->begin(), cohort.mutable_filters()->end(),
             [](const auto& a, const auto& b) { return a.attribute() < b.attribute(); });
   std::sort(cohort.mutable_events()->begin(), cohort.mutable_events()->end());
+  cohort.clear_from_date();
+  cohort.clear_to_date();
   std::vector<std::string> parts = {"cohort:" + Deterministic(cohort)};
   for (const trelink::v1::Flag& flag : query.flags()) {
     std::string required = "yes";

@@ -27,19 +27,36 @@ std::string QueryDigest(const trelink::v1::CountQuery& query) {
 
 std::optional<PrivacyLedger::Earlier> PrivacyLedger::Find(const std::string& project, const std::string& digest,
                                                           uint64_t generation) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return FindLocked(project, digest, generation);
+}
+
+std::optional<PrivacyLedger::Earlier> PrivacyLedger::FindLocked(const std::string& project, const std::string& digest,
+                                                                uint64_t generation) const {
   auto it = answers_.find({project, digest, generation});
   if (it == answers_.end()) return std::nullopt;
   return it->second;
 }
 
 uint64_t PrivacyLedger::spent(const std::string& project) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SpentLocked(project);
+}
+
+uint64_t PrivacyLedger::entries() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_;
+}
+
+uint64_t PrivacyLedger::SpentLocked(const std::string& project) const {
   auto it = spent_.find(project);
   return it == spent_.end() ? 0 : it->second;
 }
 
 absl::StatusOr<trelink::v1::PrivacyCharge> PrivacyLedger::Charge(const std::string& project, const std::string& digest,
                                                                  const trelink::v1::DpPolicy& policy) const {
-  const uint64_t spent_so_far = spent(project);
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t spent_so_far = SpentLocked(project);
   if (spent_so_far + policy.epsilon_per_query_micro() > policy.budget_micro()) {
     return absl::ResourceExhaustedError(absl::StrCat("project \"", project,
                                                      "\": its privacy budget is spent; only earlier queries can be "
@@ -55,8 +72,9 @@ absl::StatusOr<trelink::v1::PrivacyCharge> PrivacyLedger::Charge(const std::stri
 
 trelink::v1::PrivacyCharge PrivacyLedger::Repeat(const std::string& project, const std::string& digest,
                                                  const Earlier& earlier, const trelink::v1::DpPolicy& policy) const {
+  std::lock_guard<std::mutex> lock(mu_);
   trelink::v1::PrivacyCharge charge;
-  charge.set_spent_micro(spent(project));
+  charge.set_spent_micro(SpentLocked(project));
   charge.set_budget_micro(policy.budget_micro());
   charge.set_repeat(true);
   charge.set_repeat_of(earlier.index);
@@ -65,6 +83,7 @@ trelink::v1::PrivacyCharge PrivacyLedger::Repeat(const std::string& project, con
 }
 
 absl::Status PrivacyLedger::Replay(const trelink::v1::LogEntry& entry) {
+  std::lock_guard<std::mutex> lock(mu_);
   ++entries_;
   const bool dp = entry.policy().mode() == trelink::v1::DisclosurePolicy::DP;
   if (!entry.has_table()) return absl::OkStatus();  // a refusal costs nothing
@@ -82,7 +101,7 @@ absl::Status PrivacyLedger::Replay(const trelink::v1::LogEntry& entry) {
   if (charge.budget_micro() != entry.policy().dp().budget_micro()) return fail("the charge's budget is not the policy's");
   const uint64_t generation = entry.table().generation();
   if (charge.repeat()) {
-    std::optional<Earlier> earlier = Find(project, charge.query_digest(), generation);
+    std::optional<Earlier> earlier = FindLocked(project, charge.query_digest(), generation);
     if (charge.charged_micro() != 0) return fail("a repeat was charged");
     if (!earlier.has_value() || earlier->index != charge.repeat_of()) return fail("repeats no earlier answer");
     trelink::v1::CountTable table = entry.table(), before = earlier->table;
@@ -97,11 +116,11 @@ absl::Status PrivacyLedger::Replay(const trelink::v1::LogEntry& entry) {
     if (charge.charged_micro() != entry.policy().dp().epsilon_per_query_micro()) {
       return fail("charged other than the policy's epsilon per query");
     }
-    if (Find(project, charge.query_digest(), generation).has_value()) {
+    if (FindLocked(project, charge.query_digest(), generation).has_value()) {
       return fail("a query answered afresh although an earlier answer existed");
     }
   }
-  const uint64_t total = spent(project) + charge.charged_micro();
+  const uint64_t total = SpentLocked(project) + charge.charged_micro();
   if (charge.spent_micro() != total) {
     return fail(absl::StrCat("says ", charge.spent_micro(), " micro-epsilon spent; the log adds up to ", total));
   }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -24,6 +25,7 @@ namespace trelink {
 // cleared: equal for the same question.
 std::string QueryDigest(const trelink::v1::CountQuery& query);
 
+// Thread-safe.
 class PrivacyLedger {
  public:
   // Checks one entry against the ledger and adds it (entries in log order).
@@ -47,9 +49,13 @@ class PrivacyLedger {
                                     const trelink::v1::DpPolicy& policy) const;
 
   uint64_t spent(const std::string& project) const;
-  uint64_t entries() const { return entries_; }
+  uint64_t entries() const;
 
  private:
+  uint64_t SpentLocked(const std::string& project) const;
+  std::optional<Earlier> FindLocked(const std::string& project, const std::string& digest, uint64_t generation) const;
+
+  mutable std::mutex mu_;
   std::map<std::string, uint64_t> spent_;
   std::map<std::tuple<std::string, std::string, uint64_t>, Earlier> answers_;
   uint64_t entries_ = 0;

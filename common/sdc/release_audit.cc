@@ -61,30 +61,40 @@ class AnalystView {
     return std::all_of(count.begin(), count.end(), [&](uint32_t c) { return column_of_[c] != 0; });
   }
 
-  // The feasible interval's width: LP first, the integer program when the
-  // LP interval is narrower than `exact_below`. nullopt: the solver failed
-  // or ran out of time, which the caller must treat as a risk.
-  std::optional<uint64_t> IntervalWidth(const std::vector<uint32_t>& count, uint64_t exact_below, absl::Time deadline) {
+  // The feasible interval's width, or a lower bound of it that is at least
+  // `threshold`: the true value `truth` is feasible, so a maximum of at
+  // least truth + threshold settles it with one LP. Otherwise LP minimum
+  // and maximum, and the integer program for a fractional end when the LP
+  // interval is narrower than `exact_below`. nullopt: the solver failed or
+  // ran out of time, which the caller must treat as a risk.
+  std::optional<uint64_t> IntervalWidth(const std::vector<uint32_t>& count, uint64_t truth, uint64_t threshold,
+                                        uint64_t exact_below, absl::Time deadline) {
     SetObjective(count, 1.0);
-    std::optional<Bound> low = Optimum(GLP_MIN, false, deadline), high = Optimum(GLP_MAX, false, deadline);
-    std::optional<uint64_t> width;
-    if (low.has_value() && high.has_value()) {
-      width = Width(low->value, high->value);
-      // An LP optimum at an integer point is the integer optimum too; only
-      // a fractional end needs the integer program.
-      if (*width < exact_below && *width != UINT64_MAX && !(low->integral && high->integral)) {
-        if (!integer_columns_) MakeColumnsInteger();
-        if (!low->integral) low = Optimum(GLP_MIN, true, deadline);
-        if (!high->integral) high = Optimum(GLP_MAX, true, deadline);
-        width = low.has_value() && high.has_value() ? std::optional<uint64_t>(Width(low->value, high->value))
-                                                    : std::nullopt;
-      }
-    }
+    std::optional<uint64_t> width = Solve(truth, threshold, exact_below, deadline);
     SetObjective(count, 0.0);
     return width;
   }
 
  private:
+  std::optional<uint64_t> Solve(uint64_t truth, uint64_t threshold, uint64_t exact_below, absl::Time deadline) {
+    std::optional<Bound> high = Optimum(GLP_MAX, false, deadline);
+    if (!high.has_value()) return std::nullopt;
+    if (high->value == kUnbounded) return UINT64_MAX;
+    const double top = std::floor(high->value + 1e-6);
+    if (top >= static_cast<double>(truth + threshold)) return static_cast<uint64_t>(top) - truth;
+    std::optional<Bound> low = Optimum(GLP_MIN, false, deadline);
+    if (!low.has_value()) return std::nullopt;
+    const uint64_t width = Width(low->value, high->value);
+    // An LP optimum at an integer point is the integer optimum too; only a
+    // fractional end needs the integer program.
+    if (width >= exact_below || (low->integral && high->integral)) return width;
+    if (!integer_columns_) MakeColumnsInteger();
+    if (!low->integral) low = Optimum(GLP_MIN, true, deadline);
+    if (!high->integral) high = Optimum(GLP_MAX, true, deadline);
+    if (!low.has_value() || !high.has_value()) return std::nullopt;
+    return Width(low->value, high->value);
+  }
+
   static uint64_t Width(double low, double high) {
     if (high == kUnbounded) return UINT64_MAX;
     const double lo = std::ceil(low - 1e-6), hi = std::floor(high + 1e-6);
@@ -262,7 +272,7 @@ void ReleaseAudit::NotePairs(CellId cell) {
   }
 }
 
-std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts(std::vector<Risk>& immediate) const {
+std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts() const {
   const uint64_t k = threshold_;
   absl::flat_hash_set<std::vector<uint32_t>> seen;
   std::vector<std::vector<uint32_t>> counts;
@@ -276,14 +286,9 @@ std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts(std::vector<Ris
     if (class_size_[c] >= 1 && class_size_[c] < k) add({c});
   }
   for (const Difference& d : differences_) {
+    if (d.equal) continue;
     const Cell& from = cells_[d.from];
     const Cell& minus = cells_[d.minus];
-    if (d.equal) {
-      // Released together, two definitions of the same persons say that
-      // everyone in one has the other's attribute.
-      if (from.released && minus.released) immediate.push_back({from.classes, 0});
-      continue;
-    }
     std::vector<uint32_t> only;
     std::set_difference(from.classes.begin(), from.classes.end(), minus.classes.begin(), minus.classes.end(),
                         std::back_inserter(only));
@@ -292,13 +297,28 @@ std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts(std::vector<Ris
   return counts;
 }
 
+// Released together, two definitions of the same persons say that everyone
+// in one has the other's attribute.
+std::vector<ReleaseAudit::Risk> ReleaseAudit::SamePersonRisks() const {
+  std::vector<Risk> risks;
+  for (const Difference& d : differences_) {
+    if (d.equal && cells_[d.from].released && cells_[d.minus].released) {
+      risks.push_back({cells_[d.from].classes, 0, true});
+    }
+  }
+  return risks;
+}
+
 ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector<Risk>* only) const {
   Finding finding;
+  finding.risks = SamePersonRisks();
   std::vector<std::vector<uint32_t>> counts;
   if (only == nullptr) {
-    counts = ProtectedCounts(finding.risks);
+    counts = ProtectedCounts();
   } else {
-    for (const Risk& risk : *only) counts.push_back(risk.classes);
+    for (const Risk& risk : *only) {
+      if (!risk.same_persons) counts.push_back(risk.classes);
+    }
   }
   std::vector<std::pair<std::vector<uint32_t>, std::pair<uint64_t, uint64_t>>> rows;
   for (const Cell& cell : cells_) {
@@ -309,7 +329,10 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   for (const auto& count : counts) {
     if (!view.Bounded(count)) continue;
     ++finding.protected_counts;
-    std::optional<uint64_t> width = view.IntervalWidth(count, uint64_t{threshold_} + threshold_ / 2, deadline);
+    uint64_t truth = 0;
+    for (uint32_t c : count) truth += class_size_[c];
+    std::optional<uint64_t> width =
+        view.IntervalWidth(count, truth, threshold_, uint64_t{threshold_} + threshold_ / 2, deadline);
     if (!width.has_value()) {
       finding.timed_out = absl::Now() >= deadline;
       finding.risks.push_back({count, 0});

@@ -71,6 +71,7 @@ class ReleaseAudit {
   struct Risk {
     std::vector<uint32_t> classes;  // the count is the sum of these classes' sizes
     uint64_t interval;              // its feasible interval's width (max - min)
+    bool same_persons = false;      // two differently defined released cells with the same persons
   };
   struct Finding {
     std::vector<Risk> risks;
@@ -105,7 +106,8 @@ class ReleaseAudit {
   uint32_t NewClass();
   uint64_t DifferenceSize(const Cell& a, const Cell& b) const;
   void NotePairs(CellId cell);
-  std::vector<std::vector<uint32_t>> ProtectedCounts(std::vector<Risk>& immediate) const;
+  std::vector<std::vector<uint32_t>> ProtectedCounts() const;
+  std::vector<Risk> SamePersonRisks() const;
 
   uint32_t threshold_;
   bool group_disclosure_check_;

@@ -33,6 +33,12 @@ absl::StatusOr<trelink::v1::CatalogueDescription> AggregateHandler::DescribeCata
     description.set_generation(report->generation());
     *description.mutable_linkage_quality() = report->quality();
   }
+  if (const DisclosureControl& control = ControlFor(project); control.dp() && context_.ledger != nullptr) {
+    trelink::v1::PrivacyBudget& budget = *description.mutable_privacy_budget();
+    budget.set_spent_micro(context_.ledger->spent(project));
+    budget.set_budget_micro(control.policy().dp().budget_micro());
+    budget.set_epsilon_per_query_micro(control.policy().dp().epsilon_per_query_micro());
+  }
   return description;
 }
 

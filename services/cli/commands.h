@@ -51,7 +51,8 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
 // Runs a query file (CountQuery, text format) as an analyst and prints the
 // disclosure-controlled table as aligned text, csv or json. With a truth file
 // from trelink-truth, prints the true value beside each cell.
-absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& format,
+// `project`, when not empty, replaces the query file's project.
+absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project, const std::string& format,
                       const std::string& truth_file, uint32_t rounding_base);
 // Prints the catalogue's datasets, dimensions and the disclosure policy.
 // The aggregator's catalogue and policy; with a project, also the linkage

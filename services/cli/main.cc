@@ -89,7 +89,8 @@ absl::Status Dispatch(const std::string& command) {
     const Endpoint aggregator = EndpointAt(absl::GetFlag(FLAGS_aggregator));
     if (command == "catalogue") return PrintCatalogue(aggregator, project);
     if (absl::Status s = Require({{"query", absl::GetFlag(FLAGS_query)}}); !s.ok()) return s;
-    return RunQuery(aggregator, absl::GetFlag(FLAGS_query), absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_truth), 5);
+    return RunQuery(aggregator, absl::GetFlag(FLAGS_query), project, absl::GetFlag(FLAGS_format),
+                    absl::GetFlag(FLAGS_truth), 5);
   }
   if (command == "key-info") {
     if (absl::Status s = Require({{"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}}); !s.ok()) return s;

@@ -52,10 +52,11 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
 
 }  // namespace
 
-absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& format,
-                      const std::string& truth_file, uint32_t rounding_base) {
+absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project,
+                      const std::string& format, const std::string& truth_file, uint32_t rounding_base) {
   trelink::v1::CountQuery query;
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(query_file, query));
+  if (!project.empty()) query.set_project(project);
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(aggregator));
   auto stub = trelink::v1::AggregateService::NewStub(channel);
   grpc::ClientContext context;
@@ -152,6 +153,13 @@ absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& proje
                 "as rounding\n",
                 project.c_str(), static_cast<unsigned long long>(description.generation()));
     PrintQuality(description.linkage_quality());
+  }
+  if (description.has_privacy_budget()) {
+    const auto& budget = description.privacy_budget();
+    std::printf("project %s: privacy budget epsilon %.2f of %.2f spent (%.2f per new query; a query asked again "
+                "is answered from its earlier answer at no cost)\n",
+                project.c_str(), budget.spent_micro() / 1e6, budget.budget_micro() / 1e6,
+                budget.epsilon_per_query_micro() / 1e6);
   }
   return absl::OkStatus();
 }
