@@ -1,6 +1,7 @@
 #include "common/disclosure_log/log_verifier.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -8,22 +9,41 @@
 #include "absl/strings/str_join.h"
 #include "common/merkle/merkle_tree.h"
 #include "common/sdc/disclosure_control.h"
+#include "common/sdc/privacy_ledger.h"
 #include "trelink/v1/disclosure_log.pb.h"
 
 namespace trelink {
 namespace {
 
 using trelink::v1::CountTable;
+using trelink::v1::LogEntry;
 
-// Replays the policy over one released table: released counts at or above
-// the threshold and on the rounding base, suppressed cells without a value,
-// and no line (a margin with its cells) holding exactly one unknown.
-void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerification& result) {
+// The problems of one entry's "policy" replay.
+struct PolicyProblems {
+  int64_t index;
+  LogVerification& result;
+  void operator()(const std::string& detail) const { result.problems.push_back({index, "policy", detail}); }
+};
+
+bool IsDp(const LogEntry& entry) { return entry.policy().mode() == trelink::v1::DisclosurePolicy::DP; }
+
+// Any other status withholds the count, though it may leak why (a problem
+// of its own); the reasons and lines below treat it as suppressed.
+bool IsReleased(trelink::v1::CellStatus status) {
+  return status == trelink::v1::RELEASED || status == trelink::v1::ROUNDED;
+}
+
+// Cells by their values, for the line check.
+using CellsByValues = std::map<std::vector<std::string>, const trelink::v1::Cell*>;
+
+// Each cell on its own: one of the three statuses an analyst may see, no
+// value behind a suppression, released counts at or above the threshold
+// and on the rounding base. dp releases no count below k, zero included.
+CellsByValues ReplayCells(const LogEntry& entry, LogVerification& result, const PolicyProblems& problem) {
   const auto& policy = entry.policy();
   const CountTable& table = entry.table();
-  auto problem = [&](const std::string& detail) { result.problems.push_back({index, "policy", detail}); };
-  if (table.policy_version() != policy.version()) problem("table policy version differs from the entry's policy");
-  std::map<std::vector<std::string>, const trelink::v1::Cell*> cells;
+  const bool dp = IsDp(entry);
+  CellsByValues cells;
   for (int c = 0; c < table.cells_size(); ++c) {
     const auto& cell = table.cells(c);
     ++result.cells_checked;
@@ -36,18 +56,18 @@ void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerifica
       continue;
     }
     cells[key] = &cell;
-    if (IsSuppressed(cell.status())) {
+    if (!IsReleased(cell.status())) {
+      if (!IsSuppressed(cell.status())) {
+        problem(absl::StrCat(where, ": status ", cell.status(),
+                             " is none an analyst may see (RELEASED, ROUNDED or SUPPRESSED)"));
+      }
       if (cell.count() != 0) problem(absl::StrCat(where, ": suppressed but carries a count"));
       continue;
     }
-    if (cell.status() != trelink::v1::ROUNDED && cell.status() != trelink::v1::RELEASED) {
-      problem(absl::StrCat(where, ": unknown status"));
-      continue;
-    }
-    if (cell.count() == 0 && !policy.release_zeros() && cell.status() != trelink::v1::ROUNDED) {
+    if (!dp && cell.count() == 0 && !policy.release_zeros()) {
       problem(absl::StrCat(where, ": a zero released although the policy does not release zeros"));
     }
-    if (cell.count() != 0 && cell.count() < policy.threshold()) {
+    if ((dp || cell.count() != 0) && cell.count() < policy.threshold()) {
       problem(absl::StrCat(where, ": released count ", cell.count(), " is below the threshold ", policy.threshold()));
     }
     if (cell.status() == trelink::v1::ROUNDED && policy.rounding_base() > 1 && cell.count() % policy.rounding_base() != 0) {
@@ -57,8 +77,62 @@ void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerifica
       problem(absl::StrCat(where, ": released unrounded under a rounding policy"));
     }
   }
-  // Lines: along each dimension, the cells that agree elsewhere; the one
-  // with "*" there is the line's margin.
+  return cells;
+}
+
+// The auditors' reasons: one per cell, NOT_SUPPRESSED exactly for the
+// released ones. A dp repeat is the earlier entry's table and may carry none.
+void ReplayReasons(const LogEntry& entry, const PolicyProblems& problem) {
+  const CountTable& table = entry.table();
+  if (entry.suppression_reasons_size() == 0 && IsDp(entry) && entry.privacy().repeat()) return;
+  if (entry.suppression_reasons_size() != table.cells_size()) {
+    problem(absl::StrCat(entry.suppression_reasons_size(), " suppression reasons for ", table.cells_size(), " cells"));
+    return;
+  }
+  for (int c = 0; c < table.cells_size(); ++c) {
+    const trelink::v1::SuppressionReason reason = entry.suppression_reasons(c);
+    const bool suppressed = !IsReleased(table.cells(c).status());
+    if (!trelink::v1::SuppressionReason_IsValid(reason)) {
+      problem(absl::StrCat("cell ", c, ": unknown suppression reason ", reason));
+    } else if (suppressed && reason == trelink::v1::NOT_SUPPRESSED) {
+      problem(absl::StrCat("cell ", c, ": suppressed without a reason"));
+    } else if (!suppressed && reason != trelink::v1::NOT_SUPPRESSED) {
+      problem(absl::StrCat("cell ", c, ": released but logged as suppressed (",
+                           trelink::v1::SuppressionReason_Name(reason), ")"));
+    }
+  }
+}
+
+// sdc: the release audit ran and left every protected count an interval at
+// least k wide, or withheld the whole table. dp: no release audit.
+void ReplayReleaseAudit(const LogEntry& entry, const PolicyProblems& problem) {
+  if (IsDp(entry)) {
+    if (entry.has_release_audit()) problem("a dp release carries a release audit summary");
+    return;
+  }
+  if (!entry.has_release_audit()) {
+    problem("an sdc release without its release audit summary");
+    return;
+  }
+  const trelink::v1::ReleaseAuditSummary& audit = entry.release_audit();
+  const uint32_t k = entry.policy().threshold();
+  if (audit.whole_table_suppressed()) {
+    for (int c = 0; c < entry.table().cells_size(); ++c) {
+      if (IsReleased(entry.table().cells(c).status())) {
+        problem(absl::StrCat("cell ", c, ": released although the release audit withheld the whole table"));
+      }
+    }
+  } else if (audit.protected_counts() > 0 && audit.narrowest_interval() < k) {
+    problem(absl::StrCat("the release audit left a protected count an interval ", audit.narrowest_interval(),
+                         " wide, narrower than the threshold ", k));
+  }
+}
+
+// sdc: no line (a margin with its cells) holds exactly one unknown. In dp
+// mode margins are sums of noisy cells, so subtraction recovers only noise.
+void ReplayLines(const CountTable& table, const CellsByValues& cells, const PolicyProblems& problem) {
+  // Along each dimension, the cells that agree elsewhere; the one with "*"
+  // there is the line's margin.
   const size_t dims = static_cast<size_t>(table.dimensions_size());
   for (size_t d = 0; d < dims; ++d) {
     struct LineState {
@@ -71,7 +145,7 @@ void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerifica
       std::vector<std::string> line_key = key;
       line_key[d] = "*";
       LineState& line = lines[line_key];
-      if (IsSuppressed(cell->status())) ++line.unknown;
+      if (!IsReleased(cell->status())) ++line.unknown;
       if (key[d] == "*") {
         line.has_margin = true;
       } else {
@@ -87,6 +161,40 @@ void ReplayPolicy(int64_t index, const trelink::v1::LogEntry& entry, LogVerifica
   }
 }
 
+// Replays the policy of the entry's mode over one released table.
+void ReplayPolicy(int64_t index, const LogEntry& entry, LogVerification& result) {
+  const PolicyProblems problem{index, result};
+  if (entry.table().policy_version() != entry.policy().version()) {
+    problem("table policy version differs from the entry's policy");
+  }
+  const CellsByValues cells = ReplayCells(entry, result, problem);
+  ReplayReasons(entry, problem);
+  ReplayReleaseAudit(entry, problem);
+  if (!IsDp(entry)) ReplayLines(entry.table(), cells, problem);
+}
+
+// Runs the charges through a PrivacyLedger in log order, as the aggregator
+// did when it answered. `charged` holds every dp entry and every entry that
+// carries a charge, in log order.
+void ReplayLedger(const std::vector<std::pair<int64_t, LogEntry>>& charged, LogVerification& result) {
+  PrivacyLedger ledger;
+  for (const auto& [index, entry] : charged) {
+    ProjectBudget* budget = IsDp(entry) ? &result.budgets[entry.project()] : nullptr;
+    if (budget != nullptr && budget->broken_at >= 0) continue;
+    if (absl::Status replayed = ledger.Replay(entry); !replayed.ok()) {
+      result.problems.push_back({index, "budget", std::string(replayed.message())});
+      if (budget != nullptr) budget->broken_at = index;
+      continue;
+    }
+    if (budget == nullptr) continue;
+    budget->budget_micro = entry.policy().dp().budget_micro();
+    budget->spent_micro = ledger.spent(entry.project());
+    if (!entry.has_table()) continue;
+    ++budget->dp_answers;
+    if (entry.privacy().repeat()) ++budget->repeats;
+  }
+}
+
 }  // namespace
 
 LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, const std::string& checkpoint_note,
@@ -99,11 +207,14 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
   const size_t chunk = (entries.size() + threads - 1) / threads;
   std::vector<Hash> leaves(entries.size());
   std::vector<LogVerification> partial(threads);
+  // The ledger is replayed in order afterwards: each worker keeps its
+  // chunk's charged entries, in order.
+  std::vector<std::vector<std::pair<int64_t, LogEntry>>> charged(threads);
   std::vector<std::thread> workers;
   for (size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       LogVerification& part = partial[t];
-      trelink::v1::LogEntry entry;
+      LogEntry entry;
       for (size_t i = t * chunk; i < std::min(entries.size(), (t + 1) * chunk); ++i) {
         leaves[i] = LeafHash(entries[i]);
         if (!entry.ParseFromString(entries[i])) {
@@ -121,6 +232,7 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
         } else {
           ++part.refusals;
         }
+        if (IsDp(entry) || entry.has_privacy()) charged[t].emplace_back(static_cast<int64_t>(i), entry);
       }
     });
   }
@@ -131,6 +243,9 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
     result.cells_checked += part.cells_checked;
     result.problems.insert(result.problems.end(), part.problems.begin(), part.problems.end());
   }
+  std::vector<std::pair<int64_t, LogEntry>> in_order;
+  for (auto& chunk : charged) std::move(chunk.begin(), chunk.end(), std::back_inserter(in_order));
+  ReplayLedger(in_order, result);
   MerkleTree tree;
   for (const Hash& leaf : leaves) tree.Append(leaf);
   absl::StatusOr<CheckpointBody> checkpoint = verifier.Verify(checkpoint_note);

@@ -5,7 +5,9 @@
 //   trelink-audit verify --log FILE --checkpoint FILE --pubkey log.pub [--earlier FILE] [--json]
 //       recomputes the Merkle tree, checks the signed checkpoint against the
 //       pinned key, consistency with an earlier checkpoint, and replays the
-//       disclosure policy over every released table. Exit 0 only when all hold.
+//       disclosure policy over every released table and the dp budget ledger
+//       over every charge, printing each dp project's spent budget. Exit 0
+//       only when all hold.
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 
@@ -21,6 +23,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/config/text_config.h"
 #include "common/disclosure_log/disclosure_log.h"
 #include "common/disclosure_log/log_verifier.h"
@@ -56,6 +59,45 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+// Millionths of epsilon as a decimal: 3500000 -> "3.5".
+std::string Epsilon(uint64_t micro) {
+  std::string text = absl::StrCat(micro / 1000000);
+  if (const uint64_t fraction = micro % 1000000; fraction != 0) {
+    std::string digits = absl::StrFormat("%06u", static_cast<unsigned>(fraction));
+    digits.erase(digits.find_last_not_of('0') + 1);
+    absl::StrAppend(&text, ".", digits);
+  }
+  return text;
+}
+
+std::string Counted(uint64_t n, const char* noun) { return absl::StrCat(n, " ", noun, n == 1 ? "" : "s"); }
+
+void PrintBudgetsJson(const LogVerification& result) {
+  std::printf("\"budgets\": {");
+  bool first = true;
+  for (const auto& [project, budget] : result.budgets) {
+    std::printf("%s%s: {\"spent_micro\": %llu, \"budget_micro\": %llu, \"dp_answers\": %llu, \"repeats\": %llu, "
+                "\"broken_at\": %lld}",
+                first ? "" : ", ", JsonString(project).c_str(), static_cast<unsigned long long>(budget.spent_micro),
+                static_cast<unsigned long long>(budget.budget_micro), static_cast<unsigned long long>(budget.dp_answers),
+                static_cast<unsigned long long>(budget.repeats), static_cast<long long>(budget.broken_at));
+    first = false;
+  }
+  std::printf("}, ");
+}
+
+void PrintBudgets(const LogVerification& result) {
+  for (const auto& [project, budget] : result.budgets) {
+    std::printf("project %s: epsilon %s of %s spent over %s (%s)", project.c_str(), Epsilon(budget.spent_micro).c_str(),
+                Epsilon(budget.budget_micro).c_str(), Counted(budget.dp_answers, "answer").c_str(),
+                Counted(budget.repeats, "repeat").c_str());
+    if (budget.broken_at >= 0) {
+      std::printf("; the ledger breaks at entry %lld, later entries not replayed", static_cast<long long>(budget.broken_at));
+    }
+    std::printf("\n");
+  }
+}
+
 absl::StatusOr<bool> Verify() {
   TRELINK_ASSIGN_OR_RETURN(std::vector<std::string> entries, ReadLogEntries(absl::GetFlag(FLAGS_log)));
   std::string checkpoint, earlier_text;
@@ -71,12 +113,14 @@ absl::StatusOr<bool> Verify() {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (absl::GetFlag(FLAGS_json)) {
     std::printf("{\"ok\": %s, \"entries\": %llu, \"released_tables\": %llu, \"refusals\": %llu, \"cells_checked\": %llu, "
-                "\"checkpoint_size\": %llu, \"root\": \"%s\", \"seconds\": %.6f, \"problems\": [",
+                "\"checkpoint_size\": %llu, \"root\": \"%s\", \"seconds\": %.6f, ",
                 result.ok() ? "true" : "false", static_cast<unsigned long long>(result.entries),
                 static_cast<unsigned long long>(result.released_tables),
                 static_cast<unsigned long long>(result.refusals),
                 static_cast<unsigned long long>(result.cells_checked),
                 static_cast<unsigned long long>(result.checkpoint_size), result.root_hex.c_str(), seconds);
+    PrintBudgetsJson(result);
+    std::printf("\"problems\": [");
     for (size_t i = 0; i < result.problems.size(); ++i) {
       const LogProblem& p = result.problems[i];
       std::printf("%s{\"entry\": %lld, \"check\": %s, \"detail\": %s}", i ? ", " : "", static_cast<long long>(p.entry),
@@ -91,12 +135,13 @@ absl::StatusOr<bool> Verify() {
                 static_cast<unsigned long long>(result.cells_checked));
     std::printf("checkpoint signed by %s covers %llu entries, root %s\n", verifier.name().c_str(),
                 static_cast<unsigned long long>(result.checkpoint_size), result.root_hex.c_str());
+    PrintBudgets(result);
     std::printf("verified in %.3f s (%.0f entries/s)\n", seconds, seconds > 0 ? result.entries / seconds : 0.0);
     for (const LogProblem& p : result.problems) {
       std::printf("FAIL %s%s: %s\n", p.check.c_str(), p.entry >= 0 ? absl::StrCat(" (entry ", p.entry, ")").c_str() : "",
                   p.detail.c_str());
     }
-    std::printf("%s\n", result.ok() ? "OK: the log is intact and every release respects the policy"
+    std::printf("%s\n", result.ok() ? "OK: the log is intact, every release respects the policy and every budget holds"
                                     : "FAILED: see the problems above");
   }
   return result.ok();

@@ -1,6 +1,8 @@
 // trelink-audit fetch against the real aggregator: a missing output
 // directory is created, and a directory or disk that cannot take the files
 // makes the command fail, instead of reporting a fetch that wrote nothing.
+// trelink-audit verify on a log with dp answers: it reports each project's
+// spent budget and names a tampered charge.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -168,6 +170,61 @@ TEST_F(AuditProjectTest, AnAuditorMustHoldEveryProjectTheAggregatorServes) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   EXPECT_NE(status.error_message().find("project \"other\" is not served by this aggregator"), std::string::npos)
       << status.error_message();
+}
+
+// A signed log of both modes written here, verified by the real binary.
+class AuditVerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = ::trelink::testing::MakeTempDir(); }
+
+  ProcessResult VerifyLog(const std::vector<trelink::v1::LogEntry>& entries, bool json = false) {
+    auto signer = NoteSigner::Generate("trelink.test/log");
+    EXPECT_THAT(signer, IsOk());
+    std::ofstream(dir_ + "/log.pub") << signer->verifier().Encode();
+    const std::string log_path = absl::StrCat(dir_, "/disclosure-", ++logs_, ".log");
+    auto log = DisclosureLog::Open(log_path, *std::move(signer));
+    EXPECT_THAT(log, IsOk());
+    for (trelink::v1::LogEntry entry : entries) EXPECT_THAT((*log)->Append(entry), IsOk());
+    std::vector<std::string> args = {"verify", "--log", log_path, "--checkpoint", log_path + ".checkpoint",
+                                     "--pubkey", dir_ + "/log.pub"};
+    if (json) args.push_back("--json");
+    return RunCommand(BinaryDir() + "/trelink-audit", args, dir_);
+  }
+
+  std::string dir_;
+  int logs_ = 0;
+};
+
+TEST_F(AuditVerifyTest, ReportsTheSpentBudgetOfEachDpProject) {
+  ProcessResult verified = VerifyLog(::trelink::testing::MixedModeLog());
+  EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
+  EXPECT_NE(verified.stdout_text.find("\nproject demo-dp: epsilon 1.5 of 2 spent over 4 answers (1 repeat)\n"),
+            std::string::npos)
+      << verified.stdout_text;
+  EXPECT_EQ(verified.stdout_text.find("project demo:"), std::string::npos) << verified.stdout_text;
+
+  ProcessResult json = VerifyLog(::trelink::testing::MixedModeLog(), true);
+  EXPECT_EQ(json.exit_code, 0) << json.stdout_text;
+  EXPECT_NE(json.stdout_text.find("\"budgets\": {\"demo-dp\": {\"spent_micro\": 1500000, \"budget_micro\": 2000000, "
+                                  "\"dp_answers\": 4, \"repeats\": 1, \"broken_at\": -1}}"),
+            std::string::npos)
+      << json.stdout_text;
+}
+
+TEST_F(AuditVerifyTest, ATamperedChargeFailsNamingTheEntry) {
+  std::vector<trelink::v1::LogEntry> log = ::trelink::testing::MixedModeLog();
+  log[2].mutable_privacy()->set_spent_micro(1000001);
+  ProcessResult verified = VerifyLog(log);
+  EXPECT_EQ(verified.exit_code, 1) << verified.stdout_text << verified.stderr_text;
+  EXPECT_NE(verified.stdout_text.find("\nFAIL budget (entry 2): entry 2 (project demo-dp): says 1000001 "
+                                      "micro-epsilon spent; the log adds up to 1000000\n"),
+            std::string::npos)
+      << verified.stdout_text;
+  EXPECT_NE(verified.stdout_text.find("project demo-dp: epsilon 0.5 of 2 spent over 1 answer (0 repeats); the ledger "
+                                      "breaks at entry 2, later entries not replayed\n"),
+            std::string::npos)
+      << verified.stdout_text;
+  EXPECT_NE(verified.stdout_text.find("FAILED"), std::string::npos) << verified.stdout_text;
 }
 
 }  // namespace
