@@ -82,6 +82,7 @@ int Main() {
       *entry.mutable_query() = query;
       *entry.mutable_policy() = (*control)->policy();
       *entry.mutable_table() = ToCountTable(query, *evaluated, "bench", (*index)->generation());
+      for (const TableCell& cell : evaluated->table.cells) entry.add_suppression_reasons(cell.reason);
       const auto append_start = std::chrono::steady_clock::now();
       if (!(*log)->Append(entry).ok()) return 1;
       append_latencies.push_back(SecondsSince(append_start) * 1000);

@@ -62,6 +62,10 @@ absl::StatusOr<trelink::v1::DisclosurePolicy> ValidatePolicy(trelink::v1::Disclo
   if (policy.rounding_base() > policy.threshold()) {
     return absl::InvalidArgumentError("policy.rounding_base: must not exceed the threshold");
   }
+  if (policy.threshold() % policy.rounding_base() != 0) {
+    // Otherwise a count of k or more could be published as less than k.
+    return absl::InvalidArgumentError("policy.threshold: must be a multiple of policy.rounding_base");
+  }
   if (policy.mode() != trelink::v1::DisclosurePolicy::DP) {
     if (policy.has_dp()) return absl::InvalidArgumentError("policy.dp: set only in mode DP");
     return policy;
@@ -261,7 +265,10 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
       }
     }
     if (risks.empty()) {
-      summary.set_narrowest_interval(narrowest_safe == UINT64_MAX ? 0 : narrowest_safe);
+      // UINT64_MAX: every protected count is unbounded now.
+      summary.set_narrowest_interval(narrowest_safe != UINT64_MAX || summary.protected_counts() == 0 ? narrowest_safe
+                                                                                                     : UINT64_MAX);
+      if (summary.protected_counts() == 0) summary.set_narrowest_interval(0);
       // A cell the audit withheld may be the only one withheld in its line;
       // partners keep it from being recovered by subtraction (withholding
       // more only widens intervals, so the audit's finding stands).

@@ -36,7 +36,7 @@ struct AggregateContext {
   std::vector<std::string> projects;
   absl::Duration refresh_interval = absl::Seconds(2);
   // Projects with their own policy (for example dp mode).
-  std::map<std::string, DisclosureControl*> project_controls;
+  std::map<std::string, DisclosureControl*> project_controls = {};
   // dp mode's budget ledger, rebuilt from the log at start (LoadLedger).
   PrivacyLedger* ledger = nullptr;
 };

@@ -111,7 +111,8 @@ absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file,
     std::printf("%s\n", line.c_str());
   }
   if (mismatches > 0) {
-    std::printf("  %d released cells differ from the truth by more than rounding (linkage errors)\n", mismatches);
+    std::printf("  %d released cells differ from the truth by more than rounding (linkage errors; in dp mode, noise)\n",
+                mismatches);
   }
   return absl::OkStatus();
 }

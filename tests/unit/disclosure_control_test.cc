@@ -149,6 +149,9 @@ TEST(DisclosurePolicyTest, DefaultsAndValidation) {
   bad.set_rounding_base(20);
   EXPECT_THAT(ValidatePolicy(bad), StatusIs(absl::StatusCode::kInvalidArgument, "rounding_base"));
   bad = Policy();
+  bad.set_threshold(7);  // 7 would round to 5
+  EXPECT_THAT(ValidatePolicy(bad), StatusIs(absl::StatusCode::kInvalidArgument, "multiple of policy.rounding_base"));
+  bad = Policy();
   bad.mutable_dp()->set_budget_micro(5);
   EXPECT_THAT(ValidatePolicy(bad), StatusIs(absl::StatusCode::kInvalidArgument, "policy.dp: set only in mode DP"));
   bad = Policy();
