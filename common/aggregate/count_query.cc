@@ -336,8 +336,9 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
     dims.push_back(dim);
     result.level_labels.push_back(std::move(labels));
   }
-  if (query.include_totals() && dims.size() > 2) {
-    return Invalid("include_totals", "margins are produced for at most two dimensions");
+  if (query.include_totals() && dims.size() > kMaxDimensionsWithTotals) {
+    return Invalid("include_totals", absl::StrCat("margins are produced for at most ", kMaxDimensionsWithTotals,
+                                                  " dimensions"));
   }
   TRELINK_RETURN_IF_ERROR(CheckCellCount(dims, query.include_totals(), max_cells));
 
@@ -386,17 +387,14 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
       }
       const uint64_t id = static_cast<uint64_t>(subject);  // dense person index
       populations[flat].push_back(id);
-      if (margins) {
-        if (dims.size() == 1) {
-          populations[static_cast<size_t>(sizes[0])].push_back(id);
-        } else {
-          const size_t row_margin = static_cast<size_t>(coords[0]) * strides[0] + static_cast<size_t>(sizes[1]);
-          const size_t column_margin = static_cast<size_t>(sizes[0]) * strides[0] + static_cast<size_t>(coords[1]);
-          const size_t grand = static_cast<size_t>(sizes[0]) * strides[0] + static_cast<size_t>(sizes[1]);
-          populations[row_margin].push_back(id);
-          populations[column_margin].push_back(id);
-          populations[grand].push_back(id);
+      // Every margin the cell adds up into: each non-empty set of its
+      // dimensions moved to their margin position.
+      for (uint32_t mask = 1; margins && mask < (1u << dims.size()); ++mask) {
+        size_t margin = flat;
+        for (size_t i = 0; i < dims.size(); ++i) {
+          if (mask & (1u << i)) margin += static_cast<size_t>(sizes[i] - coords[i]) * strides[i];
         }
+        populations[margin].push_back(id);
       }
     }
   }

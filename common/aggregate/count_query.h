@@ -27,6 +27,8 @@ struct EvaluatedCount {
 // The most group_by dimensions a query may have. Tables are capped by cells
 // anyway; this bounds the work done before the cap can be checked.
 inline constexpr int kMaxGroupBy = 8;
+// Margins of every order (2^n - 1 per cell) are produced for up to this many.
+inline constexpr size_t kMaxDimensionsWithTotals = 4;
 
 // INVALID_ARGUMENT naming the field for an unknown dataset, event, role,
 // attribute or flag, a non-groupable attribute, a window with from > to, a

@@ -94,6 +94,29 @@ TEST_F(CountQueryTest, MarginsAreUnionsAndCellsPartitionByDimension) {
   EXPECT_EQ(result->level_labels[0].size(), 10u);  // nine regions and "missing"
 }
 
+TEST_F(CountQueryTest, ThreeWayTablesHaveMarginsOfEveryOrder) {
+  auto result = Run(R"pb(project: "demo" cohort { dataset: "maternity" events: "birth" role: "baby" }
+                         group_by { attribute: "region" } group_by { attribute: "imd_decile" }
+                         group_by { attribute: "mother_age_band" } include_totals: true)pb");
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->table.cells.size(), 11u * 12u * 6u);
+  int margins = 0;
+  for (const auto& margin : result->table.cells) {
+    if (std::all_of(margin.coords.begin(), margin.coords.end(), [](int c) { return c >= 0; })) continue;
+    ++margins;
+    // A baby has one birth, so a margin is the sum of the cells it covers.
+    uint64_t sum = 0;
+    for (const auto& cell : result->table.cells) {
+      bool covered = std::all_of(cell.coords.begin(), cell.coords.end(), [](int c) { return c >= 0; });
+      for (size_t d = 0; d < 3 && covered; ++d) covered = margin.coords[d] == -1 || margin.coords[d] == cell.coords[d];
+      if (covered) sum += cell.count();
+    }
+    EXPECT_EQ(margin.count(), sum);
+    if (margin.coords == std::vector<int>{-1, -1, -1}) EXPECT_EQ(margin.count(), CountRows("maternity", "birth"));
+  }
+  EXPECT_EQ(margins, 11 * 12 * 6 - 10 * 11 * 5);
+}
+
 TEST_F(CountQueryTest, BadQueriesAreRefusedNamingTheField) {
   EXPECT_THAT(Run(R"pb(cohort { dataset: "prisons" events: "x" })pb"),
               StatusIs(absl::StatusCode::kInvalidArgument, "cohort.dataset: \"prisons\""));
@@ -120,8 +143,10 @@ TEST_F(CountQueryTest, BadQueriesAreRefusedNamingTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, "cohort.filters[0].values"));
   EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
                        group_by { attribute: "region" } group_by { attribute: "imd_decile" } group_by { derived: EVENT_YEAR }
+                       group_by { attribute: "mother_age_band" } group_by { flag: "f" }
+                       flags { name: "f" dataset: "court" events: "care_proceedings" any_time: true }
                        include_totals: true)pb"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "include_totals"));
+              StatusIs(absl::StatusCode::kInvalidArgument, "include_totals: margins are produced for at most 4"));
   EXPECT_THAT(Run(R"pb(cohort { dataset: "maternity" events: "birth" }
                        group_by { attribute: "region" } group_by { attribute: "imd_decile" } group_by { derived: EVENT_YEAR })pb",
                   500),

@@ -255,6 +255,63 @@ TEST(DisclosureControlTest, NoSmallCellCanBeNarrowedBelowKInRandomTwoWayTables) 
   EXPECT_GT(small_cells, 200);
 }
 
+// An a x b x c table with margins of every order over disjoint persons.
+CountTableDraft ThreeWay(const std::vector<std::vector<std::vector<uint64_t>>>& counts) {
+  CountTableDraft table;
+  const int sizes[3] = {static_cast<int>(counts.size()), static_cast<int>(counts[0].size()),
+                        static_cast<int>(counts[0][0].size())};
+  table.dimension_sizes = {sizes[0], sizes[1], sizes[2]};
+  std::map<std::vector<int>, Population> cells;
+  uint64_t next = 0;
+  for (int i = 0; i < sizes[0]; ++i) {
+    for (int j = 0; j < sizes[1]; ++j) {
+      for (int l = 0; l < sizes[2]; ++l) {
+        const Population p = Range(next, next + counts[i][j][l]);
+        next += counts[i][j][l];
+        for (int mask = 0; mask < 8; ++mask) {
+          std::vector<int> coords = {mask & 1 ? -1 : i, mask & 2 ? -1 : j, mask & 4 ? -1 : l};
+          cells[coords].insert(cells[coords].end(), p.begin(), p.end());
+        }
+      }
+    }
+  }
+  for (auto& [coords, population] : cells) {
+    std::sort(population.begin(), population.end());
+    TableCell cell;
+    cell.coords = coords;
+    cell.population = population;
+    cell.definition = "3-way " + std::to_string(coords[0]) + "," + std::to_string(coords[1]) + "," +
+                      std::to_string(coords[2]);
+    table.cells.push_back(cell);
+  }
+  return table;
+}
+
+TEST(DisclosureControlTest, NoSmallCellCanBeNarrowedBelowKInThreeWayTablesWithAllMargins) {
+  std::mt19937 rng(13);
+  InMemoryReleaseHistory history;
+  auto control = *DisclosureControl::Create(Policy(), history, nullptr);
+  FakePersons persons(1, 3000);
+  int small_cells = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    std::vector<std::vector<std::vector<uint64_t>>> counts(3, std::vector<std::vector<uint64_t>>(2, {0, 0}));
+    for (auto& plane : counts) {
+      for (auto& row : plane) {
+        for (auto& c : row) c = rng() % 3 == 0 ? 1 + rng() % 9 : 10 + rng() % 40;
+      }
+    }
+    CountTableDraft table = ThreeWay(counts);
+    Release(*control, persons, table, "3-way trial " + std::to_string(trial));
+    for (const auto& [coords, range] : FeasibleRanges(table, 5)) {
+      const uint64_t truth = At(table, coords).count();
+      if (truth == 0 || truth >= 10) continue;
+      ++small_cells;
+      EXPECT_GE(range.second - range.first, 10) << "trial " << trial << " true " << truth;
+    }
+  }
+  EXPECT_GT(small_cells, 20);
+}
+
 TEST(DisclosureControlTest, DifferencingAgainstEarlierReleasesIsWithheld) {
   InMemoryReleaseHistory history;
   auto control = *DisclosureControl::Create(Policy(), history, nullptr);
