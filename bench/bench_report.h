@@ -2,14 +2,23 @@
 // stdout (name, unit, value), collected by bench/run.sh.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace trelink {
 
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The q-quantile (0 <= q <= 1) of `values`, nearest rank; 0 when empty.
+inline double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(q * static_cast<double>(values.size())))];
 }
 
 inline void Report(const std::string& name, double value, const std::string& unit) {

@@ -35,8 +35,12 @@ certs=$work/certs
 
 if [ $smoke = 1 ]; then
   p_records=2000 p_runs=1 mothers=300 repeats=1 log_entries=200
+  releases=3,6 window=2 error_runs=3
 else
   p_records=200000 p_runs=5 mothers=290000 repeats=20 log_entries=100000
+  # Each sdc audit can take up to the policy's 5 s time limit: 100 releases
+  # plus the windows take about 15 minutes here. Larger counts: --releases.
+  releases=10,30,100 window=10 error_runs=200
 fi
 
 echo "== pseudonymisation: in-process limit vs gRPC bulk stream with mTLS" >&2
@@ -60,6 +64,10 @@ done
 echo "== count queries Q1-Q7 with every disclosure check and the log append; audit verification" >&2
 (cd "$root" && "$build/bench/trelink-bench-aggregate" --store "$work/linkage/linked.db" --repeats "$repeats" \
   --log_entries "$log_entries") | tee -a "$results" >&2
+
+echo "== disclosure modes: dp Count (ledger, noise, log append), sdc release audit growth, dp error and budget" >&2
+(cd "$root" && "$build/bench/trelink-bench-disclosure" --store "$work/linkage/linked.db" --repeats "$repeats" \
+  --releases "$releases" --window "$window" --error_runs "$error_runs") | tee -a "$results" >&2
 
 if [ $ten = 1 ]; then
   echo "== ingest + link, 10M records" >&2
@@ -114,6 +122,20 @@ row() {  # row LABEL NAME UNIT TARGET
   row "events indexed for the queries" aggregate.events events "10M"
   row "log append with fsync p99" aggregate.log_append_fsync_p99 ms "—"
   row "audit verification" audit.verify_rate entries/s "≥ 100,000"
+  row "dp count query p50 (Q1-Q7, ledger, noise, log append)" dp.count_latency_p50 ms "≤ 20 ms"
+  row "dp count query p99" dp.count_latency_p99 ms "≤ 100 ms"
+  row "dp repeat (answered from the ledger) p99" dp.repeat_latency_p99 ms "—"
+  for n in 10 30 100; do
+    row "sdc release audit p50, $n earlier releases" sdc_audit.p50.after_$n ms "—"
+    row "sdc release audit p99, $n earlier releases" sdc_audit.p99.after_$n ms "≤ 1 s (at ≥ 1,000)"
+    row "sdc audit classes of persons, $n earlier releases" sdc_audit.classes.after_$n classes "—"
+  done
+  row "sdc tables withheld whole by the audit" sdc_audit.whole_tables_withheld tables "—"
+  row "sdc audits that reached the time limit" sdc_audit.at_time_limit tables "—"
+  row "dp mean relative error, Q1-Q7 released cells" dp_error.mean_relative_error "" "—"
+  row "dp median relative error" dp_error.median_relative_error "" "—"
+  row "dp share of cells suppressed" dp_error.suppressed_share "" "—"
+  row "dp complete Q1-Q7 runs the default budget allows (ledger)" dp_budget.runs_by_ledger runs "—"
   row "10M: ingest + link" linkage10m.ingest_plus_link_seconds s "≤ 5 min"
   row "10M: peak RSS" linkage10m.peak_rss MiB "≤ 4 GB"
   echo
