@@ -111,7 +111,7 @@ int BenchDpLatency(const std::vector<NamedQuery>& queries) {
   std::vector<double> fresh, repeat, first_round;
   std::vector<std::vector<double>> per_query(queries.size());
   for (int round = 0; round < absl::GetFlag(FLAGS_repeats); ++round) {
-    ledger = PrivacyLedger();
+    ledger.Clear();
     std::vector<double> answered = TimeCounts(handler, queries, failed);
     std::vector<double> again = TimeCounts(handler, queries, failed);
     if (round == 0) first_round = answered;

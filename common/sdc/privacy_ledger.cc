@@ -43,6 +43,13 @@ uint64_t PrivacyLedger::spent(const std::string& project) const {
   return SpentLocked(project);
 }
 
+void PrivacyLedger::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  spent_.clear();
+  answers_.clear();
+  entries_ = 0;
+}
+
 uint64_t PrivacyLedger::entries() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_;

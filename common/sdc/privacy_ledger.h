@@ -50,6 +50,8 @@ class PrivacyLedger {
 
   uint64_t spent(const std::string& project) const;
   uint64_t entries() const;
+  // Forgets every charge and answer (benchmarks start rounds afresh).
+  void Clear();
 
  private:
   uint64_t SpentLocked(const std::string& project) const;

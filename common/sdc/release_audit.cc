@@ -12,8 +12,8 @@
 
 namespace trelink {
 namespace {
-
 constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+}  // namespace
 
 // One LP over the released cells: a column per class that some released
 // cell counts, a row per released cell bounded by what the analyst knows.
@@ -73,6 +73,33 @@ class AnalystView {
     std::optional<uint64_t> width = Solve(truth, threshold, exact_below, deadline);
     SetObjective(count, 0.0);
     return width;
+  }
+
+  // A feasible point maximising the weighted classes (the analyst's view
+  // of what the counts could be), as a value per class; nullopt when the
+  // solver failed.
+  // Each class in `caps` is held at most at its cap while the sum of them
+  // is maximised: the optimum then spreads over many classes (a vertex can
+  // hold any number of them at their caps) instead of a few.
+  std::optional<std::vector<double>> FeasiblePoint(const std::vector<std::pair<uint32_t, double>>& caps,
+                                                   absl::Time deadline) {
+    for (const auto& [c, cap] : caps) {
+      glp_set_obj_coef(lp_, column_of_[c], 1.0);
+      glp_set_col_bnds(lp_, column_of_[c], GLP_DB, 0.0, cap);
+    }
+    std::optional<Bound> top = Optimum(GLP_MAX, false, deadline);
+    std::optional<std::vector<double>> point;
+    if (top.has_value() && top->value != kUnbounded) {
+      point.emplace(column_of_.size(), 0.0);
+      for (size_t c = 0; c < column_of_.size(); ++c) {
+        if (column_of_[c] != 0) (*point)[c] = glp_get_col_prim(lp_, column_of_[c]);
+      }
+    }
+    for (const auto& [c, cap] : caps) {
+      glp_set_obj_coef(lp_, column_of_[c], 0.0);
+      glp_set_col_bnds(lp_, column_of_[c], GLP_LO, 0.0, 0.0);
+    }
+    return point;
   }
 
  private:
@@ -154,12 +181,23 @@ class AnalystView {
   bool integer_columns_ = false;
 };
 
-}  // namespace
 
 ReleaseAudit::ReleaseAudit(uint32_t threshold, size_t persons, bool group_disclosure_check)
-    : threshold_(threshold), group_disclosure_check_(group_disclosure_check), class_of_(persons, kNoClass) {
-  glp_term_out(GLP_OFF);
-}
+    : threshold_(threshold), group_disclosure_check_(group_disclosure_check), class_of_(persons, kNoClass) {}
+
+namespace {
+
+// GLPK keeps an environment per thread, which outlives the thread unless
+// freed: one session per check, on whichever worker thread runs it.
+class GlpkSession {
+ public:
+  GlpkSession() { glp_term_out(GLP_OFF); }
+  ~GlpkSession() { glp_free_env(); }
+  GlpkSession(const GlpkSession&) = delete;
+  GlpkSession& operator=(const GlpkSession&) = delete;
+};
+
+}  // namespace
 
 uint32_t ReleaseAudit::NewClass() {
   class_size_.push_back(0);
@@ -309,6 +347,72 @@ std::vector<ReleaseAudit::Risk> ReleaseAudit::SamePersonRisks() const {
   return risks;
 }
 
+// Classes that lie in exactly the same released cells are interchangeable
+// to the analyst: persons can move between them without changing any
+// released count. So a count can be raised by the persons of such classes
+// outside it; if they are k or more, its interval is at least k wide. This
+// settles most counts of classes cut small by suppressed cells, with no LP.
+void ReleaseAudit::CertifyByMovableMass(std::vector<Pending>& pending, uint64_t& safe) const {
+  absl::flat_hash_map<std::vector<CellId>, uint32_t> group_of_signature;
+  std::vector<uint32_t> group(class_size_.size());
+  std::vector<uint64_t> group_size;
+  for (uint32_t c = 0; c < class_size_.size(); ++c) {
+    std::vector<CellId> signature;
+    for (CellId cell : class_cells_[c]) {
+      if (cells_[cell].released) signature.push_back(cell);
+    }
+    auto [it, fresh] = group_of_signature.try_emplace(std::move(signature), static_cast<uint32_t>(group_size.size()));
+    if (fresh) group_size.push_back(0);
+    group[c] = it->second;
+    group_size[it->second] += class_size_[c];
+  }
+  std::vector<Pending> open;
+  for (Pending& p : pending) {
+    absl::flat_hash_map<uint32_t, uint64_t> inside;  // group -> persons of the count in it
+    for (uint32_t c : p.classes) inside[group[c]] += class_size_[c];
+    uint64_t movable = 0;
+    for (const auto& [g, in] : inside) movable += group_size[g] - in;
+    if (movable >= threshold_) {
+      safe = std::min(safe, movable);
+    } else {
+      open.push_back(std::move(p));
+    }
+  }
+  pending = std::move(open);
+}
+
+// Most protected counts are far from narrow. One LP that pushes all their
+// classes up at once, each capped at its true size + k, gives a feasible
+// point; every count whose value there is at least its true value + k has
+// an interval at least k wide (the true value is feasible too), with no LP
+// of its own. A few rounds certify most; the rest are solved one by one.
+void ReleaseAudit::CertifyWide(AnalystView& view, std::vector<Pending>& pending, uint64_t& safe,
+                               absl::Time deadline) const {
+  for (int round = 0; round < 40 && pending.size() > 4; ++round) {
+    absl::flat_hash_map<uint32_t, double> caps;
+    for (const Pending& p : pending) {
+      for (uint32_t c : p.classes) caps.emplace(c, static_cast<double>(class_size_[c] + p.truth + threshold_));
+    }
+    std::optional<std::vector<double>> point =
+        view.FeasiblePoint(std::vector<std::pair<uint32_t, double>>(caps.begin(), caps.end()), deadline);
+    if (!point.has_value()) return;
+    std::vector<Pending> open;
+    for (Pending& p : pending) {
+      double value = 0;
+      for (uint32_t c : p.classes) value += (*point)[c];
+      const double top = std::floor(value + 1e-6);
+      if (top >= static_cast<double>(p.truth + threshold_)) {
+        safe = std::min(safe, static_cast<uint64_t>(top) - p.truth);
+      } else {
+        open.push_back(std::move(p));
+      }
+    }
+    const size_t certified = pending.size() - open.size();
+    pending = std::move(open);
+    if (certified * 20 < pending.size() + certified) return;  // under 5%: not worth another round
+  }
+}
+
 ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector<Risk>* only) const {
   Finding finding;
   finding.risks = SamePersonRisks();
@@ -324,28 +428,36 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   for (const Cell& cell : cells_) {
     if (cell.released && !cell.classes.empty()) rows.push_back({cell.classes, {cell.low, cell.high}});
   }
+  const GlpkSession session;  // before the view: the view's problem is freed first
   AnalystView view(rows, class_size_.size());
   uint64_t narrowest = UINT64_MAX, safe = UINT64_MAX;
-  for (const auto& count : counts) {
+  std::vector<Pending> pending;
+  for (auto& count : counts) {
     if (!view.Bounded(count)) continue;
     ++finding.protected_counts;
     uint64_t truth = 0;
     for (uint32_t c : count) truth += class_size_[c];
+    pending.push_back({std::move(count), truth});
+  }
+  CertifyByMovableMass(pending, safe);
+  CertifyWide(view, pending, safe, deadline);
+  for (const Pending& p : pending) {
     std::optional<uint64_t> width =
-        view.IntervalWidth(count, truth, threshold_, uint64_t{threshold_} + threshold_ / 2, deadline);
+        view.IntervalWidth(p.classes, p.truth, threshold_, uint64_t{threshold_} + threshold_ / 2, deadline);
     if (!width.has_value()) {
       finding.timed_out = absl::Now() >= deadline;
-      finding.risks.push_back({count, 0});
+      finding.risks.push_back({p.classes, 0});
       if (finding.timed_out) break;
       continue;
     }
     narrowest = std::min(narrowest, *width);
     if (*width < threshold_) {
-      finding.risks.push_back({count, *width});
+      finding.risks.push_back({p.classes, *width});
     } else {
       safe = std::min(safe, *width);
     }
   }
+  narrowest = std::min(narrowest, safe);
   for (const Risk& risk : finding.risks) narrowest = std::min(narrowest, risk.interval);
   finding.narrowest = narrowest == UINT64_MAX ? 0 : narrowest;
   finding.narrowest_safe = safe;

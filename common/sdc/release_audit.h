@@ -47,6 +47,8 @@ class PersonSpace {
   virtual std::optional<uint32_t> PersonOfParticipant(uint64_t key) const = 0;
 };
 
+class AnalystView;  // the LP over released cells (release_audit.cc)
+
 class ReleaseAudit {
  public:
   using CellId = uint32_t;
@@ -107,6 +109,12 @@ class ReleaseAudit {
   uint64_t DifferenceSize(const Cell& a, const Cell& b) const;
   void NotePairs(CellId cell);
   std::vector<std::vector<uint32_t>> ProtectedCounts() const;
+  struct Pending {
+    std::vector<uint32_t> classes;
+    uint64_t truth;
+  };
+  void CertifyByMovableMass(std::vector<Pending>& pending, uint64_t& safe) const;
+  void CertifyWide(AnalystView& view, std::vector<Pending>& pending, uint64_t& safe, absl::Time deadline) const;
   std::vector<Risk> SamePersonRisks() const;
 
   uint32_t threshold_;

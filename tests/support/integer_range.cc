@@ -56,6 +56,7 @@ std::optional<std::pair<int64_t, int64_t>> IntegerRange(int unknowns, const std:
   std::optional<int64_t> low = Solve(lp, GLP_MIN, unbounded);
   std::optional<int64_t> high = Solve(lp, GLP_MAX, unbounded);
   glp_delete_prob(lp);
+  glp_free_env();
   if (!low.has_value() || !high.has_value()) return std::nullopt;
   return std::make_pair(*low, *high);
 }
