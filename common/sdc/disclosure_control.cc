@@ -114,6 +114,22 @@ bool Covers(const TableCell& m, const TableCell& z) {
   return &m != &z;
 }
 
+// The withheld zeros of a table that must stay hidden (interior, no
+// persons, suppressed), each with the positions of the margins adding it up.
+std::vector<std::pair<size_t, std::vector<uint32_t>>> HiddenZeros(const CountTableDraft& table) {
+  std::vector<std::pair<size_t, std::vector<uint32_t>>> zeros;
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    const TableCell& zero = table.cells[c];
+    if (zero.count() != 0 || !IsSuppressed(zero.status) || !IsInterior(zero)) continue;
+    std::vector<uint32_t> covering;
+    for (size_t m = 0; m < table.cells.size(); ++m) {
+      if (m != c && Covers(table.cells[m], zero)) covering.push_back(static_cast<uint32_t>(m));
+    }
+    if (!covering.empty()) zeros.emplace_back(c, std::move(covering));
+  }
+  return zeros;
+}
+
 }  // namespace
 
 absl::Status DisclosureControl::Apply(const std::string& project, const PersonSpace& persons, CountTableDraft& table,
@@ -192,6 +208,7 @@ absl::StatusOr<ReleaseAudit*> DisclosureControl::AuditFor(const std::string& pro
   TRELINK_ASSIGN_OR_RETURN(std::vector<RecordedTable> tables, history_.Tables(project));
   auto audit = std::make_unique<ReleaseAudit>(policy_.threshold(), persons.persons(), policy_.group_disclosure_check());
   for (const RecordedTable& recorded : tables) {
+    std::vector<ReleaseAudit::CellId> ids;
     for (const RecordedCell& cell : recorded) {
       Population population;
       for (uint64_t anchor : cell.anchors) {
@@ -199,8 +216,17 @@ absl::StatusOr<ReleaseAudit*> DisclosureControl::AuditFor(const std::string& pro
       }
       std::sort(population.begin(), population.end());
       population.erase(std::unique(population.begin(), population.end()), population.end());
-      const ReleaseAudit::CellId id = audit->AddCell(population, cell.definition);
-      if (cell.released) audit->Release(id, cell.low, cell.high);
+      ids.push_back(audit->AddCell(population, cell.definition));
+    }
+    for (const RecordedCell& cell : recorded) {
+      std::vector<ReleaseAudit::CellId> covering;
+      for (uint32_t m : cell.covering) {
+        if (m < ids.size()) covering.push_back(ids[m]);
+      }
+      if (!covering.empty()) audit->AddHiddenZero(covering);
+    }
+    for (size_t c = 0; c < recorded.size(); ++c) {
+      if (recorded[c].released) audit->Release(ids[c], recorded[c].low, recorded[c].high);
     }
   }
   state.generation = persons.generation();
@@ -218,13 +244,9 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
   summary.set_earlier_cells(static_cast<uint32_t>(audit.cells()));
   std::vector<ReleaseAudit::CellId> ids;
   for (const TableCell& cell : table.cells) ids.push_back(audit.AddCell(cell.population, cell.definition));
-  for (size_t c = 0; c < table.cells.size(); ++c) {
-    const TableCell& zero = table.cells[c];
-    if (zero.count() != 0 || !IsSuppressed(zero.status) || !IsInterior(zero)) continue;
+  for (const auto& [zero, margins] : HiddenZeros(table)) {
     std::vector<ReleaseAudit::CellId> covering;
-    for (size_t m = 0; m < table.cells.size(); ++m) {
-      if (m != c && Covers(table.cells[m], zero)) covering.push_back(ids[m]);
-    }
+    for (uint32_t m : margins) covering.push_back(ids[m]);
     audit.AddHiddenZero(covering);
   }
   for (size_t c = 0; c < table.cells.size(); ++c) {
@@ -325,6 +347,7 @@ absl::Status DisclosureControl::Record(const std::string& project, const PersonS
     std::sort(out.anchors.begin(), out.anchors.end());
     recorded.push_back(std::move(out));
   }
+  for (auto& [zero, margins] : HiddenZeros(table)) recorded[zero].covering = std::move(margins);
   return history_.Record(project, recorded);
 }
 

@@ -22,6 +22,9 @@ struct RecordedCell {
   // What the analyst knows of the count: [low, high] (rounding widens it).
   uint64_t low = 0, high = 0;
   std::string definition;  // digest of what the cell counts; equal when a query is asked again
+  // A withheld zero that must not be pinned down: the positions, in the
+  // same table, of the margins that add it up (empty for any other cell).
+  std::vector<uint32_t> covering = {};
 };
 using RecordedTable = std::vector<RecordedCell>;
 

@@ -21,7 +21,7 @@ absl::StatusOr<std::unique_ptr<StoredReleaseHistory>> StoredReleaseHistory::Open
       "CREATE TABLE IF NOT EXISTS release_tables(id INTEGER PRIMARY KEY, project TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS release_cells(table_id INTEGER NOT NULL REFERENCES release_tables(id),"
       " position INTEGER NOT NULL, released INTEGER NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL,"
-      " definition BLOB NOT NULL, anchors BLOB NOT NULL, PRIMARY KEY(table_id, position));"
+      " definition BLOB NOT NULL, anchors BLOB NOT NULL, covering BLOB NOT NULL, PRIMARY KEY(table_id, position));"
       "CREATE INDEX IF NOT EXISTS release_tables_project ON release_tables(project, id);"));
   return std::unique_ptr<StoredReleaseHistory>(new StoredReleaseHistory(std::move(db)));
 }
@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<StoredReleaseHistory>> StoredReleaseHistory::Open
 absl::StatusOr<std::vector<RecordedTable>> StoredReleaseHistory::Tables(const std::string& project) {
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement read,
-      db_->Prepare("SELECT c.table_id, c.released, c.low, c.high, c.definition, c.anchors FROM release_tables t "
+      db_->Prepare("SELECT c.table_id, c.released, c.low, c.high, c.definition, c.anchors, c.covering "
+                   "FROM release_tables t "
                    "JOIN release_cells c ON c.table_id = t.id WHERE t.project = ? ORDER BY c.table_id, c.position"));
   read.Bind(1, project);
   std::vector<RecordedTable> tables;
@@ -47,11 +48,14 @@ absl::StatusOr<std::vector<RecordedTable>> StoredReleaseHistory::Tables(const st
     cell.high = static_cast<uint64_t>(read.Int(3));
     cell.definition = std::string(read.Blob(4));
     const absl::string_view anchors = read.Blob(5);
-    if (anchors.size() % sizeof(uint64_t) != 0) {
+    const absl::string_view covering = read.Blob(6);
+    if (anchors.size() % sizeof(uint64_t) != 0 || covering.size() % sizeof(uint32_t) != 0) {
       return absl::DataLossError(absl::StrCat("release history: table ", current, " is damaged"));
     }
     cell.anchors.resize(anchors.size() / sizeof(uint64_t));
     if (!anchors.empty()) memcpy(cell.anchors.data(), anchors.data(), anchors.size());
+    cell.covering.resize(covering.size() / sizeof(uint32_t));
+    if (!covering.empty()) memcpy(cell.covering.data(), covering.data(), covering.size());
     tables.back().push_back(std::move(cell));
   }
   return tables;
@@ -62,12 +66,14 @@ absl::Status StoredReleaseHistory::Record(const std::string& project, const Reco
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement add_table, db_->Prepare("INSERT INTO release_tables(project) VALUES(?)"));
     TRELINK_RETURN_IF_ERROR(add_table.Bind(1, project).Run());
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
-    TRELINK_ASSIGN_OR_RETURN(SqliteStatement add_cell, db_->Prepare("INSERT INTO release_cells VALUES(?,?,?,?,?,?,?)"));
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement add_cell, db_->Prepare("INSERT INTO release_cells VALUES(?,?,?,?,?,?,?,?)"));
     for (size_t i = 0; i < table.size(); ++i) {
       const RecordedCell& cell = table[i];
       add_cell.Bind(1, id).Bind(2, static_cast<int64_t>(i)).Bind(3, int64_t{cell.released});
       add_cell.Bind(4, static_cast<int64_t>(cell.low)).Bind(5, static_cast<int64_t>(cell.high));
       add_cell.BindBlob(6, cell.definition).BindBlob(7, AsBytes(cell.anchors));
+      add_cell.BindBlob(8, absl::string_view(reinterpret_cast<const char*>(cell.covering.data()),
+                                             cell.covering.size() * sizeof(uint32_t)));
       TRELINK_RETURN_IF_ERROR(add_cell.Run());
     }
     return absl::OkStatus();

@@ -112,7 +112,9 @@ TEST_F(CountQueryTest, ThreeWayTablesHaveMarginsOfEveryOrder) {
       if (covered) sum += cell.count();
     }
     EXPECT_EQ(margin.count(), sum);
-    if (margin.coords == std::vector<int>{-1, -1, -1}) EXPECT_EQ(margin.count(), CountRows("maternity", "birth"));
+    if (margin.coords == std::vector<int>{-1, -1, -1}) {
+      EXPECT_EQ(margin.count(), CountRows("maternity", "birth"));
+    }
   }
   EXPECT_EQ(margins, 11 * 12 * 6 - 10 * 11 * 5);
 }

@@ -605,6 +605,34 @@ TEST(StoredReleaseHistoryTest, TablesSurviveARestartWhole) {
   EXPECT_EQ(*(*reopened)->TableCount(), 2);
 }
 
+TEST(StoredReleaseHistoryTest, AWithheldZeroStaysProtectedAfterARestart) {
+  const std::string path = ::trelink::testing::MakeTempDir() + "/releases.db";
+  FakePersons persons(1, 1000);
+  TableBuilder builder;
+  // A = 0 (withheld), B = 50, C = 60, total 110. Releasing B on its own
+  // later would give A = 110 - 50 - 60 within rounding: pinned to zero.
+  CountTableDraft first = builder.Build({{0}, {50}, {60}});
+  {
+    auto history = StoredReleaseHistory::Open(path);
+    ASSERT_THAT(history, IsOk());
+    auto control = *DisclosureControl::Create(Policy(), **history, nullptr);
+    Release(*control, persons, first);
+    ASSERT_EQ(At(first, {0}).reason, trelink::v1::ZERO);
+    ASSERT_EQ(At(first, {2}).status, trelink::v1::ROUNDED);
+    ASSERT_EQ(At(first, {-1}).status, trelink::v1::ROUNDED);
+  }
+  auto history = StoredReleaseHistory::Open(path);
+  ASSERT_THAT(history, IsOk());
+  auto tables = (*history)->Tables("p");
+  ASSERT_THAT(tables, IsOk());
+  EXPECT_EQ((*tables)[0][0].covering, std::vector<uint32_t>{3}) << "the total adds the zero up";
+  auto control = *DisclosureControl::Create(Policy(), **history, nullptr);
+  CountTableDraft b_alone = Single(At(first, {1}).population, "B on its own");
+  Release(*control, persons, b_alone);
+  EXPECT_EQ(b_alone.cells[0].status, trelink::v1::SUPPRESSED);
+  EXPECT_EQ(b_alone.cells[0].reason, trelink::v1::RELEASE_AUDIT);
+}
+
 TEST(StoredReleaseHistoryTest, TheAuditSeesEarlierReleasesAfterARestart) {
   const std::string path = ::trelink::testing::MakeTempDir() + "/releases.db";
   FakePersons persons(1, 1000);
