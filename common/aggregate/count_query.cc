@@ -10,9 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/time/civil_time.h"
+#include "common/config/proto_bytes.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -183,21 +182,6 @@ absl::Status CheckCellCount(const std::vector<CompiledDimension>& dims, bool tot
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
-
-std::string Deterministic(const google::protobuf::Message& message) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  return bytes;
-}
-
-}  // namespace
-
 // What a cell counts, independent of how the query was written: the cohort
 // (filters in a fixed order; its date range left out, as dates are no
 // attribute of a person and a range over all the data equals none), each flag with the value the cell requires
@@ -212,7 +196,7 @@ std::string CellDefinition(const CountQuery& query, const std::vector<std::vecto
   std::sort(cohort.mutable_events()->begin(), cohort.mutable_events()->end());
   cohort.clear_from_date();
   cohort.clear_to_date();
-  std::vector<std::string> parts = {"cohort:" + Deterministic(cohort)};
+  std::vector<std::string> parts = {"cohort:" + DeterministicBytes(cohort)};
   for (const trelink::v1::Flag& flag : query.flags()) {
     std::string required = "yes";
     for (int i = 0; i < query.group_by_size(); ++i) {
@@ -223,12 +207,12 @@ std::string CellDefinition(const CountQuery& query, const std::vector<std::vecto
     if (required == "any") continue;  // a grouped flag's margin does not restrict
     trelink::v1::Flag unnamed = flag;
     unnamed.clear_name();
-    parts.push_back(absl::StrCat("flag:", Deterministic(unnamed), "=", required));
+    parts.push_back(absl::StrCat("flag:", DeterministicBytes(unnamed), "=", required));
   }
   for (int i = 0; i < query.group_by_size(); ++i) {
     const int at = coords[static_cast<size_t>(i)];
     if (query.group_by(i).has_flag() || at < 0) continue;
-    parts.push_back(absl::StrCat("dimension:", Deterministic(query.group_by(i)), "=",
+    parts.push_back(absl::StrCat("dimension:", DeterministicBytes(query.group_by(i)), "=",
                                  labels[static_cast<size_t>(i)][static_cast<size_t>(at)]));
   }
   std::sort(parts.begin(), parts.end());
@@ -238,6 +222,8 @@ std::string CellDefinition(const CountQuery& query, const std::vector<std::vecto
                      reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), nullptr, 0);
   return digest;
 }
+
+}  // namespace
 
 absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const CountQuery& query, uint32_t max_cells) {
   const auto& catalogue = index.catalogue();

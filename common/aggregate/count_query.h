@@ -37,11 +37,6 @@ inline constexpr size_t kMaxDimensionsWithTotals = 4;
 absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const trelink::v1::CountQuery& query,
                                              uint32_t max_cells);
 
-// A digest of what the cell at `coords` counts, equal however the query is
-// written (a flag used as a filter or grouped, filters in any order).
-std::string CellDefinition(const trelink::v1::CountQuery& query, const std::vector<std::vector<std::string>>& labels,
-                           const std::vector<int>& coords);
-
 // The table to release: every cell with its labels, released count and status.
 trelink::v1::CountTable ToCountTable(const trelink::v1::CountQuery& query, const EvaluatedCount& evaluated,
                                      const std::string& policy_version, uint64_t generation);

@@ -1,8 +1,8 @@
 #include "common/disclosure_log/disclosure_log.h"
 
+#include "common/config/proto_bytes.h"
+
 #include <fcntl.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,15 +36,7 @@ absl::Status WriteAll(const LogFileCalls& calls, int fd, const std::string& byte
 
 }  // namespace
 
-std::string SerializeEntry(const trelink::v1::LogEntry& entry) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  entry.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
-}
+std::string SerializeEntry(const trelink::v1::LogEntry& entry) { return DeterministicBytes(entry); }
 
 absl::StatusOr<std::vector<std::string>> ReadLogEntries(const std::string& path, uint64_t* partial_bytes) {
   std::ifstream in(path, std::ios::binary);

@@ -1,9 +1,9 @@
 #include "common/linkage/batch_ingest.h"
 
+#include "common/config/proto_bytes.h"
+
 #include <sodium.h>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
 
@@ -22,13 +22,7 @@ std::string Digest(const trelink::v1::SealedMatchKeys& keys,
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
   auto absorb = [&state](const google::protobuf::Message& message) {
-    std::string bytes;
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    {
-      google::protobuf::io::CodedOutputStream coded(&stream);
-      coded.SetSerializationDeterministic(true);
-      message.SerializeToCodedStream(&coded);
-    }
+    const std::string bytes = DeterministicBytes(message);
     const uint64_t size = bytes.size();
     crypto_hash_sha256_update(&state, reinterpret_cast<const uint8_t*>(&size), sizeof size);
     crypto_hash_sha256_update(&state, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());

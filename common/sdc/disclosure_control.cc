@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -234,10 +235,36 @@ absl::StatusOr<ReleaseAudit*> DisclosureControl::AuditFor(const std::string& pro
   return state.audit.get();
 }
 
+// What the analyst will know of a cell if it is released.
+std::pair<uint64_t, uint64_t> DisclosureControl::ReleasedInterval(const TableCell& cell) const {
+  return KnownInterval(RoundToBase(cell.count(), policy_.rounding_base()));
+}
+
+// Risks that stand with none of the table released (an earlier
+// generation's releases seen through this one's links): withholding the
+// table cannot undo them, so they do not hold it back.
+std::vector<std::vector<uint32_t>> DisclosureControl::RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
+                                                                   const std::vector<ReleaseAudit::CellId>& ids,
+                                                                   absl::Time deadline) const {
+  std::vector<size_t> released;
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    if (!audit.released(ids[c])) continue;
+    released.push_back(c);
+    audit.Suppress(ids[c]);
+  }
+  std::vector<std::vector<uint32_t>> risks;
+  for (ReleaseAudit::Risk& risk : audit.Check(deadline).risks) risks.push_back(std::move(risk.classes));
+  for (size_t c : released) {
+    const auto [low, high] = ReleasedInterval(table.cells[c]);
+    audit.Release(ids[c], low, high);
+  }
+  return risks;
+}
+
 // Adds the table to the project's audit and withholds released cells until
 // no protected count is narrower than k: first the smallest released cell
-// that shares persons with the narrowest risk, and if none does, after
-// making sure the risk is not one the table did not cause, the whole table.
+// that shares persons with the first risk, and if none does (and the risk
+// is the table's own), the whole table.
 void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
                               trelink::v1::ReleaseAuditSummary& summary) const {
   const absl::Time deadline = absl::Now() + absl::Milliseconds(policy_.audit_time_limit_ms());
@@ -251,85 +278,56 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
   }
   for (size_t c = 0; c < table.cells.size(); ++c) {
     if (IsSuppressed(table.cells[c].status)) continue;
-    const auto [low, high] = KnownInterval(RoundToBase(table.cells[c].count(), policy_.rounding_base()));
+    const auto [low, high] = ReleasedInterval(table.cells[c]);
     audit.Release(ids[c], low, high);
   }
-  auto withhold_all = [&]() {
-    for (size_t c = 0; c < table.cells.size(); ++c) {
-      if (IsSuppressed(table.cells[c].status)) continue;
-      Withhold(table.cells[c], trelink::v1::RELEASE_AUDIT);
-      audit.Suppress(ids[c]);
-      summary.set_cells_suppressed(summary.cells_suppressed() + 1);
-    }
-    summary.set_whole_table_suppressed(true);
-  };
-  std::vector<std::vector<uint32_t>> earlier_risks;
-  bool earlier_known = false;
-  std::vector<ReleaseAudit::Risk> open_risks;
-  bool first = true;
-  uint64_t narrowest_safe = UINT64_MAX;
-  while (true) {
-    ReleaseAudit::Finding finding = audit.Check(deadline, first ? nullptr : &open_risks);
-    summary.set_classes(static_cast<uint32_t>(audit.classes()));
-    if (first) summary.set_protected_counts(finding.protected_counts);
-    first = false;
-    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
-    if (finding.timed_out) {
-      withhold_all();
-      return;
-    }
-    // Risks the table did not cause (an earlier generation's releases seen
-    // through this one's links) cannot be undone by withholding it.
-    std::vector<ReleaseAudit::Risk> risks;
-    for (ReleaseAudit::Risk& risk : finding.risks) {
-      if (std::find(earlier_risks.begin(), earlier_risks.end(), risk.classes) == earlier_risks.end()) {
-        risks.push_back(std::move(risk));
-      }
-    }
-    if (risks.empty()) {
-      // UINT64_MAX: every protected count is unbounded now.
-      summary.set_narrowest_interval(narrowest_safe != UINT64_MAX || summary.protected_counts() == 0 ? narrowest_safe
-                                                                                                     : UINT64_MAX);
-      if (summary.protected_counts() == 0) summary.set_narrowest_interval(0);
-      // A cell the audit withheld may be the only one withheld in its line;
-      // partners keep it from being recovered by subtraction (withholding
-      // more only widens intervals, so the audit's finding stands).
-      SuppressSecondary(table);
-      for (size_t c = 0; c < table.cells.size(); ++c) {
-        if (IsSuppressed(table.cells[c].status) && audit.released(ids[c])) audit.Suppress(ids[c]);
-      }
-      return;
-    }
-    open_risks = risks;
-    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(risks.front(), ids);
-    if (touching.empty() && !earlier_known) {
-      earlier_known = true;
-      std::vector<ReleaseAudit::CellId> released;
-      for (ReleaseAudit::CellId id : ids) {
-        if (audit.released(id)) released.push_back(id);
-      }
-      std::vector<std::pair<uint64_t, uint64_t>> bounds;
-      for (size_t c = 0; c < table.cells.size(); ++c) {
-        if (audit.released(ids[c])) {
-          bounds.push_back(KnownInterval(RoundToBase(table.cells[c].count(), policy_.rounding_base())));
-          audit.Suppress(ids[c]);
-        }
-      }
-      for (ReleaseAudit::Risk& risk : audit.Check(deadline).risks) earlier_risks.push_back(std::move(risk.classes));
-      for (size_t i = 0; i < released.size(); ++i) audit.Release(released[i], bounds[i].first, bounds[i].second);
-      continue;
-    }
-    if (touching.empty()) {
-      withhold_all();
-      return;
-    }
-    const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
-      return audit.size(a) < audit.size(b);
-    });
-    const size_t c = static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin());
+  summary.set_classes(static_cast<uint32_t>(audit.classes()));
+  auto withhold = [&](size_t c) {
     Withhold(table.cells[c], trelink::v1::RELEASE_AUDIT);
     audit.Suppress(ids[c]);
     summary.set_cells_suppressed(summary.cells_suppressed() + 1);
+  };
+  auto withhold_all = [&]() {
+    for (size_t c = 0; c < table.cells.size(); ++c) {
+      if (!IsSuppressed(table.cells[c].status)) withhold(c);
+    }
+    summary.set_whole_table_suppressed(true);
+  };
+  std::optional<std::vector<std::vector<uint32_t>>> earlier_risks;  // computed when first needed
+  std::vector<ReleaseAudit::Risk> open_risks;
+  uint64_t narrowest_safe = UINT64_MAX;
+  for (bool first = true;; first = false) {
+    ReleaseAudit::Finding finding = audit.Check(deadline, first ? nullptr : &open_risks);
+    if (first) summary.set_protected_counts(finding.protected_counts);
+    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
+    if (finding.timed_out) return withhold_all();
+    open_risks.clear();
+    for (ReleaseAudit::Risk& risk : finding.risks) {
+      if (!earlier_risks.has_value() ||
+          std::find(earlier_risks->begin(), earlier_risks->end(), risk.classes) == earlier_risks->end()) {
+        open_risks.push_back(std::move(risk));
+      }
+    }
+    if (open_risks.empty()) break;
+    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks.front(), ids);
+    if (touching.empty() && !earlier_risks.has_value()) {
+      earlier_risks = RisksWithout(audit, table, ids, deadline);
+      continue;
+    }
+    if (touching.empty()) return withhold_all();
+    const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
+      return audit.size(a) < audit.size(b);
+    });
+    withhold(static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin()));
+  }
+  // UINT64_MAX: every protected count is unbounded now.
+  summary.set_narrowest_interval(summary.protected_counts() == 0 ? 0 : narrowest_safe);
+  // A cell the audit withheld may be the only one withheld in its line;
+  // partners keep it from being recovered by subtraction (withholding more
+  // only widens intervals, so the audit's finding stands).
+  SuppressSecondary(table);
+  for (size_t c = 0; c < table.cells.size(); ++c) {
+    if (IsSuppressed(table.cells[c].status) && audit.released(ids[c])) audit.Suppress(ids[c]);
   }
 }
 

@@ -88,6 +88,10 @@ class DisclosureControl {
   void ApplyNoise(CountTableDraft& table) const;
   void Round(CountTableDraft& table) const;
   std::pair<uint64_t, uint64_t> KnownInterval(uint64_t released) const;
+  std::pair<uint64_t, uint64_t> ReleasedInterval(const TableCell& cell) const;
+  std::vector<std::vector<uint32_t>> RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
+                                                  const std::vector<ReleaseAudit::CellId>& ids,
+                                                  absl::Time deadline) const;
 
   trelink::v1::DisclosurePolicy policy_;
   ReleaseHistory& history_;

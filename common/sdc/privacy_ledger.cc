@@ -3,8 +3,7 @@
 #include <sodium.h>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "common/config/proto_bytes.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace trelink {
@@ -12,13 +11,7 @@ namespace trelink {
 std::string QueryDigest(const trelink::v1::CountQuery& query) {
   trelink::v1::CountQuery canonical = query;
   canonical.clear_name();
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    canonical.SerializeToCodedStream(&coded);
-  }
+  const std::string bytes = DeterministicBytes(canonical);
   std::string digest(32, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
                      reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);

@@ -430,7 +430,7 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   }
   const GlpkSession session;  // before the view: the view's problem is freed first
   AnalystView view(rows, class_size_.size());
-  uint64_t narrowest = UINT64_MAX, safe = UINT64_MAX;
+  uint64_t safe = UINT64_MAX;
   std::vector<Pending> pending;
   for (auto& count : counts) {
     if (!view.Bounded(count)) continue;
@@ -450,16 +450,12 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       if (finding.timed_out) break;
       continue;
     }
-    narrowest = std::min(narrowest, *width);
     if (*width < threshold_) {
       finding.risks.push_back({p.classes, *width});
     } else {
       safe = std::min(safe, *width);
     }
   }
-  narrowest = std::min(narrowest, safe);
-  for (const Risk& risk : finding.risks) narrowest = std::min(narrowest, risk.interval);
-  finding.narrowest = narrowest == UINT64_MAX ? 0 : narrowest;
   finding.narrowest_safe = safe;
   return finding;
 }

@@ -78,8 +78,10 @@ class ReleaseAudit {
   struct Finding {
     std::vector<Risk> risks;
     uint32_t protected_counts = 0;
-    uint64_t narrowest = 0;       // over every protected count checked; 0 when there were none
-    uint64_t narrowest_safe = 0;  // over those at least k wide; UINT64_MAX when there were none
+    // The narrowest interval among the counts at least k wide (a lower
+    // bound where a count was settled by a feasible point); UINT64_MAX
+    // when there were none.
+    uint64_t narrowest_safe = UINT64_MAX;
     bool timed_out = false;
   };
   // Checks every protected count against every released cell, or only the

@@ -4,6 +4,7 @@
 // it on data they built, independently of the release audit's own model.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -15,6 +16,12 @@ struct KnownSum {
   std::vector<int> unknowns;  // indexes of the unknowns summed
   int64_t low, high;          // the sum lies in [low, high]
 };
+
+// What an analyst knows of a count released rounded half up to `base`.
+inline KnownSum Rounded(std::vector<int> unknowns, uint64_t released, uint32_t base = 5) {
+  const int64_t r = static_cast<int64_t>(released);
+  return {std::move(unknowns), std::max<int64_t>(0, r - base / 2), r + (base - 1 - base / 2)};
+}
 
 // [min, max] of the sum of `target` over every integer assignment that
 // satisfies `known`; max is INT64_MAX when unbounded; nullopt when

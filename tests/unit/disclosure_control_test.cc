@@ -17,6 +17,7 @@ namespace {
 using ::trelink::testing::IntegerRange;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::KnownSum;
+using ::trelink::testing::Rounded;
 using ::trelink::testing::StatusIs;
 
 // Persons 0..n-1 of one generation. Each has one record whose participant
@@ -214,9 +215,9 @@ std::map<std::vector<int>, std::pair<int64_t, int64_t>> FeasibleRanges(const Cou
       for (size_t d = 0; d < c.coords.size(); ++d) covered &= c.coords[d] == -1 || c.coords[d] == interior[u][d];
       if (covered) sum.unknowns.push_back(static_cast<int>(u));
     }
-    const int64_t r = static_cast<int64_t>(c.released);
-    sum.low = std::max<int64_t>(0, r - base / 2);
-    sum.high = r + (base - 1 - base / 2);
+    const KnownSum rounded = Rounded({}, c.released, base);
+    sum.low = rounded.low;
+    sum.high = rounded.high;
     known.push_back(sum);
   }
   std::map<std::vector<int>, std::pair<int64_t, int64_t>> ranges;
@@ -436,10 +437,6 @@ struct DecileAttack {
   }
 };
 
-KnownSum Rounded(std::vector<int> unknowns, uint64_t released) {
-  return {std::move(unknowns), std::max<int64_t>(0, static_cast<int64_t>(released) - 2),
-          static_cast<int64_t>(released) + 2};
-}
 
 TEST(DisclosureControlTest, CombinationAttackOnASuppressedCellFails) {
   DecileAttack data;
@@ -552,7 +549,6 @@ TEST(DisclosureControlTest, DpNoiseThresholdRoundingAndContributionBound) {
   TableBuilder builder;
   CountTableDraft table = builder.Build({{1000}, {3}, {500}});
   // Person 0 also counted in the third cell: bounded to one cell.
-  At(table, {2});
   for (TableCell& cell : table.cells) {
     if (cell.coords == std::vector<int>{2}) cell.population.insert(cell.population.begin(), 0);
   }
