@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -230,6 +231,10 @@ absl::StatusOr<ReleaseAudit*> DisclosureControl::AuditFor(const std::string& pro
       if (recorded[c].released) audit->Release(ids[c], recorded[c].low, recorded[c].high);
     }
   }
+  // Settle the earlier releases' counts once, so that the next table's
+  // check solves only for what it touches (what is not settled in time is
+  // settled by the checks that follow, within their own limits).
+  if (!tables.empty()) audit->Check(absl::Now() + absl::Milliseconds(10 * int64_t{policy_.audit_time_limit_ms()}));
   state.generation = persons.generation();
   state.audit = std::move(audit);
   return state.audit.get();
@@ -241,30 +246,34 @@ std::pair<uint64_t, uint64_t> DisclosureControl::ReleasedInterval(const TableCel
 }
 
 // Risks that stand with none of the table released (an earlier
-// generation's releases seen through this one's links): withholding the
-// table cannot undo them, so they do not hold it back.
-std::vector<std::vector<uint32_t>> DisclosureControl::RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
-                                                                   const std::vector<ReleaseAudit::CellId>& ids,
-                                                                   absl::Time deadline) const {
+// generation's releases seen through this one's links, or counts the audit
+// could not settle before), by source, with the interval found for each;
+// nullopt when the check ran out of time.
+std::optional<absl::flat_hash_map<uint64_t, uint64_t>> DisclosureControl::RisksWithout(
+    ReleaseAudit& audit, const CountTableDraft& table, const std::vector<ReleaseAudit::CellId>& ids,
+    absl::Time deadline) const {
   std::vector<size_t> released;
   for (size_t c = 0; c < table.cells.size(); ++c) {
     if (!audit.released(ids[c])) continue;
     released.push_back(c);
     audit.Suppress(ids[c]);
   }
-  std::vector<std::vector<uint32_t>> risks;
-  for (ReleaseAudit::Risk& risk : audit.Check(deadline).risks) risks.push_back(std::move(risk.classes));
+  const ReleaseAudit::Finding finding = audit.Check(deadline);
   for (size_t c : released) {
     const auto [low, high] = ReleasedInterval(table.cells[c]);
     audit.Release(ids[c], low, high);
   }
+  if (finding.timed_out) return std::nullopt;
+  absl::flat_hash_map<uint64_t, uint64_t> risks;
+  for (const ReleaseAudit::Risk& risk : finding.risks) risks[risk.source] = risk.interval;
   return risks;
 }
 
 // Adds the table to the project's audit and withholds released cells until
-// no protected count is narrower than k: first the smallest released cell
-// that shares persons with the first risk, and if none does (and the risk
-// is the table's own), the whole table.
+// the table narrows no protected count below k, nor further one that was
+// already narrower without it (withholding the table cannot undo that):
+// first the smallest released cell that shares persons with the first
+// risk, and if none does, the whole table.
 void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
                               trelink::v1::ReleaseAuditSummary& summary) const {
   const absl::Time deadline = absl::Now() + absl::Milliseconds(policy_.audit_time_limit_ms());
@@ -293,32 +302,36 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
     }
     summary.set_whole_table_suppressed(true);
   };
-  std::optional<std::vector<std::vector<uint32_t>>> earlier_risks;  // computed when first needed
+  ReleaseAudit::Finding finding = audit.Check(deadline);
+  summary.set_protected_counts(finding.protected_counts);
+  uint64_t narrowest_safe = finding.narrowest_safe;
+  if (finding.timed_out) return withhold_all();
+  std::optional<absl::flat_hash_map<uint64_t, uint64_t>> earlier;
+  if (!finding.risks.empty()) {
+    earlier = RisksWithout(audit, table, ids, deadline);
+    if (!earlier.has_value()) return withhold_all();
+  }
+  auto narrowed_by_table = [&](std::vector<ReleaseAudit::Risk> risks) {
+    std::vector<ReleaseAudit::Risk> open;
+    for (ReleaseAudit::Risk& risk : risks) {
+      auto before = earlier->find(risk.source);
+      if (before == earlier->end() || risk.interval < before->second) open.push_back(std::move(risk));
+    }
+    return open;
+  };
   std::vector<ReleaseAudit::Risk> open_risks;
-  uint64_t narrowest_safe = UINT64_MAX;
-  for (bool first = true;; first = false) {
-    ReleaseAudit::Finding finding = audit.Check(deadline, first ? nullptr : &open_risks);
-    if (first) summary.set_protected_counts(finding.protected_counts);
-    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
-    if (finding.timed_out) return withhold_all();
-    open_risks.clear();
-    for (ReleaseAudit::Risk& risk : finding.risks) {
-      if (!earlier_risks.has_value() ||
-          std::find(earlier_risks->begin(), earlier_risks->end(), risk.classes) == earlier_risks->end()) {
-        open_risks.push_back(std::move(risk));
-      }
-    }
-    if (open_risks.empty()) break;
+  if (earlier.has_value()) open_risks = narrowed_by_table(std::move(finding.risks));
+  while (!open_risks.empty()) {
     std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks.front(), ids);
-    if (touching.empty() && !earlier_risks.has_value()) {
-      earlier_risks = RisksWithout(audit, table, ids, deadline);
-      continue;
-    }
     if (touching.empty()) return withhold_all();
     const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
       return audit.size(a) < audit.size(b);
     });
     withhold(static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin()));
+    finding = audit.Check(deadline, &open_risks);
+    if (finding.timed_out) return withhold_all();
+    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
+    open_risks = narrowed_by_table(std::move(finding.risks));
   }
   // UINT64_MAX: every protected count is unbounded now.
   summary.set_narrowest_interval(summary.protected_counts() == 0 ? 0 : narrowest_safe);

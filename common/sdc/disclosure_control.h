@@ -26,9 +26,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/sdc/discrete_noise.h"
 #include "common/sdc/release_audit.h"
@@ -89,9 +91,9 @@ class DisclosureControl {
   void Round(CountTableDraft& table) const;
   std::pair<uint64_t, uint64_t> KnownInterval(uint64_t released) const;
   std::pair<uint64_t, uint64_t> ReleasedInterval(const TableCell& cell) const;
-  std::vector<std::vector<uint32_t>> RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
-                                                  const std::vector<ReleaseAudit::CellId>& ids,
-                                                  absl::Time deadline) const;
+  std::optional<absl::flat_hash_map<uint64_t, uint64_t>> RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
+                                                                       const std::vector<ReleaseAudit::CellId>& ids,
+                                                                       absl::Time deadline) const;
 
   trelink::v1::DisclosurePolicy policy_;
   ReleaseHistory& history_;

@@ -4,183 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "absl/time/clock.h"
+#include "common/sdc/deviation_program.h"
 
 namespace trelink {
-namespace {
-constexpr double kUnbounded = std::numeric_limits<double>::infinity();
-}  // namespace
-
-// One LP over the released cells: a column per class that some released
-// cell counts, a row per released cell bounded by what the analyst knows.
-class AnalystView {
- public:
-  AnalystView(const std::vector<std::pair<std::vector<uint32_t>, std::pair<uint64_t, uint64_t>>>& rows,
-              size_t classes)
-      : column_of_(classes, 0), lp_(glp_create_prob()) {
-    std::vector<int> ia{0}, ja{0};
-    std::vector<double> ar{0};
-    int columns = 0;
-    for (const auto& [members, bounds] : rows) {
-      for (uint32_t c : members) {
-        if (column_of_[c] == 0) column_of_[c] = ++columns;
-      }
-    }
-    // GLPK aborts the process on a call it considers invalid, such as adding
-    // no rows: every call here is guarded.
-    if (!rows.empty()) glp_add_rows(lp_, static_cast<int>(rows.size()));
-    if (columns > 0) glp_add_cols(lp_, columns);
-    for (int j = 1; j <= columns; ++j) glp_set_col_bnds(lp_, j, GLP_LO, 0, 0);
-    for (size_t r = 0; r < rows.size(); ++r) {
-      const auto& [members, bounds] = rows[r];
-      const int row = static_cast<int>(r) + 1;
-      const double low = static_cast<double>(bounds.first), high = static_cast<double>(bounds.second);
-      glp_set_row_bnds(lp_, row, low == high ? GLP_FX : GLP_DB, low, high);
-      for (uint32_t c : members) {
-        ia.push_back(row);
-        ja.push_back(column_of_[c]);
-        ar.push_back(1.0);
-      }
-    }
-    glp_load_matrix(lp_, static_cast<int>(ia.size()) - 1, ia.data(), ja.data(), ar.data());
-    glp_init_smcp(&simplex_);
-    simplex_.msg_lev = GLP_MSG_OFF;
-    glp_init_iocp(&integer_);
-    integer_.msg_lev = GLP_MSG_OFF;
-  }
-  ~AnalystView() { glp_delete_prob(lp_); }
-  AnalystView(const AnalystView&) = delete;
-  AnalystView& operator=(const AnalystView&) = delete;
-
-  // False when a class of the count is in no released cell: nothing bounds it.
-  bool Bounded(const std::vector<uint32_t>& count) const {
-    return std::all_of(count.begin(), count.end(), [&](uint32_t c) { return column_of_[c] != 0; });
-  }
-
-  // The feasible interval's width, or a lower bound of it that is at least
-  // `threshold`: the true value `truth` is feasible, so a maximum of at
-  // least truth + threshold settles it with one LP. Otherwise LP minimum
-  // and maximum, and the integer program for a fractional end when the LP
-  // interval is narrower than `exact_below`. nullopt: the solver failed or
-  // ran out of time, which the caller must treat as a risk.
-  std::optional<uint64_t> IntervalWidth(const std::vector<uint32_t>& count, uint64_t truth, uint64_t threshold,
-                                        uint64_t exact_below, absl::Time deadline) {
-    SetObjective(count, 1.0);
-    std::optional<uint64_t> width = Solve(truth, threshold, exact_below, deadline);
-    SetObjective(count, 0.0);
-    return width;
-  }
-
-  // A feasible point maximising the weighted classes (the analyst's view
-  // of what the counts could be), as a value per class; nullopt when the
-  // solver failed.
-  // Each class in `caps` is held at most at its cap while the sum of them
-  // is maximised: the optimum then spreads over many classes (a vertex can
-  // hold any number of them at their caps) instead of a few.
-  std::optional<std::vector<double>> FeasiblePoint(const std::vector<std::pair<uint32_t, double>>& caps,
-                                                   absl::Time deadline) {
-    for (const auto& [c, cap] : caps) {
-      glp_set_obj_coef(lp_, column_of_[c], 1.0);
-      glp_set_col_bnds(lp_, column_of_[c], GLP_DB, 0.0, cap);
-    }
-    std::optional<Bound> top = Optimum(GLP_MAX, false, deadline);
-    std::optional<std::vector<double>> point;
-    if (top.has_value() && top->value != kUnbounded) {
-      point.emplace(column_of_.size(), 0.0);
-      for (size_t c = 0; c < column_of_.size(); ++c) {
-        if (column_of_[c] != 0) (*point)[c] = glp_get_col_prim(lp_, column_of_[c]);
-      }
-    }
-    for (const auto& [c, cap] : caps) {
-      glp_set_obj_coef(lp_, column_of_[c], 0.0);
-      glp_set_col_bnds(lp_, column_of_[c], GLP_LO, 0.0, 0.0);
-    }
-    return point;
-  }
-
- private:
-  std::optional<uint64_t> Solve(uint64_t truth, uint64_t threshold, uint64_t exact_below, absl::Time deadline) {
-    std::optional<Bound> high = Optimum(GLP_MAX, false, deadline);
-    if (!high.has_value()) return std::nullopt;
-    if (high->value == kUnbounded) return UINT64_MAX;
-    const double top = std::floor(high->value + 1e-6);
-    if (top >= static_cast<double>(truth + threshold)) return static_cast<uint64_t>(top) - truth;
-    std::optional<Bound> low = Optimum(GLP_MIN, false, deadline);
-    if (!low.has_value()) return std::nullopt;
-    const uint64_t width = Width(low->value, high->value);
-    // An LP optimum at an integer point is the integer optimum too; only a
-    // fractional end needs the integer program.
-    if (width >= exact_below || (low->integral && high->integral)) return width;
-    if (!integer_columns_) MakeColumnsInteger();
-    if (!low->integral) low = Optimum(GLP_MIN, true, deadline);
-    if (!high->integral) high = Optimum(GLP_MAX, true, deadline);
-    if (!low.has_value() || !high.has_value()) return std::nullopt;
-    return Width(low->value, high->value);
-  }
-
-  static uint64_t Width(double low, double high) {
-    if (high == kUnbounded) return UINT64_MAX;
-    const double lo = std::ceil(low - 1e-6), hi = std::floor(high + 1e-6);
-    return hi <= lo ? 0 : static_cast<uint64_t>(hi - lo);
-  }
-
-  void SetObjective(const std::vector<uint32_t>& count, double coefficient) {
-    for (uint32_t c : count) glp_set_obj_coef(lp_, column_of_[c], coefficient);
-  }
-
-  void MakeColumnsInteger() {
-    for (int j = 1; j <= glp_get_num_cols(lp_); ++j) glp_set_col_kind(lp_, j, GLP_IV);
-    integer_columns_ = true;
-  }
-
-  static int Milliseconds(absl::Time deadline) {
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    return static_cast<int>(std::clamp<int64_t>(left, 1, INT32_MAX));
-  }
-
-  struct Bound {
-    double value;
-    bool integral;  // attained at an integer point
-  };
-
-  bool PrimalIntegral() const {
-    for (int j = 1; j <= glp_get_num_cols(lp_); ++j) {
-      const double x = glp_get_col_prim(lp_, j);
-      if (std::abs(x - std::round(x)) > 1e-9) return false;
-    }
-    return true;
-  }
-
-  std::optional<Bound> Optimum(int direction, bool integer, absl::Time deadline) {
-    if (absl::Now() >= deadline) return std::nullopt;
-    glp_set_obj_dir(lp_, direction);
-    simplex_.tm_lim = Milliseconds(deadline);
-    int rc = glp_simplex(lp_, &simplex_);
-    if (rc == GLP_EBADB || rc == GLP_ESING || rc == GLP_ECOND) {
-      glp_std_basis(lp_);
-      rc = glp_simplex(lp_, &simplex_);
-    }
-    if (rc != 0) return std::nullopt;
-    const int status = glp_get_status(lp_);
-    if (status == GLP_UNBND) return Bound{direction == GLP_MAX ? kUnbounded : 0.0, true};
-    if (status != GLP_OPT) return std::nullopt;
-    if (!integer) return Bound{glp_get_obj_val(lp_), PrimalIntegral()};
-    integer_.tm_lim = Milliseconds(deadline);
-    if (glp_intopt(lp_, &integer_) != 0 || glp_mip_status(lp_) != GLP_OPT) return std::nullopt;
-    return Bound{glp_mip_obj_val(lp_), true};
-  }
-
-  std::vector<int> column_of_;  // per class; 0: in no released cell
-  glp_prob* lp_;
-  glp_smcp simplex_;
-  glp_iocp integer_;
-  bool integer_columns_ = false;
-};
-
 
 ReleaseAudit::ReleaseAudit(uint32_t threshold, size_t persons, bool group_disclosure_check)
     : threshold_(threshold), group_disclosure_check_(group_disclosure_check), class_of_(persons, kNoClass) {}
@@ -197,10 +28,20 @@ class GlpkSession {
   GlpkSession& operator=(const GlpkSession&) = delete;
 };
 
+// A cell's share of the signature of the classes it counts: classes with
+// equal signatures lie in the same released cells (up to a 2^-64 chance).
+uint64_t CellHash(uint32_t cell) {
+  uint64_t z = cell + 0x9e3779b97f4a7c15ULL;  // splitmix64
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 uint32_t ReleaseAudit::NewClass() {
   class_size_.push_back(0);
+  signature_.push_back(0);
   class_cells_.emplace_back();
   return static_cast<uint32_t>(class_size_.size() - 1);
 }
@@ -223,6 +64,7 @@ ReleaseAudit::CellId ReleaseAudit::AddCell(absl::Span<const uint64_t> persons, s
     const uint32_t fresh = NewClass();
     if (old_class != kNoClass) {
       class_cells_[fresh] = class_cells_[old_class];
+      signature_[fresh] = signature_[old_class];
       for (CellId c : class_cells_[fresh]) cells_[c].classes.push_back(fresh);
     }
     moved_to[old_class] = fresh;
@@ -249,6 +91,7 @@ ReleaseAudit::CellId ReleaseAudit::AddHiddenZero(absl::Span<const CellId> coveri
   const uint32_t phantom = NewClass();
   const CellId id = static_cast<CellId>(cells_.size());
   for (CellId c : covering) {
+    if (cells_[c].released) signature_[phantom] ^= CellHash(c);
     cells_[c].classes.push_back(phantom);
     class_cells_[phantom].push_back(c);
   }
@@ -264,8 +107,10 @@ void ReleaseAudit::Release(CellId cell, uint64_t low, uint64_t high) {
   Cell& c = cells_[cell];
   if (c.released) return;
   c.released = true;
+  for (uint32_t k : c.classes) signature_[k] ^= CellHash(cell);
   c.low = low;
   c.high = high;
+  release_events_.push_back(cell);
   NotePairs(cell);
   released_by_size_.emplace(c.size, cell);
 }
@@ -274,6 +119,7 @@ void ReleaseAudit::Suppress(CellId cell) {
   Cell& c = cells_[cell];
   if (!c.released) return;
   c.released = false;
+  for (uint32_t k : c.classes) signature_[k] ^= CellHash(cell);
   auto range = released_by_size_.equal_range(c.size);
   for (auto it = range.first; it != range.second; ++it) {
     if (it->second == cell) {
@@ -310,27 +156,46 @@ void ReleaseAudit::NotePairs(CellId cell) {
   }
 }
 
-std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts() const {
+namespace {
+
+// Where a protected count comes from, as a key that outlives class splits.
+enum class Source : uint64_t { kCell = 1, kClass = 2, kDifference = 3, kSamePersons = 4 };
+uint64_t SourceKey(Source kind, uint64_t id) { return static_cast<uint64_t>(kind) << 56 | id; }
+
+// How many nearest classes may move with a count's own: first few (small
+// programs settle most counts), then more before a count is called a risk.
+constexpr size_t kNeighbours[] = {16, 128};
+// Released cells of a class that its neighbours are looked for in, smallest
+// first, and how many candidates are ranked.
+constexpr size_t kProbeCells = 16;
+constexpr size_t kCandidates = 2048;
+
+}  // namespace
+
+std::vector<ReleaseAudit::ProtectedCount> ReleaseAudit::ProtectedCounts() const {
   const uint64_t k = threshold_;
   absl::flat_hash_set<std::vector<uint32_t>> seen;
-  std::vector<std::vector<uint32_t>> counts;
-  auto add = [&](std::vector<uint32_t> classes) {
-    if (!classes.empty() && seen.insert(classes).second) counts.push_back(std::move(classes));
+  std::vector<ProtectedCount> counts;
+  auto add = [&](uint64_t source, std::vector<uint32_t> classes) {
+    if (!classes.empty() && seen.insert(classes).second) counts.push_back({source, std::move(classes)});
   };
-  for (const Cell& cell : cells_) {
-    if (!cell.released && (cell.hidden_zero || (cell.size >= 1 && cell.size < k))) add(cell.classes);
+  for (CellId id = 0; id < cells_.size(); ++id) {
+    const Cell& cell = cells_[id];
+    if (!cell.released && (cell.hidden_zero || (cell.size >= 1 && cell.size < k))) {
+      add(SourceKey(Source::kCell, id), cell.classes);
+    }
   }
   for (uint32_t c = 0; c < class_size_.size(); ++c) {
-    if (class_size_[c] >= 1 && class_size_[c] < k) add({c});
+    if (class_size_[c] >= 1 && class_size_[c] < k) add(SourceKey(Source::kClass, c), {c});
   }
-  for (const Difference& d : differences_) {
-    if (d.equal) continue;
-    const Cell& from = cells_[d.from];
-    const Cell& minus = cells_[d.minus];
+  for (size_t d = 0; d < differences_.size(); ++d) {
+    if (differences_[d].equal) continue;
+    const Cell& from = cells_[differences_[d].from];
+    const Cell& minus = cells_[differences_[d].minus];
     std::vector<uint32_t> only;
     std::set_difference(from.classes.begin(), from.classes.end(), minus.classes.begin(), minus.classes.end(),
                         std::back_inserter(only));
-    add(std::move(only));
+    add(SourceKey(Source::kDifference, d), std::move(only));
   }
   return counts;
 }
@@ -339,122 +204,226 @@ std::vector<std::vector<uint32_t>> ReleaseAudit::ProtectedCounts() const {
 // in one has the other's attribute.
 std::vector<ReleaseAudit::Risk> ReleaseAudit::SamePersonRisks() const {
   std::vector<Risk> risks;
-  for (const Difference& d : differences_) {
+  for (size_t i = 0; i < differences_.size(); ++i) {
+    const Difference& d = differences_[i];
     if (d.equal && cells_[d.from].released && cells_[d.minus].released) {
-      risks.push_back({cells_[d.from].classes, 0, true});
+      risks.push_back({cells_[d.from].classes, 0, true, SourceKey(Source::kSamePersons, i)});
     }
   }
   return risks;
 }
 
-// Classes that lie in exactly the same released cells are interchangeable
-// to the analyst: persons can move between them without changing any
-// released count. So a count can be raised by the persons of such classes
-// outside it; if they are k or more, its interval is at least k wide. This
-// settles most counts of classes cut small by suppressed cells, with no LP.
-void ReleaseAudit::CertifyByMovableMass(std::vector<Pending>& pending, uint64_t& safe) const {
-  absl::flat_hash_map<std::vector<CellId>, uint32_t> group_of_signature;
-  std::vector<uint32_t> group(class_size_.size());
-  std::vector<uint64_t> group_size;
-  for (uint32_t c = 0; c < class_size_.size(); ++c) {
-    std::vector<CellId> signature;
-    for (CellId cell : class_cells_[c]) {
-      if (cells_[cell].released) signature.push_back(cell);
-    }
-    auto [it, fresh] = group_of_signature.try_emplace(std::move(signature), static_cast<uint32_t>(group_size.size()));
-    if (fresh) group_size.push_back(0);
-    group[c] = it->second;
-    group_size[it->second] += class_size_[c];
-  }
-  std::vector<Pending> open;
-  for (Pending& p : pending) {
-    absl::flat_hash_map<uint32_t, uint64_t> inside;  // group -> persons of the count in it
-    for (uint32_t c : p.classes) inside[group[c]] += class_size_[c];
-    uint64_t movable = 0;
-    for (const auto& [g, in] : inside) movable += group_size[g] - in;
-    if (movable >= threshold_) {
-      safe = std::min(safe, movable);
-    } else {
-      open.push_back(std::move(p));
-    }
-  }
-  pending = std::move(open);
+// A count with a class that no released cell counts can be raised without
+// limit: nothing to protect.
+bool ReleaseAudit::Bounded(const std::vector<uint32_t>& classes) const {
+  return std::all_of(classes.begin(), classes.end(), [&](uint32_t c) {
+    return std::any_of(class_cells_[c].begin(), class_cells_[c].end(), [&](CellId id) { return cells_[id].released; });
+  });
 }
 
-// Most protected counts are far from narrow. One LP that pushes all their
-// classes up at once, each capped at its true size + k, gives a feasible
-// point; every count whose value there is at least its true value + k has
-// an interval at least k wide (the true value is feasible too), with no LP
-// of its own. A few rounds certify most; the rest are solved one by one.
-void ReleaseAudit::CertifyWide(AnalystView& view, std::vector<Pending>& pending, uint64_t& safe,
-                               absl::Time deadline) const {
-  for (int round = 0; round < 40 && pending.size() > 4; ++round) {
-    absl::flat_hash_map<uint32_t, double> caps;
-    for (const Pending& p : pending) {
-      for (uint32_t c : p.classes) caps.emplace(c, static_cast<double>(class_size_[c] + p.truth + threshold_));
+bool ReleaseAudit::Satisfies(const std::vector<std::pair<uint32_t, int64_t>>& point, const Cell& cell) const {
+  int64_t moved = 0;
+  for (const auto& [c, d] : point) {
+    if (std::binary_search(cell.classes.begin(), cell.classes.end(), c)) moved += d;
+  }
+  const auto size = static_cast<int64_t>(cell.size);
+  return moved >= static_cast<int64_t>(cell.low) - size && moved <= static_cast<int64_t>(cell.high) - size;
+}
+
+// A witness found earlier holds while both its points satisfy every cell
+// released since and no class it lowers has shrunk below the lowering.
+// Splitting a class does not break it: the deviation stays with the part
+// that keeps the class's id, and every cell released before the split
+// counts both parts.
+bool ReleaseAudit::StillHolds(Witness& witness, const std::vector<uint32_t>& classes) const {
+  for (const auto* point : {&witness.high, &witness.low}) {
+    for (const auto& [c, d] : *point) {
+      if (static_cast<int64_t>(class_size_[c]) + d < 0) return false;
     }
-    std::optional<std::vector<double>> point =
-        view.FeasiblePoint(std::vector<std::pair<uint32_t, double>>(caps.begin(), caps.end()), deadline);
-    if (!point.has_value()) return;
-    std::vector<Pending> open;
-    for (Pending& p : pending) {
-      double value = 0;
-      for (uint32_t c : p.classes) value += (*point)[c];
-      const double top = std::floor(value + 1e-6);
-      if (top >= static_cast<double>(p.truth + threshold_)) {
-        safe = std::min(safe, static_cast<uint64_t>(top) - p.truth);
-      } else {
-        open.push_back(std::move(p));
+  }
+  // A cell the points do not satisfy stops the check there: if it is
+  // withheld again, the witness holds once more.
+  for (; witness.checked_upto < release_events_.size(); ++witness.checked_upto) {
+    const Cell& cell = cells_[release_events_[witness.checked_upto]];
+    if (cell.released && !(Satisfies(witness.high, cell) && Satisfies(witness.low, cell))) return false;
+  }
+  int64_t gap = 0;
+  for (const auto* point : {&witness.high, &witness.low}) {
+    for (const auto& [c, d] : *point) {
+      if (std::binary_search(classes.begin(), classes.end(), c)) gap += point == &witness.high ? d : -d;
+    }
+  }
+  witness.gap = static_cast<uint64_t>(std::max<int64_t>(gap, 0));
+  return gap >= static_cast<int64_t>(threshold_);
+}
+
+// Classes in exactly the same released cells are interchangeable to the
+// analyst: moving persons between them changes no released count. A count
+// whose classes have k or more such persons outside it is settled by
+// moving them in, with no solver.
+std::optional<ReleaseAudit::Witness> ReleaseAudit::MovableWitness(
+    const std::vector<uint32_t>& classes, const absl::flat_hash_map<uint64_t, std::vector<uint32_t>>& alike) const {
+  Witness witness;
+  int64_t moved = 0;
+  const auto k = static_cast<int64_t>(threshold_);
+  for (uint32_t own : classes) {
+    auto group = alike.find(signature_[own]);
+    if (group == alike.end()) continue;
+    int64_t into = 0;
+    for (uint32_t donor : group->second) {
+      if (moved >= k) break;
+      if (class_size_[donor] == 0 || std::binary_search(classes.begin(), classes.end(), donor)) continue;
+      const int64_t take = std::min(static_cast<int64_t>(class_size_[donor]), k - moved);
+      witness.high.emplace_back(donor, -take);
+      into += take;
+      moved += take;
+    }
+    if (into > 0) witness.high.emplace_back(own, into);
+  }
+  if (moved < k) return std::nullopt;
+  witness.gap = static_cast<uint64_t>(moved);
+  return witness;
+}
+
+// The classes that may move with a count's own: for each of its classes,
+// those in most of its smallest released cells (persons can move between
+// them while those cells stay put), larger ones first among equals.
+std::vector<uint32_t> ReleaseAudit::Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const {
+  std::vector<uint32_t> chosen = classes;
+  absl::flat_hash_set<uint32_t> taken(classes.begin(), classes.end());
+  const size_t per_class = std::max<size_t>(4, neighbours / classes.size());
+  for (uint32_t own : classes) {
+    std::vector<CellId> probes;
+    for (CellId id : class_cells_[own]) {
+      if (cells_[id].released) probes.push_back(id);
+    }
+    std::sort(probes.begin(), probes.end(), [&](CellId a, CellId b) { return cells_[a].size < cells_[b].size; });
+    probes.resize(std::min(probes.size(), kProbeCells));
+    absl::flat_hash_map<uint32_t, uint32_t> shared;  // candidate -> probe cells it is in
+    for (CellId probe : probes) {
+      for (uint32_t c : cells_[probe].classes) {
+        if (shared.size() >= kCandidates && !shared.contains(c)) continue;
+        if (!taken.contains(c)) ++shared[c];
       }
     }
-    const size_t certified = pending.size() - open.size();
-    pending = std::move(open);
-    if (certified * 20 < pending.size() + certified) return;  // under 5%: not worth another round
+    std::vector<std::pair<uint32_t, uint32_t>> ranked(shared.begin(), shared.end());
+    const size_t keep = std::min(per_class, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(),
+                      [&](const auto& a, const auto& b) {
+                        if (a.second != b.second) return a.second > b.second;
+                        if (class_size_[a.first] != class_size_[b.first]) {
+                          return class_size_[a.first] > class_size_[b.first];
+                        }
+                        return a.first < b.first;
+                      });
+    for (size_t i = 0; i < keep; ++i) {
+      if (taken.insert(ranked[i].first).second) chosen.push_back(ranked[i].first);
+    }
   }
+  return chosen;
 }
 
-ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector<Risk>* only) const {
+// The analyst's problem restricted to the count's neighbourhood: a column
+// per class that may move, a row per distinct way the released cells
+// count them (cells counting the same columns are one row, bounded by the
+// tightest of them).
+std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uint32_t>& classes, size_t neighbours,
+                                                           absl::Time deadline, uint64_t& width) const {
+  const std::vector<uint32_t> moving = Neighbourhood(classes, neighbours);
+  const auto cap = static_cast<int64_t>(4 * uint64_t{threshold_});
+  std::vector<DeviationProgram::Column> columns;
+  absl::flat_hash_map<CellId, std::vector<int>> counted;  // released cell -> its moving columns
+  for (size_t j = 0; j < moving.size(); ++j) {
+    columns.push_back({-static_cast<int64_t>(class_size_[moving[j]]), cap});
+    for (CellId id : class_cells_[moving[j]]) {
+      if (cells_[id].released) counted[id].push_back(static_cast<int>(j));
+    }
+  }
+  absl::flat_hash_map<std::vector<int>, std::pair<int64_t, int64_t>> bounds;
+  for (const auto& [id, members] : counted) {
+    const Cell& cell = cells_[id];
+    const auto size = static_cast<int64_t>(cell.size);
+    const int64_t low = static_cast<int64_t>(cell.low) - size, high = static_cast<int64_t>(cell.high) - size;
+    auto [it, fresh] = bounds.try_emplace(members, low, high);
+    if (!fresh) it->second = {std::max(it->second.first, low), std::min(it->second.second, high)};
+  }
+  std::vector<DeviationProgram::Row> rows;
+  for (auto& [members, range] : bounds) rows.push_back({members, range.first, range.second});
+  DeviationProgram program(columns, rows);
+  std::vector<int> objective(classes.size());
+  for (size_t j = 0; j < classes.size(); ++j) objective[j] = static_cast<int>(j);  // the count's classes come first
+
+  auto sparse = [&](const std::vector<int64_t>& point) {
+    std::vector<std::pair<uint32_t, int64_t>> out;
+    for (size_t j = 0; j < point.size(); ++j) {
+      if (point[j] != 0) out.emplace_back(moving[j], point[j]);
+    }
+    return out;
+  };
+  auto on_count = [&](const std::vector<int64_t>& point) {
+    int64_t sum = 0;
+    for (int j : objective) sum += point[static_cast<size_t>(j)];
+    return sum;
+  };
+  width = 0;
+  std::optional<std::vector<int64_t>> high = program.Extreme(objective, true, deadline);
+  if (!high.has_value()) return std::nullopt;
+  Witness witness;
+  witness.high = sparse(*high);
+  int64_t gap = on_count(*high);
+  if (gap < static_cast<int64_t>(threshold_)) {
+    std::optional<std::vector<int64_t>> low = program.Extreme(objective, false, deadline);
+    if (!low.has_value()) return std::nullopt;
+    witness.low = sparse(*low);
+    gap -= on_count(*low);
+  }
+  width = static_cast<uint64_t>(std::max<int64_t>(gap, 0));
+  if (gap < static_cast<int64_t>(threshold_)) return std::nullopt;
+  witness.gap = width;
+  return witness;
+}
+
+ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector<Risk>* only) {
   Finding finding;
   finding.risks = SamePersonRisks();
-  std::vector<std::vector<uint32_t>> counts;
+  std::vector<ProtectedCount> counts;
   if (only == nullptr) {
     counts = ProtectedCounts();
   } else {
     for (const Risk& risk : *only) {
-      if (!risk.same_persons) counts.push_back(risk.classes);
+      if (!risk.same_persons) counts.push_back({risk.source, risk.classes});
     }
   }
-  std::vector<std::pair<std::vector<uint32_t>, std::pair<uint64_t, uint64_t>>> rows;
-  for (const Cell& cell : cells_) {
-    if (cell.released && !cell.classes.empty()) rows.push_back({cell.classes, {cell.low, cell.high}});
+  const GlpkSession session;
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> alike;  // released signature -> its classes, largest first
+  for (uint32_t c = 0; c < class_size_.size(); ++c) alike[signature_[c]].push_back(c);
+  for (auto& [signature, members] : alike) {
+    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) { return class_size_[a] > class_size_[b]; });
   }
-  const GlpkSession session;  // before the view: the view's problem is freed first
-  AnalystView view(rows, class_size_.size());
   uint64_t safe = UINT64_MAX;
-  std::vector<Pending> pending;
-  for (auto& count : counts) {
-    if (!view.Bounded(count)) continue;
+  for (ProtectedCount& count : counts) {
+    if (!Bounded(count.classes)) continue;
     ++finding.protected_counts;
-    uint64_t truth = 0;
-    for (uint32_t c : count) truth += class_size_[c];
-    pending.push_back({std::move(count), truth});
-  }
-  CertifyByMovableMass(pending, safe);
-  CertifyWide(view, pending, safe, deadline);
-  for (const Pending& p : pending) {
-    std::optional<uint64_t> width =
-        view.IntervalWidth(p.classes, p.truth, threshold_, uint64_t{threshold_} + threshold_ / 2, deadline);
-    if (!width.has_value()) {
-      finding.timed_out = absl::Now() >= deadline;
-      finding.risks.push_back({p.classes, 0});
-      if (finding.timed_out) break;
+    auto known = witnesses_.find(count.source);
+    if (known != witnesses_.end() && StillHolds(known->second, count.classes)) {
+      safe = std::min(safe, known->second.gap);
       continue;
     }
-    if (*width < threshold_) {
-      finding.risks.push_back({p.classes, *width});
-    } else {
-      safe = std::min(safe, *width);
+    uint64_t width = 0;
+    std::optional<Witness> witness = MovableWitness(count.classes, alike);
+    for (size_t neighbours : kNeighbours) {
+      if (witness.has_value()) break;
+      witness = Certify(count.classes, neighbours, deadline, width);
     }
+    if (witness.has_value()) {
+      witness->checked_upto = release_events_.size();
+      safe = std::min(safe, witness->gap);
+      witnesses_.insert_or_assign(count.source, std::move(*witness));
+      continue;
+    }
+    finding.timed_out = absl::Now() >= deadline;
+    finding.risks.push_back({std::move(count.classes), width, false, count.source});
+    if (finding.timed_out) break;
   }
   finding.narrowest_safe = safe;
   return finding;

@@ -15,8 +15,14 @@
 //     with the group-disclosure check, two differently defined released
 //     cells with exactly the same persons ("everyone in the cohort had the
 //     flag").
-// Where an LP interval is narrower than 2k, the integer program decides
-// (an LP interval can be wider than the integer one an attacker solves).
+// Each count is settled by two integer points that the analyst cannot rule
+// out and that differ on it by k or more. They are found by a small
+// integer program (deviation_program.h) in which only the count's classes
+// and their nearest neighbours may move and every other class keeps its
+// true size: a restriction of the analyst's problem, so a count it calls
+// safe is safe, and a count it cannot settle is treated as a risk. The two
+// points are kept and checked against each later release; most stay
+// valid, so each check solves only for what the new table touched.
 //
 // One instance holds one project over the persons of one linkage
 // generation. No gRPC, no I/O.
@@ -29,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
@@ -47,7 +54,6 @@ class PersonSpace {
   virtual std::optional<uint32_t> PersonOfParticipant(uint64_t key) const = 0;
 };
 
-class AnalystView;  // the LP over released cells (release_audit.cc)
 
 class ReleaseAudit {
  public:
@@ -74,20 +80,20 @@ class ReleaseAudit {
     std::vector<uint32_t> classes;  // the count is the sum of these classes' sizes
     uint64_t interval;              // its feasible interval's width (max - min)
     bool same_persons = false;      // two differently defined released cells with the same persons
+    uint64_t source = 0;            // which protected count (ReleaseAudit's own key)
   };
   struct Finding {
     std::vector<Risk> risks;
     uint32_t protected_counts = 0;
-    // The narrowest interval among the counts at least k wide (a lower
-    // bound where a count was settled by a feasible point); UINT64_MAX
-    // when there were none.
+    // A lower bound of the narrowest interval among the counts found safe
+    // (the distance of their two points); UINT64_MAX when there were none.
     uint64_t narrowest_safe = UINT64_MAX;
     bool timed_out = false;
   };
   // Checks every protected count against every released cell, or only the
   // counts of `only` (earlier risks: withholding a cell can only widen
   // intervals, so nothing else needs checking again).
-  Finding Check(absl::Time deadline, const std::vector<Risk>* only = nullptr) const;
+  Finding Check(absl::Time deadline, const std::vector<Risk>* only = nullptr);
 
   // Released cells among `candidates` that count persons of `risk`.
   std::vector<CellId> ReleasedCellsTouching(const Risk& risk, absl::Span<const CellId> candidates) const;
@@ -110,23 +116,45 @@ class ReleaseAudit {
   uint32_t NewClass();
   uint64_t DifferenceSize(const Cell& a, const Cell& b) const;
   void NotePairs(CellId cell);
-  std::vector<std::vector<uint32_t>> ProtectedCounts() const;
-  struct Pending {
+
+  // A protected count: where it comes from (a suppressed cell, a class or
+  // a difference) and the classes it sums now.
+  struct ProtectedCount {
+    uint64_t source;
     std::vector<uint32_t> classes;
-    uint64_t truth;
   };
-  void CertifyByMovableMass(std::vector<Pending>& pending, uint64_t& safe) const;
-  void CertifyWide(AnalystView& view, std::vector<Pending>& pending, uint64_t& safe, absl::Time deadline) const;
+  std::vector<ProtectedCount> ProtectedCounts() const;
   std::vector<Risk> SamePersonRisks() const;
+  bool Bounded(const std::vector<uint32_t>& classes) const;
+
+  // Two points the analyst cannot rule out, as deviations from the true
+  // class sizes (classes not listed keep theirs), that differ on the count
+  // by `gap` >= k.
+  struct Witness {
+    std::vector<std::pair<uint32_t, int64_t>> high, low;
+    uint64_t gap = 0;
+    size_t checked_upto = 0;  // release_events_ both points satisfy
+  };
+  bool StillHolds(Witness& witness, const std::vector<uint32_t>& classes) const;
+  bool Satisfies(const std::vector<std::pair<uint32_t, int64_t>>& point, const Cell& cell) const;
+  // The witness of a count, or the width of the narrowest interval found.
+  std::optional<Witness> Certify(const std::vector<uint32_t>& classes, size_t neighbours, absl::Time deadline,
+                                 uint64_t& width) const;
+  std::optional<Witness> MovableWitness(const std::vector<uint32_t>& classes,
+                                       const absl::flat_hash_map<uint64_t, std::vector<uint32_t>>& alike) const;
+  std::vector<uint32_t> Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const;
 
   uint32_t threshold_;
   bool group_disclosure_check_;
   std::vector<uint32_t> class_of_;  // per person
   std::vector<uint64_t> class_size_;
+  std::vector<uint64_t> signature_;  // per class: XOR of the hashes of the released cells counting it
   std::vector<std::vector<CellId>> class_cells_;
   std::vector<Cell> cells_;
   std::multimap<uint64_t, CellId> released_by_size_;
   std::vector<Difference> differences_;
+  std::vector<CellId> release_events_;  // every Release, in order
+  absl::flat_hash_map<uint64_t, Witness> witnesses_;  // by protected count source
 };
 
 }  // namespace trelink

@@ -1,0 +1,62 @@
+#include "common/sdc/deviation_program.h"
+
+#include <glpk.h>
+
+#include <numeric>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace trelink {
+namespace {
+
+using Point = std::vector<int64_t>;
+
+int64_t SumOf(const Point& point, const std::vector<int>& columns) {
+  int64_t sum = 0;
+  for (int j : columns) sum += point[static_cast<size_t>(j)];
+  return sum;
+}
+
+class DeviationProgramTest : public ::testing::Test {
+ protected:
+  ~DeviationProgramTest() override { glp_free_env(); }
+  const absl::Time deadline_ = absl::Now() + absl::Seconds(30);
+};
+
+// A class of 3 and one of 20 in a released cell whose count may move by 2:
+// the small class can be raised by 22 (the large one emptied) and lowered
+// to none.
+TEST_F(DeviationProgramTest, FindsBothEndsOfOneCount) {
+  DeviationProgram program({{-3, 40}, {-20, 40}}, {{{0, 1}, -2, 2}});
+  const std::optional<Point> high = program.Extreme({0}, true, deadline_);
+  ASSERT_TRUE(high.has_value());
+  EXPECT_EQ((*high)[0], 22);
+  EXPECT_EQ((*high)[1], -20);
+  const std::optional<Point> low = program.Extreme({0}, false, deadline_);
+  ASSERT_TRUE(low.has_value());
+  EXPECT_EQ((*low)[0], -3);
+  EXPECT_GE((*low)[0] + (*low)[1], -2);
+  EXPECT_LE((*low)[0] + (*low)[1], 2);
+}
+
+// Three pairwise sums each at most 1: the LP optimum of a + b + c is 3/2 at
+// a fractional point; the integer point the analyst could hold is 1.
+TEST_F(DeviationProgramTest, AFractionalOptimumIsReplacedByTheIntegerOne) {
+  DeviationProgram program({{0, 5}, {0, 5}, {0, 5}}, {{{0, 1}, 0, 1}, {{0, 2}, 0, 1}, {{1, 2}, 0, 1}});
+  const std::optional<Point> high = program.Extreme({0, 1, 2}, true, deadline_);
+  ASSERT_TRUE(high.has_value());
+  EXPECT_EQ(SumOf(*high, {0, 1, 2}), 1);
+  for (const std::vector<int>& row : std::vector<std::vector<int>>{{0, 1}, {0, 2}, {1, 2}}) {
+    EXPECT_LE(SumOf(*high, row), 1);
+    EXPECT_GE(SumOf(*high, row), 0);
+  }
+}
+
+TEST_F(DeviationProgramTest, APassedDeadlineGivesNoPoint) {
+  DeviationProgram program({{-3, 40}}, {{{0}, -2, 2}});
+  EXPECT_FALSE(program.Extreme({0}, true, absl::Now() - absl::Seconds(1)).has_value());
+}
+
+}  // namespace
+}  // namespace trelink
