@@ -51,7 +51,12 @@ class FixedGenerationStore final : public trelink::LinkedStore {
                                                                 const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }
-  absl::Status StoreBatch(const trelink::BatchToStore&) override { return absl::UnimplementedError("fixed"); }
+  absl::StatusOr<uint32_t> StoreBatch(const trelink::BatchToStore&) override {
+    return absl::UnimplementedError("fixed");
+  }
+  absl::StatusOr<trelink::WithdrawalCounts> WithdrawRecords(absl::Span<const std::string>) override {
+    return absl::UnimplementedError("fixed");
+  }
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sealed_batch.h"
 #include "common/status/status_macros.h"
@@ -63,6 +64,10 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
   if (keys.key_version() != sealed.key_version()) {
     return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.key_version: does not match the sealed keys"));
   }
+  if (keys.withdrawal()) {
+    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: a withdrawal batch; send it to Withdraw"));
+  }
+  TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
   for (int r = 0; r < request.records_size(); ++r) {
     const std::string where = absl::StrCat(batch, "records[", r, "].");
     const auto& participants = keys.records(r).participants();
@@ -97,14 +102,71 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
     return result;
   }
   BatchToStore to_store{sealed.project(), sealed.dataset(), sealed.batch_id(), digest, &keys, &request.records()};
-  absl::Status status = store_.StoreBatch(to_store);
-  if (absl::IsAlreadyExists(status)) {  // a concurrent ingest of the same id won
+  absl::StatusOr<uint32_t> replaced = store_.StoreBatch(to_store);
+  if (absl::IsAlreadyExists(replaced.status())) {  // a concurrent ingest of the same id won
     TRELINK_ASSIGN_OR_RETURN(stored, check_existing());
     result.set_already_stored(true);
     return result;
   }
-  TRELINK_RETURN_IF_ERROR(status);
+  TRELINK_RETURN_IF_ERROR(replaced.status());
+  result.set_records_replaced(*replaced);
   return result;
+}
+
+absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trelink::v1::WithdrawRequest& request) const {
+  const trelink::v1::SealedBatch& sealed = request.sealed();
+  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  const std::string batch = absl::StrCat("withdrawal ", sealed.batch_id(), ": ");
+  if (catalogue_.Find(sealed.dataset()) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "sealed.dataset: \"", sealed.dataset(), "\" is not in the catalogue"));
+  }
+  if (sealed.record_count() > max_records_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(batch, "records: ", sealed.record_count(), " exceed the limit of ", max_records_));
+  }
+  TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
+                           OpenSealedBatch(sealed.blob(), keys_,
+                                           {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
+  if (!keys.withdrawal()) {
+    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: not a withdrawal batch; send it to Ingest"));
+  }
+  TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
+  std::vector<std::string> tokens;
+  for (int r = 0; r < keys.records_size(); ++r) {
+    const trelink::v1::RecordKeys& record = keys.records(r);
+    if (!record.participants().empty() || record.record_token().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(batch, "records[", r, "]: a withdrawal names a record id and no participants"));
+    }
+    tokens.push_back(record.record_token());
+  }
+  TRELINK_ASSIGN_OR_RETURN(WithdrawalCounts counts, store_.WithdrawRecords(tokens));
+  trelink::v1::WithdrawResponse response;
+  response.set_withdrawn(counts.withdrawn);
+  response.set_already_withdrawn(counts.already_withdrawn);
+  response.set_not_found(counts.not_found);
+  return response;
+}
+
+// Record tokens are keyed hashes of a fixed size, and one record id appears
+// once in a batch (the pseudonymiser refuses repeats; a batch that reaches
+// the linker otherwise was not made by it).
+absl::Status BatchIngester::CheckRecordTokens(const trelink::v1::SealedMatchKeys& keys, const std::string& batch) {
+  absl::flat_hash_map<absl::string_view, int> first;
+  for (int r = 0; r < keys.records_size(); ++r) {
+    const std::string& token = keys.records(r).record_token();
+    if (token.empty()) continue;
+    if (token.size() != kRecordTokenBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "].record_token: not a record token"));
+    }
+    auto [it, fresh] = first.emplace(token, r);
+    if (!fresh) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(batch, "records[", r, "].record_id: repeats records[", it->second, "]"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

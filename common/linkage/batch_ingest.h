@@ -23,8 +23,14 @@ class BatchIngester {
   // RESOURCE_EXHAUSTED over the batch limit. A repeat of a stored batch
   // returns its result with already_stored set.
   absl::StatusOr<trelink::v1::BatchResult> Ingest(const trelink::v1::IngestBatchRequest& request) const;
+  // Withdraws the records a sealed withdrawal batch names, all or none.
+  absl::StatusOr<trelink::v1::WithdrawResponse> Withdraw(const trelink::v1::WithdrawRequest& request) const;
+
+  static constexpr size_t kRecordTokenBytes = 32;
 
  private:
+  static absl::Status CheckRecordTokens(const trelink::v1::SealedMatchKeys& keys, const std::string& batch);
+
   const Catalogue& catalogue_;
   const LinkerKeyPair& keys_;
   LinkedStore& store_;

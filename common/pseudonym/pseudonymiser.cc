@@ -1,7 +1,9 @@
 #include "common/pseudonym/pseudonymiser.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyed_hash.h"
 #include "common/crypto/sealed_batch.h"
@@ -47,6 +49,16 @@ absl::Status CheckBatchHeader(const PseudonymiseBatchRequest& request, const Pse
                                                      " per batch"));
   }
   return absl::OkStatus();
+}
+
+// A provider's record id is opaque, but printable: no control characters
+// that could corrupt a log line or a CSV.
+bool IsValidRecordId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::none_of(id.begin(), id.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
 }
 
 absl::StatusOr<absl::CivilDay> ParseIsoDay(const std::string& text, const std::string& field) {
@@ -101,6 +113,10 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   sealed.set_batch_id(request.batch_id());
   sealed.set_record_count(static_cast<uint32_t>(request.records_size()));
   sealed.set_key_version(version);
+  sealed.set_withdrawal(request.withdrawal());
+  // "@" cannot start a key name, so no key of the schema shares the domain.
+  const KeyedHasher record_hasher(key, "@record", KeyedHasher::Kind::kMatchKey);
+  absl::flat_hash_map<absl::string_view, int> record_ids;
   std::vector<std::unique_ptr<KeyedHasher>> hashers;
   for (const KeySpec& spec : schema_.keys()) {
     sealed.add_key_names(spec.name());
@@ -122,12 +138,33 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
     auto where = [&](int p) {
       return absl::StrCat("batch ", request.batch_id(), ": records[", r, "]", p < 0 ? "" : absl::StrCat(".participants[", p, "]"));
     };
+    trelink::v1::RecordKeys* record_keys = sealed.add_records();
+    if (!record.record_id().empty()) {
+      if (!IsValidRecordId(record.record_id())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where(-1), ".record_id: must be 1-128 characters, none of them a control character"));
+      }
+      auto [first, fresh] = record_ids.emplace(record.record_id(), r);
+      if (!fresh) {
+        return absl::InvalidArgumentError(absl::StrCat(where(-1), ".record_id: repeats records[", first->second, "]"));
+      }
+      const absl::string_view parts[] = {request.dataset(), record.record_id()};
+      std::string* token = record_keys->mutable_record_token();
+      token->resize(record_hasher.out_len());
+      record_hasher.Hash(parts, reinterpret_cast<uint8_t*>(token->data()));
+    }
+    if (request.withdrawal()) {
+      if (record.record_id().empty() || !record.participants().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where(-1), ": a withdrawal names a record_id and no participants"));
+      }
+      continue;
+    }
     if (record.participants().empty()) return absl::InvalidArgumentError(absl::StrCat(where(-1), ".participants: none"));
     if (static_cast<uint32_t>(record.participants_size()) > limits_.max_participants_per_record) {
       return absl::InvalidArgumentError(absl::StrCat(where(-1), ".participants: more than ",
                                                      limits_.max_participants_per_record));
     }
-    trelink::v1::RecordKeys* record_keys = sealed.add_records();
     for (int p = 0; p < record.participants_size(); ++p) {
       const auto& participant = record.participants(p);
       if (!IsValidLabel(participant.role(), 32)) {

@@ -59,6 +59,12 @@ struct EventRow {
   absl::Span<const uint64_t> persons;
 };
 
+struct WithdrawalCounts {
+  uint32_t withdrawn = 0;          // records withdrawn now
+  uint32_t already_withdrawn = 0;  // tokens whose records were withdrawn before
+  uint32_t not_found = 0;          // tokens of no stored record
+};
+
 // A participant's person in a new generation.
 struct PersonAssignment {
   int64_t participant_id;
@@ -72,9 +78,14 @@ class LinkedStore {
   virtual absl::StatusOr<std::optional<StoredBatch>> FindBatch(const std::string& project,
                                                                const std::string& dataset,
                                                                const std::string& batch_id) = 0;
-  // Stores the whole batch in one transaction, or nothing. ALREADY_EXISTS if
-  // the batch id is taken.
-  virtual absl::Status StoreBatch(const BatchToStore& batch) = 0;
+  // Stores the whole batch in one transaction, or nothing; a record whose
+  // token an earlier record carries replaces it (the earlier one is kept,
+  // out of linkage and counts). Returns how many it replaced. ALREADY_EXISTS
+  // if the batch id is taken.
+  virtual absl::StatusOr<uint32_t> StoreBatch(const BatchToStore& batch) = 0;
+  // Withdraws the records carrying `tokens` (every delivery of each), in one
+  // transaction: kept for audit, out of linkage and counts.
+  virtual absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) = 0;
 
   // Every key name any stored batch of the project carries, sorted.
   virtual absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) = 0;

@@ -42,6 +42,11 @@ SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
 absl::StatusOr<bool> SqliteStatement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -22,6 +22,7 @@ class SqliteStatement {
   SqliteStatement& Bind(int index, int64_t value);
   SqliteStatement& Bind(int index, absl::string_view text);
   SqliteStatement& BindBlob(int index, absl::string_view bytes);
+  SqliteStatement& BindNull(int index);
 
   // Steps once: true when a row is ready, false when done.
   absl::StatusOr<bool> Step();

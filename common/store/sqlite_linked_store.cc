@@ -42,7 +42,19 @@ const char* const kMigrations[] = {
         participant INTEGER NOT NULL, person INTEGER NOT NULL,
         PRIMARY KEY(project, generation, participant)) WITHOUT ROWID;
     )sql",
+    // Record identity: the keyed hash of the provider's record id; a later
+    // delivery of the id replaces the record, a withdrawal withdraws it.
+    // Both keep the row for audit.
+    R"sql(
+      ALTER TABLE records ADD COLUMN token BLOB;
+      ALTER TABLE records ADD COLUMN replaced_by INTEGER;
+      ALTER TABLE records ADD COLUMN withdrawn_at TEXT;
+      CREATE INDEX records_token ON records(token) WHERE token IS NOT NULL;
+    )sql",
 };
+
+// A record linkage and counts still see: neither replaced nor withdrawn.
+constexpr char kLive[] = "r.replaced_by IS NULL AND r.withdrawn_at IS NULL";
 
 // Generations whose person links are kept; older ones keep only their report.
 constexpr int64_t kGenerationsKept = 2;
@@ -91,10 +103,11 @@ absl::StatusOr<std::optional<StoredBatch>> SqliteLinkedStore::FindBatch(const st
   return StoredBatch{std::string(find.Blob(0)), static_cast<uint32_t>(find.Int(1))};
 }
 
-absl::Status SqliteLinkedStore::StoreBatch(const BatchToStore& batch) {
+absl::StatusOr<uint32_t> SqliteLinkedStore::StoreBatch(const BatchToStore& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string now = absl::FormatTime(absl::RFC3339_sec, clock_.Now(), absl::UTCTimeZone());
-  return InTransaction(*db_, [&]() -> absl::Status {
+  uint32_t replaced = 0;
+  absl::Status stored = InTransaction(*db_, [&]() -> absl::Status {
     TRELINK_ASSIGN_OR_RETURN(
         SqliteStatement insert_batch,
         db_->Prepare("INSERT INTO batches(project, dataset, batch_id, digest, record_count, key_version, key_names, "
@@ -108,17 +121,33 @@ absl::Status SqliteLinkedStore::StoreBatch(const BatchToStore& batch) {
     const int64_t batch_row = sqlite3_last_insert_rowid(db_->handle());
     TRELINK_ASSIGN_OR_RETURN(
         SqliteStatement insert_record,
-        db_->Prepare("INSERT INTO records(batch, ordinal, event, event_date, content) VALUES(?,?,?,?,?)"));
+        db_->Prepare("INSERT INTO records(batch, ordinal, event, event_date, content, token) VALUES(?,?,?,?,?,?)"));
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert_participant,
                              db_->Prepare("INSERT INTO participants(record, role, keys) VALUES(?,?,?)"));
+    // The token is keyed per project and covers the dataset: equal tokens are
+    // one record of one dataset.
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement replace,
+        db_->Prepare("UPDATE records SET replaced_by = ? WHERE token = ? AND id <> ? AND replaced_by IS NULL"));
     std::string bytes;
     for (int r = 0; r < batch.keys->records_size(); ++r) {
       const trelink::v1::ContentRecord& content = batch.content->Get(r);
       content.SerializeToString(&bytes);
       insert_record.Bind(1, batch_row).Bind(2, r).Bind(3, content.event()).Bind(4, content.event_date());
       insert_record.BindBlob(5, bytes);
+      const std::string& token = batch.keys->records(r).record_token();
+      if (token.empty()) {
+        insert_record.BindNull(6);
+      } else {
+        insert_record.BindBlob(6, token);
+      }
       TRELINK_RETURN_IF_ERROR(insert_record.Run());
       const int64_t record_row = sqlite3_last_insert_rowid(db_->handle());
+      if (!token.empty()) {
+        replace.Bind(1, record_row).BindBlob(2, token).Bind(3, record_row);
+        TRELINK_RETURN_IF_ERROR(replace.Run());
+        replaced += static_cast<uint32_t>(sqlite3_changes(db_->handle()));
+      }
       for (const trelink::v1::ParticipantKeys& p : batch.keys->records(r).participants()) {
         p.SerializeToString(&bytes);
         insert_participant.Bind(1, record_row).Bind(2, p.role()).BindBlob(3, bytes);
@@ -127,6 +156,36 @@ absl::Status SqliteLinkedStore::StoreBatch(const BatchToStore& batch) {
     }
     return absl::OkStatus();
   });
+  if (!stored.ok()) return stored;
+  return replaced;
+}
+
+absl::StatusOr<WithdrawalCounts> SqliteLinkedStore::WithdrawRecords(absl::Span<const std::string> tokens) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string now = absl::FormatTime(absl::RFC3339_sec, clock_.Now(), absl::UTCTimeZone());
+  WithdrawalCounts counts;
+  absl::Status done = InTransaction(*db_, [&]() -> absl::Status {
+    counts = WithdrawalCounts();
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement withdraw,
+        db_->Prepare("UPDATE records SET withdrawn_at = ? WHERE token = ? AND withdrawn_at IS NULL"));
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement known, db_->Prepare("SELECT COUNT(*) FROM records WHERE token = ?"));
+    for (const std::string& token : tokens) {
+      withdraw.Bind(1, now).BindBlob(2, token);
+      TRELINK_RETURN_IF_ERROR(withdraw.Run());
+      if (sqlite3_changes(db_->handle()) > 0) {
+        ++counts.withdrawn;
+        continue;
+      }
+      known.BindBlob(1, token);
+      TRELINK_RETURN_IF_ERROR(known.Step().status());
+      ++(known.Int(0) > 0 ? counts.already_withdrawn : counts.not_found);
+      known.Reset();
+    }
+    return absl::OkStatus();
+  });
+  if (!done.ok()) return done;
+  return counts;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteLinkedStore::KeyNames(const std::string& project) {
@@ -152,7 +211,8 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
       // already in id order, so SQLite sorts nothing (the blobs are large).
       db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event, r.content "
                    "FROM participants p CROSS JOIN records r CROSS JOIN batches b "
-                   "WHERE p.record = r.id AND r.batch = b.id AND b.project = ? ORDER BY p.id"));
+                   "WHERE p.record = r.id AND r.batch = b.id AND b.project = ? AND " +
+                   std::string(kLive) + " ORDER BY p.id"));
   query.Bind(1, project);
   absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
   while (true) {
@@ -221,7 +281,7 @@ absl::Status SqliteLinkedStore::ForEachEvent(const std::string& project, uint64_
       db_->Prepare("SELECT r.id, b.dataset, r.content, p.role, l.person "
                    "FROM records r CROSS JOIN batches b CROSS JOIN participants p CROSS JOIN person_links l "
                    "WHERE r.batch = b.id AND p.record = r.id AND l.participant = p.id AND l.project = b.project "
-                   "AND l.generation = ? AND b.project = ? ORDER BY r.id, p.id"));
+                   "AND l.generation = ? AND b.project = ? AND r.withdrawn_at IS NULL ORDER BY r.id, p.id"));
   query.Bind(1, static_cast<int64_t>(generation)).Bind(2, project);
   int64_t current = -1;
   std::string dataset;
@@ -256,7 +316,8 @@ absl::StatusOr<int64_t> SqliteLinkedStore::CountRecords(const std::string& proje
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
-      db_->Prepare("SELECT COUNT(*) FROM records r JOIN batches b ON r.batch = b.id WHERE b.project = ?"));
+      db_->Prepare("SELECT COUNT(*) FROM records r JOIN batches b ON r.batch = b.id WHERE b.project = ? AND " +
+                   std::string(kLive)));
   query.Bind(1, project);
   TRELINK_RETURN_IF_ERROR(query.Step().status());
   return query.Int(0);

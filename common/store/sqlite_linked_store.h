@@ -14,14 +14,15 @@ namespace trelink {
 
 class SqliteLinkedStore final : public LinkedStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the store at `path` and migrates it to kSchemaVersion.
   static absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> Open(const std::string& path, const Clock& clock);
 
   absl::StatusOr<std::optional<StoredBatch>> FindBatch(const std::string& project, const std::string& dataset,
                                                        const std::string& batch_id) override;
-  absl::Status StoreBatch(const BatchToStore& batch) override;
+  absl::StatusOr<uint32_t> StoreBatch(const BatchToStore& batch) override;
+  absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) override;
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) override;
   absl::Status ForEachParticipant(const std::string& project,
                                   const std::function<void(const ParticipantRow&)>& visit) override;

@@ -29,6 +29,8 @@ struct DatasetRun {
   std::string dataset;
   std::string csv_path;
   int batch_size = 2000;
+  // The delivery's name (e.g. "2026-11"); empty: a digest of the file.
+  std::string extract;
   // Stop at the first row that fails validation instead of leaving it out.
   bool strict = false;
 };
@@ -42,6 +44,10 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
 // sealed batch with its content to the linker. Prints a summary.
 absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const Catalogue& catalogue,
                        const DatasetRun& run);
+
+// Withdraws the records whose record_id column `run.csv_path` lists: the ids
+// go through the pseudonymiser (the linker sees only their keyed hashes).
+absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const DatasetRun& run);
 
 // Runs linkage (linkage-admin) and prints the report.
 absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project);

@@ -1,7 +1,11 @@
 #include "services/cli/csv_batches.h"
 
-#include <algorithm>
+#include <sodium.h>
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -15,8 +19,12 @@ absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::
                                                                      const Catalogue& catalogue,
                                                                      const std::string& project,
                                                                      const std::string& dataset, int batch_size,
-                                                                     const Clock& clock) {
+                                                                     const Clock& clock, std::string extract) {
   if (batch_size <= 0) return absl::InvalidArgumentError("--batch_size must be positive");
+  if (extract.empty()) {
+    TRELINK_ASSIGN_OR_RETURN(extract, FileDigestLabel(path));
+  }
+  TRELINK_RETURN_IF_ERROR(ValidateExtractName(extract));
   const trelink::v1::DatasetSpec* spec = catalogue.Find(dataset);
   if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("dataset \"", dataset, "\" is not in the catalogue"));
   std::unique_ptr<CsvBatchReader> reader(new CsvBatchReader(path, project, dataset, batch_size, clock));
@@ -31,6 +39,7 @@ absl::StatusOr<std::unique_ptr<CsvBatchReader>> CsvBatchReader::Open(const std::
   const auto record_id = std::find(header.begin(), header.end(), "record_id");
   if (record_id != header.end()) reader->record_id_column_ = static_cast<int>(record_id - header.begin());
   reader->header_ = std::move(header);
+  reader->extract_ = std::move(extract);
   reader->spec_ = spec;
   reader->catalogue_ = &catalogue;
   return reader;
@@ -40,7 +49,7 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
   batch = CsvBatch();
   batch.identifiers.set_project(project_);
   batch.identifiers.set_dataset(dataset_);
-  batch.identifiers.set_batch_id(absl::StrFormat("%s-%09d", dataset_, data_row_));
+  batch.identifiers.set_batch_id(absl::StrFormat("%s:%s:%09d", dataset_, extract_, data_row_));
   std::vector<std::string> row;
   while (batch.identifiers.records_size() < batch_size_) {
     absl::StatusOr<bool> next = reader_.Next(row);
@@ -58,6 +67,7 @@ absl::StatusOr<bool> CsvBatchReader::Next(CsvBatch& batch) {
     if (valid.ok()) valid = ValidateRecordId(row);
     if (valid.ok()) {
       unreadable_values_ += static_cast<size_t>(columns_->Fill(row, identifiers, content));
+      if (record_id_column_ >= 0) identifiers.set_record_id(row[static_cast<size_t>(record_id_column_)]);
       valid = ValidateRow(identifiers, content);
     }
     if (!valid.ok()) {
@@ -125,6 +135,31 @@ std::string WithCsvLine(const std::string& message, const std::vector<size_t>& l
     return message;
   }
   return absl::StrCat(csv, " line ", lines[index], ": ", message);
+}
+
+absl::StatusOr<std::string> FileDigestLabel(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  std::vector<char> buffer(1 << 16);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    crypto_hash_sha256_update(&state, reinterpret_cast<const uint8_t*>(buffer.data()),
+                              static_cast<unsigned long long>(in.gcount()));
+  }
+  uint8_t digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&state, digest);
+  char hex[2 * 8 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, 8);
+  return absl::StrCat("sha256-", hex);
+}
+
+absl::Status ValidateExtractName(const std::string& extract) {
+  const bool valid = !extract.empty() && extract.size() <= 40 && std::all_of(extract.begin(), extract.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+  if (!valid) return absl::InvalidArgumentError("--extract: must be 1-40 characters of [A-Za-z0-9_.-]");
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

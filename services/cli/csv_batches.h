@@ -37,13 +37,19 @@ class CsvBatchReader {
   // Opens `path` and checks its header against `dataset` in `catalogue`.
   // `clock` (which must outlive the reader) says what "today" is for dates
   // of birth and events.
+  // `extract` names the delivery (say "2026-11"); empty: a digest of the
+  // file's bytes, so that the same file always sends the same batch ids and
+  // another file never reuses them.
   static absl::StatusOr<std::unique_ptr<CsvBatchReader>> Open(const std::string& path, const Catalogue& catalogue,
                                                               const std::string& project,
                                                               const std::string& dataset, int batch_size,
-                                                              const Clock& clock);
+                                                              const Clock& clock, std::string extract = "");
 
   // The next batch; false at the end of the file. Batch ids are
-  // "<dataset>-<index of the first data row>", so a re-run resends the same ids.
+  // "<dataset>:<extract>:<index of the first data row>", so a re-run of an
+  // extract resends the same ids (the linker takes them as a no-op) and
+  // every extract of a dataset gets its own. Each record carries the row's
+  // record_id, when the file has the column.
   // Rows whose identifiers or content fail validation (a cell that is not
   // UTF-8 or holds NUL, an event after today or before the date of birth it
   // is measured from, an empty record_id or one already used in the file
@@ -53,6 +59,7 @@ class CsvBatchReader {
 
   void set_strict(bool strict) { strict_ = strict; }
   const std::vector<RejectedRow>& rejected() const { return rejected_; }
+  const std::string& extract() const { return extract_; }
   size_t rows_read() const { return rows_read_; }
   // Values of invalid_as_missing columns that could not be read and were
   // sent as missing.
@@ -78,13 +85,18 @@ class CsvBatchReader {
   std::vector<RejectedRow> rejected_;
   size_t rows_read_ = 0;
   size_t unreadable_values_ = 0;
-  std::string project_, dataset_;
+  std::string project_, dataset_, extract_;
   int batch_size_;
   const Clock& clock_;
   size_t data_row_ = 0;
   int record_id_column_ = -1;  // -1: the file has none
   absl::flat_hash_map<std::string, size_t> record_id_lines_;
 };
+
+// "sha256-" and the first 16 hex digits of the SHA-256 of the file's bytes.
+absl::StatusOr<std::string> FileDigestLabel(const std::string& path);
+// An extract name: 1-40 characters of [A-Za-z0-9_.-].
+absl::Status ValidateExtractName(const std::string& extract);
 
 // Rewrites "records[N]" in an error as "<csv> line L: ...", using the lines
 // of the batch the error is about.

@@ -4,6 +4,9 @@
 //
 //   trelink-cli ingest --pseudonymiser HOST:PORT --linker HOST:PORT --catalogue FILE
 //       --project P --dataset D --csv FILE   (+ --ca --cert --key)
+//       [--extract NAME]   (the delivery, e.g. 2026-11; default: a digest of the file)
+//   trelink-cli withdraw --pseudonymiser HOST:PORT --linker HOST:PORT --project P --dataset D
+//       --csv FILE   (a record_id column naming the records to withdraw)
 //   trelink-cli pseudonymise --pseudonymiser HOST:PORT --catalogue FILE --project P --dataset D
 //       --csv FILE --out FILE.sealed
 //   trelink-cli link --linker HOST:PORT --project P
@@ -33,6 +36,8 @@ ABSL_FLAG(std::string, dataset, "", "dataset name (maternity, social_care, court
 ABSL_FLAG(std::string, csv, "", "input CSV file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(int, batch_size, 2000, "records per batch");
+ABSL_FLAG(std::string, extract, "",
+          "ingest, withdraw: the delivery's name (e.g. 2026-11), part of every batch id; default: a digest of the file");
 ABSL_FLAG(bool, strict, false, "stop at the first row that fails validation (default: leave it out and report it)");
 ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
 ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
@@ -62,7 +67,16 @@ absl::Status Require(std::initializer_list<std::pair<const char*, std::string>> 
 absl::Status Dispatch(const std::string& command) {
   const std::string project = absl::GetFlag(FLAGS_project);
   const DatasetRun run{project, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_csv),
-                       absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_strict)};
+                       absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_extract), absl::GetFlag(FLAGS_strict)};
+  if (command == "withdraw") {
+    if (absl::Status s = Require({{"project", project}, {"dataset", run.dataset}, {"csv", run.csv_path},
+                                  {"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)},
+                                  {"linker", absl::GetFlag(FLAGS_linker)}});
+        !s.ok()) {
+      return s;
+    }
+    return WithdrawCsv(EndpointAt(absl::GetFlag(FLAGS_pseudonymiser)), EndpointAt(absl::GetFlag(FLAGS_linker)), run);
+  }
   if (command == "ingest" || command == "pseudonymise") {
     if (absl::Status s = Require({{"project", project}, {"dataset", run.dataset}, {"csv", run.csv_path},
                                   {"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}});
@@ -112,6 +126,7 @@ int main(int argc, char** argv) {
       "trelink-cli COMMAND [flags]\n"
       "commands:\n"
       "  ingest         send a dataset CSV through the pseudonymiser to the linker\n"
+      "  withdraw       withdraw records by record_id (a CSV with a record_id column)\n"
       "  pseudonymise   send a CSV's identifiers to the pseudonymiser; write sealed batches\n"
       "  link           run linkage for a project and print the report\n"
       "  report         print the latest linkage report\n"

@@ -120,7 +120,7 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
                                    ReadCounts* counts) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<CsvBatchReader> reader,
                            CsvBatchReader::Open(run.csv_path, catalogue, run.project, run.dataset, run.batch_size,
-                                                Clock::System()));
+                                                Clock::System(), run.extract));
   reader->set_strict(run.strict);
   Progress progress;
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
@@ -276,14 +276,18 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
     return absl::Status(FromGrpc(finished).code(), absl::StrCat("linker: ", message));
   }
   if (unsent_line) return UnsentBatchError("linker", *unsent_line, run.csv_path);
+  uint64_t replaced = 0;
   for (const auto& result : response.batches()) {
     (result.already_stored() ? totals.already_stored : totals.stored)++;
+    replaced += result.records_replaced();
   }
   std::printf("ingested ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   PrintRejected(rejected, counts, run.csv_path);
   std::printf("  linker            %llu batches stored, %llu already stored (resent, unchanged)\n",
               static_cast<unsigned long long>(totals.stored), static_cast<unsigned long long>(totals.already_stored));
+  std::printf("  corrections       %llu records replace an earlier delivery of their record_id\n",
+              static_cast<unsigned long long>(replaced));
   return absl::OkStatus();
 }
 

@@ -32,6 +32,21 @@ absl::StatusOr<trelink::v1::BatchResult> LinkageHandler::Ingest(
   return result;
 }
 
+absl::StatusOr<trelink::v1::WithdrawResponse> LinkageHandler::Withdraw(
+    absl::string_view identity, const trelink::v1::WithdrawRequest& request) const {
+  TRELINK_RETURN_IF_ERROR(
+      access_.Authorize(identity, {trelink::v1::PROVIDER}, request.sealed().project(), "Withdraw").status());
+  TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.sealed().dataset(), "Withdraw"));
+  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
+  absl::StatusOr<trelink::v1::WithdrawResponse> response = ingester_.Withdraw(request);
+  if (response.ok()) {
+    LogInfo(absl::StrCat("withdrawal ", request.sealed().batch_id(), " from \"", identity, "\": ",
+                         response->withdrawn(), " records withdrawn, ", response->already_withdrawn(),
+                         " withdrawn before, ", response->not_found(), " not found"));
+  }
+  return response;
+}
+
 absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::RunLinkage(absl::string_view identity,
                                                                       const trelink::v1::RunLinkageRequest& request) {
   TRELINK_RETURN_IF_ERROR(

@@ -23,6 +23,9 @@ class LinkageHandler {
   // event after today (the run context's clock) is INVALID_ARGUMENT.
   absl::StatusOr<trelink::v1::BatchResult> Ingest(absl::string_view identity,
                                                   const trelink::v1::IngestBatchRequest& request) const;
+  // Providers, for a project they may act on and a dataset they hold.
+  absl::StatusOr<trelink::v1::WithdrawResponse> Withdraw(absl::string_view identity,
+                                                         const trelink::v1::WithdrawRequest& request) const;
   // Linkage admins. One run at a time; slow: call it off the RPC threads.
   absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(absl::string_view identity,
                                                         const trelink::v1::RunLinkageRequest& request);

@@ -98,4 +98,18 @@ grpc::ServerUnaryReactor* LinkageServiceImpl::GetLinkageReport(grpc::CallbackSer
   return reactor;
 }
 
+// One transaction, on the store workers like ingest.
+grpc::ServerUnaryReactor* LinkageServiceImpl::Withdraw(grpc::CallbackServerContext* context,
+                                                       const trelink::v1::WithdrawRequest* request,
+                                                       trelink::v1::WithdrawResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string identity = PeerIdentity(*context);
+  store_workers_.Submit([this, reactor, request, response, identity = std::move(identity)] {
+    absl::StatusOr<trelink::v1::WithdrawResponse> result = handler_.Withdraw(identity, *request);
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
 }  // namespace trelink

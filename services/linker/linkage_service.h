@@ -13,7 +13,8 @@ namespace trelink {
 // nothing stored.
 using LinkageServiceBase = trelink::v1::LinkageService::WithRawCallbackMethod_Ingest<
     trelink::v1::LinkageService::WithCallbackMethod_RunLinkage<
-        trelink::v1::LinkageService::WithCallbackMethod_GetLinkageReport<trelink::v1::LinkageService::Service>>>;
+        trelink::v1::LinkageService::WithCallbackMethod_GetLinkageReport<
+            trelink::v1::LinkageService::WithCallbackMethod_Withdraw<trelink::v1::LinkageService::Service>>>>;
 
 class LinkageServiceImpl final : public LinkageServiceBase {
  public:
@@ -33,6 +34,10 @@ class LinkageServiceImpl final : public LinkageServiceBase {
   grpc::ServerUnaryReactor* GetLinkageReport(grpc::CallbackServerContext* context,
                                              const trelink::v1::GetLinkageReportRequest* request,
                                              trelink::v1::LinkageReport* response) override;
+
+  grpc::ServerUnaryReactor* Withdraw(grpc::CallbackServerContext* context,
+                                     const trelink::v1::WithdrawRequest* request,
+                                     trelink::v1::WithdrawResponse* response) override;
 
  private:
   LinkageHandler& handler_;

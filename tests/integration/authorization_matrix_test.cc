@@ -269,6 +269,28 @@ class AuthorizationMatrixTest : public ::testing::Test {
     return request;
   }
 
+  // A withdrawal of two record ids of `dataset`, sealed by the real
+  // pseudonymiser for its own provider.
+  trelink::v1::WithdrawRequest SealedWithdrawal(const std::string& dataset) {
+    const std::string provider = dataset == "court" ? "provider.court" : "provider.maternity";
+    trelink::v1::PseudonymiseBatchRequest batch;
+    batch.set_project("demo");
+    batch.set_dataset(dataset);
+    batch.set_batch_id(absl::StrCat("withdrawal-", ++batches_));
+    batch.set_withdrawal(true);
+    batch.add_records()->set_record_id("r-1");
+    batch.add_records()->set_record_id("r-2");
+    grpc::ClientContext context;
+    ::trelink::testing::WithDeadline(context);
+    trelink::v1::PseudonymiseBatchResponse sealed;
+    grpc::Status status = ::trelink::testing::PseudonymStub(services_.ports.at("pseudonymiser"), provider)
+                              ->Pseudonymise(&context, batch, &sealed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    trelink::v1::WithdrawRequest request;
+    *request.mutable_sealed() = sealed.sealed();
+    return request;
+  }
+
   using Call = std::function<grpc::Status(grpc::ClientContext&, const std::shared_ptr<grpc::Channel>&, const MatrixCaller&)>;
   std::map<std::string, Call> Calls();
 
@@ -313,6 +335,12 @@ std::map<std::string, AuthorizationMatrixTest::Call> AuthorizationMatrixTest::Ca
          stream->Write(batch);
          stream->WritesDone();
          return stream->Finish();
+       }},
+      {"LinkageService/Withdraw",
+       [this](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller& caller) {
+         const WithdrawRequest request = SealedWithdrawal(caller.dataset);
+         WithdrawResponse response;
+         return LinkageService::NewStub(channel)->Withdraw(&context, request, &response);
        }},
       {"LinkageService/RunLinkage",
        [](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller&) {
@@ -401,7 +429,7 @@ TEST_F(AuthorizationMatrixTest, EveryCallGetsTheStatusOfTheTable) {
       ++cells;
     }
   }
-  EXPECT_EQ(cells, 16 * 11);
+  EXPECT_EQ(cells, 17 * 11);
   std::cout << matrix.rows.size() << " calls x " << matrix.callers.size() << " callers = " << cells << " cells\n";
 }
 

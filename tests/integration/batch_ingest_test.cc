@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/crypto/sealed_batch.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/pseudonym/pseudonymiser.h"
+#include "common/store/sqlite_db.h"
 #include "common/store/sqlite_linked_store.h"
 #include "tests/support/sample_batches.h"
 #include "tests/support/status_matchers.h"
@@ -45,6 +47,47 @@ class BatchIngestTest : public ::testing::Test {
   }
 
   int64_t Stored() { return *store_->CountRecords("demo"); }
+
+  // A maternity batch whose records carry the provider's `record_ids`.
+  trelink::v1::PseudonymiseBatchRequest WithIds(const std::string& id, const std::vector<std::string>& record_ids,
+                                                const std::string& project = "demo") {
+    auto request = ::trelink::testing::MaternityBatch(id, static_cast<int>(record_ids.size()), project);
+    for (size_t r = 0; r < record_ids.size(); ++r) request.mutable_records(static_cast<int>(r))->set_record_id(record_ids[r]);
+    return request;
+  }
+  IngestBatchRequest Sealed(const trelink::v1::PseudonymiseBatchRequest& request) {
+    auto sealed = pseudonymiser_->PseudonymiseBatch(request);
+    EXPECT_THAT(sealed, IsOk());
+    return ::trelink::testing::BirthsIngest(sealed->sealed(), request.records_size());
+  }
+  trelink::v1::WithdrawRequest Withdrawal(const std::string& id, const std::vector<std::string>& record_ids) {
+    trelink::v1::PseudonymiseBatchRequest request;
+    request.set_project("demo");
+    request.set_dataset("maternity");
+    request.set_batch_id(id);
+    request.set_withdrawal(true);
+    for (const std::string& record_id : record_ids) request.add_records()->set_record_id(record_id);
+    auto sealed = pseudonymiser_->PseudonymiseBatch(request);
+    EXPECT_THAT(sealed, IsOk());
+    trelink::v1::WithdrawRequest withdrawal;
+    *withdrawal.mutable_sealed() = sealed->sealed();
+    return withdrawal;
+  }
+  // Participants linkage would read.
+  int64_t LiveParticipants() {
+    int64_t n = 0;
+    EXPECT_THAT(store_->ForEachParticipant("demo", [&](const ParticipantRow&) { ++n; }), IsOk());
+    return n;
+  }
+  // Every record row, replaced and withdrawn ones included.
+  int64_t RowsKept() {
+    auto db = SqliteDb::Open(path_);
+    EXPECT_THAT(db, IsOk());
+    auto count = (*db)->Prepare("SELECT COUNT(*) FROM records");
+    EXPECT_THAT(count, IsOk());
+    EXPECT_THAT(count->Step(), IsOk());
+    return count->Int(0);
+  }
 
   LinkerKeyPair linker_ = ::trelink::testing::NewLinkerKeys();
   std::unique_ptr<Catalogue> catalogue_;
@@ -158,6 +201,86 @@ TEST_F(BatchIngestTest, StoreSurvivesReopeningAndRefusesANewerSchema) {
   }
   EXPECT_THAT(SqliteLinkedStore::Open(path_, kClock),
               StatusIs(absl::StatusCode::kFailedPrecondition, "newer than this linker understands"));
+}
+
+TEST_F(BatchIngestTest, ARedeliveredRecordIdReplacesTheEarlierRecord) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(auto october, ingester_->Ingest(Sealed(WithIds("m:2026-10:0", {"r1", "r2", "r3"}))));
+  EXPECT_EQ(october.records_replaced(), 0u);
+  const IngestBatchRequest november = Sealed(WithIds("m:2026-11:0", {"r3", "r4"}));
+  TRELINK_ASSERT_OK_AND_ASSIGN(auto corrected, ingester_->Ingest(november));
+  EXPECT_EQ(corrected.records_replaced(), 1u);
+  EXPECT_EQ(Stored(), 4);
+  EXPECT_EQ(LiveParticipants(), 8);  // mother and baby of r1, r2, r3 (November's) and r4
+  EXPECT_EQ(RowsKept(), 5);          // October's r3 is kept for audit
+  // Re-sending the November extract changes nothing.
+  TRELINK_ASSERT_OK_AND_ASSIGN(auto again, ingester_->Ingest(november));
+  EXPECT_TRUE(again.already_stored());
+  EXPECT_EQ(Stored(), 4);
+  EXPECT_EQ(RowsKept(), 5);
+}
+
+TEST_F(BatchIngestTest, AWithdrawalTakesEveryDeliveryOfARecordOutAndRepeatsChangeNothing) {
+  ASSERT_THAT(ingester_->Ingest(Sealed(WithIds("m:2026-10:0", {"r1", "r2", "r3"}))), IsOk());
+  ASSERT_THAT(ingester_->Ingest(Sealed(WithIds("m:2026-11:0", {"r3"}))), IsOk());
+  const trelink::v1::WithdrawRequest withdrawal = Withdrawal("w:0", {"r1", "r3", "r9"});
+  TRELINK_ASSERT_OK_AND_ASSIGN(auto first, ingester_->Withdraw(withdrawal));
+  EXPECT_EQ(first.withdrawn(), 2u);
+  EXPECT_EQ(first.already_withdrawn(), 0u);
+  EXPECT_EQ(first.not_found(), 1u);
+  EXPECT_EQ(Stored(), 1);
+  EXPECT_EQ(LiveParticipants(), 2);
+  EXPECT_EQ(RowsKept(), 4);
+  TRELINK_ASSERT_OK_AND_ASSIGN(auto again, ingester_->Withdraw(withdrawal));
+  EXPECT_EQ(again.withdrawn(), 0u);
+  EXPECT_EQ(again.already_withdrawn(), 2u);
+  EXPECT_EQ(again.not_found(), 1u);
+  EXPECT_EQ(Stored(), 1);
+}
+
+TEST_F(BatchIngestTest, WithdrawalAndDataBatchesCannotBeSwapped) {
+  const IngestBatchRequest data = Sealed(WithIds("m:2026-10:0", {"r1", "r2"}));
+  trelink::v1::WithdrawRequest as_withdrawal;
+  *as_withdrawal.mutable_sealed() = data.sealed();
+  EXPECT_THAT(ingester_->Withdraw(as_withdrawal),
+              StatusIs(absl::StatusCode::kInvalidArgument, "not a withdrawal batch"));
+  const trelink::v1::WithdrawRequest withdrawal = Withdrawal("w:0", {"r1", "r2"});
+  EXPECT_THAT(ingester_->Ingest(::trelink::testing::BirthsIngest(withdrawal.sealed(), 2)),
+              StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal batch"));
+  EXPECT_EQ(Stored(), 0);
+}
+
+TEST_F(BatchIngestTest, ARepeatedOrUnprintableRecordIdIsRejectedWithoutItsValue) {
+  auto repeated = pseudonymiser_->PseudonymiseBatch(WithIds("m:0", {"r1", "SECRET-77", "SECRET-77"}));
+  EXPECT_THAT(repeated, StatusIs(absl::StatusCode::kInvalidArgument, "records[2].record_id: repeats records[1]"));
+  EXPECT_EQ(repeated.status().message().find("SECRET"), std::string::npos);
+  EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(WithIds("m:0", {"line\nbreak"})),
+              StatusIs(absl::StatusCode::kInvalidArgument, "records[0].record_id: must be"));
+  trelink::v1::PseudonymiseBatchRequest withdrawal = WithIds("w:0", {"r1"});
+  withdrawal.set_withdrawal(true);  // records with participants
+  EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(withdrawal),
+              StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal names a record_id and no participants"));
+}
+
+// One record id gives one token in every batch of its dataset and project,
+// and another in any other dataset or project.
+TEST_F(BatchIngestTest, RecordTokensAreKeyedToProjectAndDataset) {
+  auto token = [&](const trelink::v1::PseudonymiseBatchRequest& request) {
+    auto sealed = pseudonymiser_->PseudonymiseBatch(request);
+    EXPECT_THAT(sealed, IsOk());
+    auto keys = OpenSealedBatch(sealed->sealed().blob(), linker_,
+                                {request.project(), request.dataset(), request.batch_id(),
+                                 static_cast<uint32_t>(request.records_size())});
+    EXPECT_THAT(keys, IsOk());
+    return keys->records(0).record_token();
+  };
+  const std::string first = token(WithIds("a", {"r1"}));
+  EXPECT_EQ(first.size(), BatchIngester::kRecordTokenBytes);
+  EXPECT_EQ(token(WithIds("b", {"r1"})), first);
+  EXPECT_NE(token(WithIds("c", {"r2"})), first);
+  EXPECT_NE(token(WithIds("d", {"r1"}, "other")), first);
+  trelink::v1::PseudonymiseBatchRequest court = WithIds("e", {"r1"});
+  court.set_dataset("court");
+  EXPECT_NE(token(court), first);
 }
 
 }  // namespace

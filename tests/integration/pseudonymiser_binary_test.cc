@@ -179,7 +179,8 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
                                 ",birth,2020-02-11,E12000003"));
   }
   WriteMaternityCsv(rows);
-  const std::vector<std::string> args = PseudonymiseArgs(*port);
+  std::vector<std::string> args = PseudonymiseArgs(*port);
+  args.push_back("--extract=2026-11");
   ProcessResult cli = RunCommand(BinaryDir() + "/trelink-cli", args, dir_);
   ASSERT_EQ(cli.exit_code, 0) << cli.stderr_text;
   EXPECT_NE(cli.stdout_text.find("records           25 in 3 batches"), std::string::npos) << cli.stdout_text;
@@ -195,7 +196,7 @@ TEST_F(PseudonymiserBinaryTest, CliPseudonymisesACsvAndKeygenRotates) {
   bool eof = false;
   int batches = 0;
   while (google::protobuf::util::ParseDelimitedFromZeroCopyStream(&sealed, &input, &eof)) {
-    EXPECT_EQ(sealed.batch_id(), absl::StrFormat("maternity-%09d", batches * 10));
+    EXPECT_EQ(sealed.batch_id(), absl::StrFormat("maternity:2026-11:%09d", batches * 10));
     EXPECT_THAT(OpenSealedBatch(sealed.blob(), linker,
                                 {"demo", "maternity", sealed.batch_id(), sealed.record_count()}),
                 IsOk());

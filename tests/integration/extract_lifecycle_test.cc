@@ -1,0 +1,102 @@
+// A provider's month-to-month workflow against the real pseudonymiser and
+// linker, through trelink-cli over mTLS: two monthly extracts of one
+// dataset, a resent extract, a correction and a withdrawal.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/deployment.h"
+#include "tests/support/service_process.h"
+#include "tests/support/test_keys.h"
+
+namespace trelink {
+namespace {
+
+using ::trelink::testing::BinaryDir;
+using ::trelink::testing::Concat;
+using ::trelink::testing::ProcessResult;
+using ::trelink::testing::RunCommand;
+using ::trelink::testing::TlsFlags;
+
+constexpr char kHeader[] =
+    "record_id,mother_nhs_number,mother_given_name,mother_family_name,mother_dob,mother_postcode,"
+    "baby_given_name,baby_dob,baby_sex,event,event_date,region";
+
+// A booking of a distinct mother per record id.
+std::string Booking(int id, const std::string& event_date = "2020-01-05") {
+  return absl::StrCat("M", id, ",,Amelia,Family", id, ",1991-03-", 10 + id % 18, ",LS6 1AN,,,,booking,", event_date,
+                      ",E12000003");
+}
+
+class ExtractLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::trelink::testing::MakeTempDir();
+    ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_));
+    ASSERT_TRUE(::trelink::testing::StartServices(dir_, {"pseudonymiser", "linker"}, services_));
+  }
+
+  void WriteCsv(const std::string& name, const std::string& header, const std::vector<std::string>& rows) {
+    std::ofstream csv(dir_ + "/" + name, std::ios::binary | std::ios::trunc);
+    csv << header << "\n";
+    for (const std::string& row : rows) csv << row << "\n";
+  }
+
+  ProcessResult Cli(const std::string& command, const std::vector<std::string>& flags, const std::string& identity) {
+    ProcessResult result = RunCommand(BinaryDir() + "/trelink-cli",
+                                      Concat(Concat(Concat({command}, flags), services_.CliEndpoints()), TlsFlags(identity)),
+                                      dir_);
+    EXPECT_EQ(result.exit_code, 0) << command << ": " << result.stderr_text;
+    return result;
+  }
+  ProcessResult Ingest(const std::string& csv, const std::string& extract) {
+    return Cli("ingest", {"--dataset", "maternity", "--csv", csv, "--extract", extract, "--batch_size", "5"},
+               "provider.maternity");
+  }
+
+  std::string dir_;
+  ::trelink::testing::RunningServices services_;
+};
+
+TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkage) {
+  std::vector<std::string> october;
+  for (int i = 0; i < 12; ++i) october.push_back(Booking(i));
+  WriteCsv("october.csv", kHeader, october);
+  ProcessResult first = Ingest("october.csv", "2026-10");
+  EXPECT_NE(first.stdout_text.find("3 batches stored, 0 already stored"), std::string::npos) << first.stdout_text;
+
+  // Resending the extract stores nothing; the same file under the next
+  // month's name would have been new batches, so names matter.
+  ProcessResult resent = Ingest("october.csv", "2026-10");
+  EXPECT_NE(resent.stdout_text.find("0 batches stored, 3 already stored"), std::string::npos) << resent.stdout_text;
+
+  // November corrects M11's event date and adds M12, M13.
+  WriteCsv("november.csv", kHeader, {Booking(11, "2020-01-06"), Booking(12), Booking(13)});
+  ProcessResult november = Ingest("november.csv", "2026-11");
+  EXPECT_NE(november.stdout_text.find("1 batches stored"), std::string::npos) << november.stdout_text;
+  EXPECT_NE(november.stdout_text.find("corrections       1 records"), std::string::npos) << november.stdout_text;
+
+  WriteCsv("withdraw.csv", "record_id", {"M0", "M5", "M99"});
+  ProcessResult withdrawn = Cli("withdraw", {"--dataset", "maternity", "--csv", "withdraw.csv"}, "provider.maternity");
+  EXPECT_NE(withdrawn.stdout_text.find("withdrawn now     2"), std::string::npos) << withdrawn.stdout_text;
+  EXPECT_NE(withdrawn.stdout_text.find("not found         1"), std::string::npos) << withdrawn.stdout_text;
+  ProcessResult again = Cli("withdraw", {"--dataset", "maternity", "--csv", "withdraw.csv"}, "provider.maternity");
+  EXPECT_NE(again.stdout_text.find("withdrawn before  2"), std::string::npos) << again.stdout_text;
+
+  // 14 record ids delivered, M11 twice; two withdrawn: 12 records link.
+  ProcessResult link = Cli("link", {}, "linkage-admin");
+  EXPECT_NE(link.stdout_text.find("records 12, participants 12,"), std::string::npos) << link.stdout_text;
+
+  // Another provider cannot withdraw maternity records.
+  ProcessResult refused = RunCommand(
+      BinaryDir() + "/trelink-cli",
+      Concat(Concat({"withdraw", "--dataset", "maternity", "--csv", "withdraw.csv"}, services_.CliEndpoints()),
+             TlsFlags("provider.court")),
+      dir_);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.stderr_text.find("PERMISSION_DENIED"), std::string::npos) << refused.stderr_text;
+}
+
+}  // namespace
+}  // namespace trelink
