@@ -57,6 +57,16 @@ class FixedGenerationStore final : public trelink::LinkedStore {
   absl::StatusOr<trelink::WithdrawalCounts> WithdrawRecords(absl::Span<const std::string>) override {
     return absl::UnimplementedError("fixed");
   }
+  absl::StatusOr<uint64_t> StageOptOut(const std::string&, const std::string&, const std::string&,
+                                       absl::Span<const std::string>) override {
+    return absl::UnimplementedError("fixed");
+  }
+  absl::Status ActivateOptOut(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fixed");
+  }
+  absl::StatusOr<std::optional<trelink::OptOutList>> ActiveOptOut(const std::string&) override {
+    return std::nullopt;
+  }
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }

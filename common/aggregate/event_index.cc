@@ -43,6 +43,7 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> EventIndex::Build(LinkedStore&
   }
   std::shared_ptr<EventIndex> index(new EventIndex(catalogue));
   index->generation_ = report->generation();
+  index->opt_out_list_ = report->opt_out().list_version();
   const auto& datasets = catalogue.proto().datasets();
   index->by_dataset_event_.resize(static_cast<size_t>(datasets.size()));
   index->day_range_.assign(static_cast<size_t>(datasets.size()), {INT32_MAX, INT32_MIN});

@@ -41,6 +41,8 @@ class EventIndex final : public PersonSpace {
                                                                  const std::string& project);
 
   uint64_t generation() const override { return generation_; }
+  // The national data opt-out list the generation applied ("" when none).
+  const std::string& opt_out_list() const { return opt_out_list_; }
   size_t events() const { return events_.size(); }
   size_t persons() const override { return linkage_ids_.size(); }
   // PersonSpace: a participant key is (record id << 8 | role index), stable
@@ -76,6 +78,7 @@ class EventIndex final : public PersonSpace {
   explicit EventIndex(const Catalogue& catalogue) : catalogue_(catalogue) {}
   const Catalogue& catalogue_;
   uint64_t generation_ = 0;
+  std::string opt_out_list_;
   std::vector<Event> events_;
   std::vector<Participant> participants_;
   std::vector<int16_t> values_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sealed_batch.h"
 #include "common/status/status_macros.h"
@@ -33,6 +34,19 @@ std::string Digest(const trelink::v1::SealedMatchKeys& keys,
   std::string digest(crypto_hash_sha256_BYTES, '\0');
   crypto_hash_sha256_final(&state, reinterpret_cast<uint8_t*>(digest.data()));
   return digest;
+}
+
+std::string PurposeName(trelink::v1::BatchPurpose purpose) {
+  switch (purpose) {
+    case trelink::v1::BATCH_RECORDS:
+      return "records";
+    case trelink::v1::BATCH_WITHDRAWAL:
+      return "withdrawal";
+    case trelink::v1::BATCH_OPT_OUT:
+      return "opt-out";
+    default:
+      return "unknown";
+  }
 }
 
 }  // namespace
@@ -64,8 +78,9 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
   if (keys.key_version() != sealed.key_version()) {
     return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.key_version: does not match the sealed keys"));
   }
-  if (keys.withdrawal()) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: a withdrawal batch; send it to Withdraw"));
+  if (keys.purpose() != trelink::v1::BATCH_RECORDS) {
+    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()),
+                                                   " batch, not records; send it to its own call"));
   }
   TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
   for (int r = 0; r < request.records_size(); ++r) {
@@ -128,8 +143,9 @@ absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trel
   TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
                            OpenSealedBatch(sealed.blob(), keys_,
                                            {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
-  if (!keys.withdrawal()) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: not a withdrawal batch; send it to Ingest"));
+  if (keys.purpose() != trelink::v1::BATCH_WITHDRAWAL) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not a withdrawal"));
   }
   TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
   std::vector<std::string> tokens;
@@ -146,6 +162,50 @@ absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trel
   response.set_withdrawn(counts.withdrawn);
   response.set_already_withdrawn(counts.already_withdrawn);
   response.set_not_found(counts.not_found);
+  return response;
+}
+
+absl::StatusOr<trelink::v1::OptOutResponse> BatchIngester::ApplyOptOut(
+    const trelink::v1::OptOutRequest& request) const {
+  const trelink::v1::SealedBatch& sealed = request.sealed();
+  const std::string& version = request.list_version();
+  const bool valid_version = !version.empty() && version.size() <= 40 &&
+                             std::all_of(version.begin(), version.end(), [](char c) {
+                               return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                                      c == '-';
+                             });
+  if (!valid_version) return absl::InvalidArgumentError("list_version: must be 1-40 characters of [A-Za-z0-9_.-]");
+  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  const std::string batch = absl::StrCat("opt-out batch ", sealed.batch_id(), ": ");
+  if (sealed.dataset() != "opt-out") return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.dataset: not \"opt-out\""));
+  if (sealed.record_count() > max_records_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(batch, "records: ", sealed.record_count(), " exceed the limit of ", max_records_));
+  }
+  TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
+                           OpenSealedBatch(sealed.blob(), keys_,
+                                           {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
+  if (keys.purpose() != trelink::v1::BATCH_OPT_OUT) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not an opt-out list"));
+  }
+  const auto slot = std::find(keys.key_names().begin(), keys.key_names().end(), "nhs");
+  if (slot == keys.key_names().end()) return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: no nhs key"));
+  const int nhs = static_cast<int>(slot - keys.key_names().begin());
+  std::vector<std::string> numbers;
+  for (int r = 0; r < keys.records_size(); ++r) {
+    const auto& participants = keys.records(r).participants();
+    if (participants.size() != 1 || participants[0].values_size() <= nhs || participants[0].values(nhs).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "]: an opt-out is one keyed NHS number"));
+    }
+    numbers.push_back(participants[0].values(nhs));
+  }
+  trelink::v1::OptOutResponse response;
+  TRELINK_ASSIGN_OR_RETURN(uint64_t in_list, store_.StageOptOut(sealed.project(), version, sealed.batch_id(), numbers));
+  response.set_numbers_in_list(static_cast<uint32_t>(in_list));
+  if (request.complete()) TRELINK_RETURN_IF_ERROR(store_.ActivateOptOut(sealed.project(), version));
+  TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> active, store_.ActiveOptOut(sealed.project()));
+  if (active.has_value()) response.set_active_list(active->version);
   return response;
 }
 

@@ -26,6 +26,9 @@ class BatchIngester {
   // Withdraws the records a sealed withdrawal batch names, all or none.
   absl::StatusOr<trelink::v1::WithdrawResponse> Withdraw(const trelink::v1::WithdrawRequest& request) const;
 
+  // Adds a sealed batch of an opt-out list; with `complete`, activates it.
+  absl::StatusOr<trelink::v1::OptOutResponse> ApplyOptOut(const trelink::v1::OptOutRequest& request) const;
+
   static constexpr size_t kRecordTokenBytes = 32;
 
  private:

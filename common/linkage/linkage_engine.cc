@@ -251,6 +251,10 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
     apply(pass.mutable_overshared_keys());
   }
   if (report.has_probabilistic()) apply(report.mutable_probabilistic()->mutable_accepted_pairs());
+  if (report.has_opt_out()) {
+    apply(report.mutable_opt_out()->mutable_persons_excluded());
+    for (auto& excluded : *report.mutable_opt_out()->mutable_records_excluded()) apply(excluded.mutable_count());
+  }
   for (auto& estimate : *report.mutable_quality()->mutable_estimates()) apply(estimate.mutable_gold_pairs());
   for (auto& subgroup : *report.mutable_quality()->mutable_subgroups()) {
     apply(subgroup.mutable_participants());

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/linkage/opt_out.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -28,6 +29,9 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
       ParticipantTable table,
       LoadParticipants(*context.store, project,
                        options.quality.enabled ? options.quality.subgroup_attributes : std::vector<std::string>{}));
+  TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> opt_out, context.store->ActiveOptOut(project));
+  const std::vector<bool> opted_out =
+      OptedOutParticipants(table, opt_out.has_value() ? opt_out->nhs_keys : std::vector<std::string>{});
   // A mother and her baby with one NHS number (hers keyed on the baby's
   // row): the number cannot say which of them it belongs to.
   const uint64_t shared_nhs = table.DistrustKeysSharedWithinRecords("t.nhs", {"nhs", "t.nhs"});
@@ -37,6 +41,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
     return absl::FailedPreconditionError(absl::StrCat("project \"", project, "\" has no stored records to link"));
   }
   TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
+  const OptOutExclusion exclusion = ExcludeOptedOut(table, result.set_of, opted_out);
 
   const double link_seconds = since(link_started);
   // Linkage ids come from the CSPRNG in one draw (a call per person costs a
@@ -56,6 +61,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   std::vector<PersonAssignment> assignments;
   assignments.reserve(table.size());
   for (uint32_t p = 0; p < table.size(); ++p) {
+    if (exclusion.excluded[p]) continue;  // opted out: not in the generation
     auto [it, fresh] = person_of_set.try_emplace(result.set_of[p], 0);
     if (fresh) {
       do {
@@ -67,6 +73,9 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
 
   trelink::v1::LinkageReport& report = result.report;
   report.mutable_records_sharing_nhs_number()->set_value(shared_nhs);
+  if (opt_out.has_value()) {
+    *report.mutable_opt_out() = ReportOptOut(opt_out->version, opt_out->nhs_keys.size(), exclusion);
+  }
   report.set_project(project);
   report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));
   report.set_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

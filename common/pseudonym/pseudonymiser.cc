@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyed_hash.h"
@@ -61,6 +63,40 @@ bool IsValidRecordId(const std::string& id) {
   });
 }
 
+constexpr char kOptOutDataset[] = "opt-out";
+
+// An opt-out list is NHS numbers and nothing else: one participant per
+// record, role "opt-out", no other identifier, no record id.
+absl::Status CheckOptOutRecords(const PseudonymiseBatchRequest& request) {
+  for (int r = 0; r < request.records_size(); ++r) {
+    const auto& record = request.records(r);
+    const std::string where = absl::StrCat("batch ", request.batch_id(), ": records[", r, "]");
+    if (record.participants_size() != 1 || record.participants(0).role() != kOptOutDataset ||
+        !record.record_id().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": an opt-out record has one participant, role \"opt-out\", and no record_id"));
+    }
+    trelink::v1::Identifiers only_nhs;
+    only_nhs.set_nhs_number(record.participants(0).identifiers().nhs_number());
+    if (!google::protobuf::util::MessageDifferencer::Equals(only_nhs, record.participants(0).identifiers())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".participants[0].identifiers: an opt-out carries an NHS number only"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The dataset says what a batch is for as much as the purpose does: opt-out
+// lists have their own, and records never use it.
+absl::Status CheckPurpose(const PseudonymiseBatchRequest& request) {
+  const bool opt_out = request.purpose() == trelink::v1::BATCH_OPT_OUT;
+  if (opt_out != (request.dataset() == kOptOutDataset)) {
+    return absl::InvalidArgumentError(absl::StrCat("batch ", request.batch_id(),
+                                                   ": dataset: \"opt-out\" is for opt-out lists, and only it is"));
+  }
+  return opt_out ? CheckOptOutRecords(request) : absl::OkStatus();
+}
+
 absl::StatusOr<absl::CivilDay> ParseIsoDay(const std::string& text, const std::string& field) {
   absl::CivilDay day;
   if (!absl::ParseCivilTime(text, &day)) {
@@ -113,7 +149,8 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   sealed.set_batch_id(request.batch_id());
   sealed.set_record_count(static_cast<uint32_t>(request.records_size()));
   sealed.set_key_version(version);
-  sealed.set_withdrawal(request.withdrawal());
+  sealed.set_purpose(request.purpose());
+  TRELINK_RETURN_IF_ERROR(CheckPurpose(request));
   // "@" cannot start a key name, so no key of the schema shares the domain.
   const KeyedHasher record_hasher(key, "@record", KeyedHasher::Kind::kMatchKey);
   absl::flat_hash_map<absl::string_view, int> record_ids;
@@ -153,7 +190,7 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
       token->resize(record_hasher.out_len());
       record_hasher.Hash(parts, reinterpret_cast<uint8_t*>(token->data()));
     }
-    if (request.withdrawal()) {
+    if (request.purpose() == trelink::v1::BATCH_WITHDRAWAL) {
       if (record.record_id().empty() || !record.participants().empty()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where(-1), ": a withdrawal names a record_id and no participants"));
@@ -179,6 +216,10 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
       NormalisationNotes notes;
       if (absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(where(p), ".identifiers.", s.message()));
+      }
+      if (request.purpose() == trelink::v1::BATCH_OPT_OUT && (notes.nhs_number_invalid || notes.nhs_number_missing)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where(p), ".identifiers.nhs_number: an opt-out needs a valid NHS number"));
       }
       stats.set_participants(stats.participants() + 1);
       if (notes.nhs_number_invalid) stats.set_invalid_nhs_numbers(stats.invalid_nhs_numbers() + 1);

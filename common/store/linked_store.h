@@ -65,6 +65,13 @@ struct WithdrawalCounts {
   uint32_t not_found = 0;          // tokens of no stored record
 };
 
+// The national data opt-out list a project applies: its version and the
+// keyed hashes ("nhs" match key) of its NHS numbers.
+struct OptOutList {
+  std::string version;
+  std::vector<std::string> nhs_keys;
+};
+
 // A participant's person in a new generation.
 struct PersonAssignment {
   int64_t participant_id;
@@ -86,6 +93,17 @@ class LinkedStore {
   // Withdraws the records carrying `tokens` (every delivery of each), in one
   // transaction: kept for audit, out of linkage and counts.
   virtual absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) = 0;
+
+  // Adds a batch of keyed NHS numbers to opt-out list `version` of the
+  // project (a batch id already added is a no-op); returns the distinct
+  // numbers the list holds now.
+  virtual absl::StatusOr<uint64_t> StageOptOut(const std::string& project, const std::string& version,
+                                               const std::string& batch_id,
+                                               absl::Span<const std::string> nhs_keys) = 0;
+  // Makes list `version` the project's active one (FAILED_PRECONDITION if
+  // nothing was staged under it); earlier lists are dropped.
+  virtual absl::Status ActivateOptOut(const std::string& project, const std::string& version) = 0;
+  virtual absl::StatusOr<std::optional<OptOutList>> ActiveOptOut(const std::string& project) = 0;
 
   // Every key name any stored batch of the project carries, sorted.
   virtual absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) = 0;

@@ -51,6 +51,17 @@ const char* const kMigrations[] = {
       ALTER TABLE records ADD COLUMN withdrawn_at TEXT;
       CREATE INDEX records_token ON records(token) WHERE token IS NOT NULL;
     )sql",
+    // National data opt-out lists: staged batch by batch, then activated.
+    R"sql(
+      CREATE TABLE opt_out_batches(
+        project TEXT NOT NULL, list_version TEXT NOT NULL, batch_id TEXT NOT NULL,
+        PRIMARY KEY(project, list_version, batch_id)) WITHOUT ROWID;
+      CREATE TABLE opt_out_numbers(
+        project TEXT NOT NULL, list_version TEXT NOT NULL, nhs_key BLOB NOT NULL,
+        PRIMARY KEY(project, list_version, nhs_key)) WITHOUT ROWID;
+      CREATE TABLE opt_out_active(
+        project TEXT PRIMARY KEY, list_version TEXT NOT NULL, activated_at TEXT NOT NULL);
+    )sql",
 };
 
 // A record linkage and counts still see: neither replaced nor withdrawn.
@@ -186,6 +197,77 @@ absl::StatusOr<WithdrawalCounts> SqliteLinkedStore::WithdrawRecords(absl::Span<c
   });
   if (!done.ok()) return done;
   return counts;
+}
+
+absl::StatusOr<uint64_t> SqliteLinkedStore::StageOptOut(const std::string& project, const std::string& version,
+                                                         const std::string& batch_id,
+                                                         absl::Span<const std::string> nhs_keys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t numbers = 0;
+  absl::Status staged = InTransaction(*db_, [&]() -> absl::Status {
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement batch, db_->Prepare("INSERT OR IGNORE INTO opt_out_batches VALUES(?,?,?)"));
+    batch.Bind(1, project).Bind(2, version).Bind(3, batch_id);
+    TRELINK_RETURN_IF_ERROR(batch.Run());
+    if (sqlite3_changes(db_->handle()) > 0) {
+      TRELINK_ASSIGN_OR_RETURN(SqliteStatement number,
+                               db_->Prepare("INSERT OR IGNORE INTO opt_out_numbers VALUES(?,?,?)"));
+      for (const std::string& key : nhs_keys) {
+        number.Bind(1, project).Bind(2, version).BindBlob(3, key);
+        TRELINK_RETURN_IF_ERROR(number.Run());
+      }
+    }
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement count,
+        db_->Prepare("SELECT COUNT(*) FROM opt_out_numbers WHERE project = ? AND list_version = ?"));
+    count.Bind(1, project).Bind(2, version);
+    TRELINK_RETURN_IF_ERROR(count.Step().status());
+    numbers = static_cast<uint64_t>(count.Int(0));
+    return absl::OkStatus();
+  });
+  if (!staged.ok()) return staged;
+  return numbers;
+}
+
+absl::Status SqliteLinkedStore::ActivateOptOut(const std::string& project, const std::string& version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string now = absl::FormatTime(absl::RFC3339_sec, clock_.Now(), absl::UTCTimeZone());
+  return InTransaction(*db_, [&]() -> absl::Status {
+    TRELINK_ASSIGN_OR_RETURN(
+        SqliteStatement staged,
+        db_->Prepare("SELECT COUNT(*) FROM opt_out_batches WHERE project = ? AND list_version = ?"));
+    staged.Bind(1, project).Bind(2, version);
+    TRELINK_RETURN_IF_ERROR(staged.Step().status());
+    if (staged.Int(0) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat("opt-out list ", version, ": no batch was loaded"));
+    }
+    for (const char* drop : {"DELETE FROM opt_out_numbers WHERE project = ? AND list_version <> ?",
+                             "DELETE FROM opt_out_batches WHERE project = ? AND list_version <> ?"}) {
+      TRELINK_ASSIGN_OR_RETURN(SqliteStatement earlier, db_->Prepare(drop));
+      earlier.Bind(1, project).Bind(2, version);
+      TRELINK_RETURN_IF_ERROR(earlier.Run());
+    }
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement activate,
+                             db_->Prepare("INSERT OR REPLACE INTO opt_out_active VALUES(?,?,?)"));
+    activate.Bind(1, project).Bind(2, version).Bind(3, now);
+    return activate.Run();
+  });
+}
+
+absl::StatusOr<std::optional<OptOutList>> SqliteLinkedStore::ActiveOptOut(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT a.list_version, n.nhs_key FROM opt_out_active a LEFT JOIN opt_out_numbers n "
+                   "ON n.project = a.project AND n.list_version = a.list_version WHERE a.project = ?"));
+  query.Bind(1, project);
+  std::optional<OptOutList> list;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    if (!list.has_value()) list.emplace().version = std::string(query.Text(0));
+    if (!query.IsNull(1)) list->nhs_keys.emplace_back(query.Blob(1));
+  }
+  return list;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteLinkedStore::KeyNames(const std::string& project) {

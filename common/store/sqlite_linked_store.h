@@ -14,7 +14,7 @@ namespace trelink {
 
 class SqliteLinkedStore final : public LinkedStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the store at `path` and migrates it to kSchemaVersion.
   static absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> Open(const std::string& path, const Clock& clock);
@@ -23,6 +23,10 @@ class SqliteLinkedStore final : public LinkedStore {
                                                        const std::string& batch_id) override;
   absl::StatusOr<uint32_t> StoreBatch(const BatchToStore& batch) override;
   absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) override;
+  absl::StatusOr<uint64_t> StageOptOut(const std::string& project, const std::string& version,
+                                       const std::string& batch_id, absl::Span<const std::string> nhs_keys) override;
+  absl::Status ActivateOptOut(const std::string& project, const std::string& version) override;
+  absl::StatusOr<std::optional<OptOutList>> ActiveOptOut(const std::string& project) override;
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) override;
   absl::Status ForEachParticipant(const std::string& project,
                                   const std::function<void(const ParticipantRow&)>& visit) override;

@@ -98,10 +98,12 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<const EventIndex> index, IndexFor(query.project()));
   DisclosureControl& control = ControlFor(query.project());
   *entry.mutable_policy() = control.policy();
+  entry.set_opt_out_list(index->opt_out_list());
   if (control.dp()) return AnswerWithNoise(query, *index, control, entry, call);
   TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated, EvaluateCount(*index, query, control.policy().max_cells()));
   TRELINK_RETURN_IF_ERROR(control.Apply(query.project(), *index, evaluated.table, entry.mutable_release_audit()));
   trelink::v1::CountTable table = ToCountTable(query, evaluated, control.policy().version(), index->generation());
+  table.set_opt_out_list(index->opt_out_list());
   // Log only a release that will be sent: a client that left during the
   // evaluation gets nothing, so nothing is logged or remembered.
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
@@ -145,6 +147,7 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerWithNoise(const 
     TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated, EvaluateCount(index, query, control.policy().max_cells()));
     TRELINK_RETURN_IF_ERROR(control.Apply(query.project(), index, evaluated.table, nullptr));
     table = ToCountTable(query, evaluated, control.policy().version(), index.generation());
+    table.set_opt_out_list(index.opt_out_list());
     NoteReasons(evaluated.table, entry);
   }
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));

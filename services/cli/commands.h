@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/catalogue/catalogue.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/status.h"
 
 namespace trelink {
 
@@ -48,6 +49,16 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
 // Withdraws the records whose record_id column `run.csv_path` lists: the ids
 // go through the pseudonymiser (the linker sees only their keyed hashes).
 absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const DatasetRun& run);
+
+// Loads a national data opt-out list (the nhs_number column of
+// `csv_path`) as list `list_version` of the project and activates it
+// (linkage-admin). Numbers go through the pseudonymiser; invalid ones are
+// left out and counted.
+absl::Status ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const std::string& project,
+                            const std::string& csv_path, const std::string& list_version, int batch_size);
+
+// A gRPC status as an absl::Status whose message starts with `service`.
+absl::Status Prefixed(const grpc::Status& status, absl::string_view service);
 
 // Runs linkage (linkage-admin) and prints the report.
 absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project);

@@ -32,6 +32,14 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
                 p.dataset().empty() ? Count(p.merges_refused()).c_str() : "",
                 p.dataset().empty() ? Count(p.overshared_keys()).c_str() : "");
   }
+  if (r.has_opt_out()) {
+    const auto& o = r.opt_out();
+    std::printf("  national data opt-out: list %s (%llu numbers); persons excluded %s; records excluded",
+                o.list_version().c_str(), static_cast<unsigned long long>(o.numbers_in_list()),
+                Count(o.persons_excluded()).c_str());
+    for (const auto& d : o.records_excluded()) std::printf(" %s %s", d.dataset().c_str(), Count(d.count()).c_str());
+    std::printf("%s\n", o.records_excluded().empty() ? " none" : "");
+  }
   if (r.has_quality()) PrintQuality(r.quality());
   if (r.has_probabilistic()) {
     const auto& f = r.probabilistic();

@@ -7,6 +7,8 @@
 //       [--extract NAME]   (the delivery, e.g. 2026-11; default: a digest of the file)
 //   trelink-cli withdraw --pseudonymiser HOST:PORT --linker HOST:PORT --project P --dataset D
 //       --csv FILE   (a record_id column naming the records to withdraw)
+//   trelink-cli opt-out --pseudonymiser HOST:PORT --linker HOST:PORT --project P --csv FILE
+//       --list_version V   (an nhs_number column; linkage-admin)
 //   trelink-cli pseudonymise --pseudonymiser HOST:PORT --catalogue FILE --project P --dataset D
 //       --csv FILE --out FILE.sealed
 //   trelink-cli link --linker HOST:PORT --project P
@@ -38,6 +40,7 @@ ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(int, batch_size, 2000, "records per batch");
 ABSL_FLAG(std::string, extract, "",
           "ingest, withdraw: the delivery's name (e.g. 2026-11), part of every batch id; default: a digest of the file");
+ABSL_FLAG(std::string, list_version, "", "opt-out: the opt-out list's version (e.g. 2026-11)");
 ABSL_FLAG(bool, strict, false, "stop at the first row that fails validation (default: leave it out and report it)");
 ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
 ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
@@ -76,6 +79,17 @@ absl::Status Dispatch(const std::string& command) {
       return s;
     }
     return WithdrawCsv(EndpointAt(absl::GetFlag(FLAGS_pseudonymiser)), EndpointAt(absl::GetFlag(FLAGS_linker)), run);
+  }
+  if (command == "opt-out") {
+    if (absl::Status s = Require({{"project", project}, {"csv", run.csv_path},
+                                  {"list_version", absl::GetFlag(FLAGS_list_version)},
+                                  {"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)},
+                                  {"linker", absl::GetFlag(FLAGS_linker)}});
+        !s.ok()) {
+      return s;
+    }
+    return ApplyOptOutCsv(EndpointAt(absl::GetFlag(FLAGS_pseudonymiser)), EndpointAt(absl::GetFlag(FLAGS_linker)),
+                          project, run.csv_path, absl::GetFlag(FLAGS_list_version), run.batch_size);
   }
   if (command == "ingest" || command == "pseudonymise") {
     if (absl::Status s = Require({{"project", project}, {"dataset", run.dataset}, {"csv", run.csv_path},
@@ -127,6 +141,7 @@ int main(int argc, char** argv) {
       "commands:\n"
       "  ingest         send a dataset CSV through the pseudonymiser to the linker\n"
       "  withdraw       withdraw records by record_id (a CSV with a record_id column)\n"
+      "  opt-out        apply a national data opt-out list (an nhs_number column)\n"
       "  pseudonymise   send a CSV's identifiers to the pseudonymiser; write sealed batches\n"
       "  link           run linkage for a project and print the report\n"
       "  report         print the latest linkage report\n"

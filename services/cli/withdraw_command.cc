@@ -8,64 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/csv/csv_reader.h"
 #include "common/status/status_macros.h"
+#include "services/cli/column_reader.h"
 #include "services/cli/commands.h"
 #include "services/cli/csv_batches.h"
 #include "trelink/v1/linkage.grpc.pb.h"
 #include "trelink/v1/pseudonym.grpc.pb.h"
 
 namespace trelink {
-namespace {
-
-// Reads the record_id column of a CSV (other columns are ignored), in
-// batches of `batch_size` ids, with the line of each.
-class RecordIdReader {
- public:
-  static absl::StatusOr<std::unique_ptr<RecordIdReader>> Open(const std::string& path) {
-    std::unique_ptr<RecordIdReader> reader(new RecordIdReader(path));
-    if (!reader->in_) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-    std::vector<std::string> header;
-    TRELINK_ASSIGN_OR_RETURN(bool has_header, reader->csv_.Next(header));
-    const auto column = std::find(header.begin(), header.end(), "record_id");
-    if (!has_header || column == header.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": no record_id column in the header"));
-    }
-    reader->column_ = static_cast<size_t>(column - header.begin());
-    reader->width_ = header.size();
-    return reader;
-  }
-
-  // Up to `count` more ids; an empty id or a short row is an error naming its line.
-  absl::StatusOr<std::vector<std::string>> Next(size_t count) {
-    std::vector<std::string> ids, row;
-    while (ids.size() < count) {
-      TRELINK_ASSIGN_OR_RETURN(bool more, csv_.Next(row));
-      if (!more) break;
-      if (row.size() == 1 && row[0].empty()) continue;
-      if (row.size() != width_ || row[column_].empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path_, " line ", csv_.row_line(), ": record_id: missing"));
-      }
-      ids.push_back(std::move(row[column_]));
-    }
-    return ids;
-  }
-
- private:
-  explicit RecordIdReader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary), csv_(in_) {}
-  std::string path_;
-  std::ifstream in_;
-  CsvReader csv_;
-  size_t column_ = 0, width_ = 0;
-};
-
 absl::Status Prefixed(const grpc::Status& status, absl::string_view service) {
   const absl::Status s = FromGrpc(status);
   return s.ok() ? s : absl::Status(s.code(), absl::StrCat(service, ": ", s.message()));
 }
-
-}  // namespace
 
 absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const DatasetRun& run) {
   std::string extract = run.extract;
@@ -73,7 +27,7 @@ absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, 
     TRELINK_ASSIGN_OR_RETURN(extract, FileDigestLabel(run.csv_path));
   }
   TRELINK_RETURN_IF_ERROR(ValidateExtractName(extract));
-  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<RecordIdReader> reader, RecordIdReader::Open(run.csv_path));
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ColumnReader> reader, ColumnReader::Open(run.csv_path, "record_id"));
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> to_pseudonymiser, Connect(pseudonymiser));
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> to_linker, Connect(linker));
   auto sealer = trelink::v1::PseudonymService::NewStub(to_pseudonymiser);
@@ -87,7 +41,7 @@ absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, 
     request.set_project(run.project);
     request.set_dataset(run.dataset);
     request.set_batch_id(absl::StrFormat("%s:withdraw-%s:%09d", run.dataset, extract, named));
-    request.set_withdrawal(true);
+    request.set_purpose(trelink::v1::BATCH_WITHDRAWAL);
     for (std::string& id : ids) request.add_records()->set_record_id(std::move(id));
     named += ids.size();
     grpc::ClientContext seal_context;

@@ -47,6 +47,19 @@ absl::StatusOr<trelink::v1::WithdrawResponse> LinkageHandler::Withdraw(
   return response;
 }
 
+absl::StatusOr<trelink::v1::OptOutResponse> LinkageHandler::ApplyOptOut(
+    absl::string_view identity, const trelink::v1::OptOutRequest& request) const {
+  TRELINK_RETURN_IF_ERROR(
+      access_.Authorize(identity, {trelink::v1::LINKAGE_ADMIN}, request.sealed().project(), "ApplyOptOut").status());
+  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
+  absl::StatusOr<trelink::v1::OptOutResponse> response = ingester_.ApplyOptOut(request);
+  if (response.ok() && request.complete()) {
+    LogInfo(absl::StrCat("opt-out list ", request.list_version(), " of project ", request.sealed().project(),
+                         " activated by \"", identity, "\""));
+  }
+  return response;
+}
+
 absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::RunLinkage(absl::string_view identity,
                                                                       const trelink::v1::RunLinkageRequest& request) {
   TRELINK_RETURN_IF_ERROR(

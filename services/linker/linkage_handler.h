@@ -26,6 +26,9 @@ class LinkageHandler {
   // Providers, for a project they may act on and a dataset they hold.
   absl::StatusOr<trelink::v1::WithdrawResponse> Withdraw(absl::string_view identity,
                                                          const trelink::v1::WithdrawRequest& request) const;
+  // Linkage admins, for a project they administer.
+  absl::StatusOr<trelink::v1::OptOutResponse> ApplyOptOut(absl::string_view identity,
+                                                          const trelink::v1::OptOutRequest& request) const;
   // Linkage admins. One run at a time; slow: call it off the RPC threads.
   absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(absl::string_view identity,
                                                         const trelink::v1::RunLinkageRequest& request);

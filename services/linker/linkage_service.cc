@@ -98,18 +98,33 @@ grpc::ServerUnaryReactor* LinkageServiceImpl::GetLinkageReport(grpc::CallbackSer
   return reactor;
 }
 
-// One transaction, on the store workers like ingest.
-grpc::ServerUnaryReactor* LinkageServiceImpl::Withdraw(grpc::CallbackServerContext* context,
-                                                       const trelink::v1::WithdrawRequest* request,
-                                                       trelink::v1::WithdrawResponse* response) {
+// A unary call whose work is a store transaction: run on the store workers
+// like ingest, never on a gRPC thread.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* LinkageServiceImpl::OnStoreWorkers(grpc::CallbackServerContext* context,
+                                                             Response* response, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::string identity = PeerIdentity(*context);
-  store_workers_.Submit([this, reactor, request, response, identity = std::move(identity)] {
-    absl::StatusOr<trelink::v1::WithdrawResponse> result = handler_.Withdraw(identity, *request);
+  store_workers_.Submit([reactor, response, work = std::move(work), identity = PeerIdentity(*context)] {
+    absl::StatusOr<Response> result = work(identity);
     if (result.ok()) *response = *std::move(result);
     reactor->Finish(ToGrpcStatus(result.status()));
   });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* LinkageServiceImpl::Withdraw(grpc::CallbackServerContext* context,
+                                                       const trelink::v1::WithdrawRequest* request,
+                                                       trelink::v1::WithdrawResponse* response) {
+  return OnStoreWorkers(context, response,
+                        [this, request](const std::string& identity) { return handler_.Withdraw(identity, *request); });
+}
+
+grpc::ServerUnaryReactor* LinkageServiceImpl::ApplyOptOut(grpc::CallbackServerContext* context,
+                                                          const trelink::v1::OptOutRequest* request,
+                                                          trelink::v1::OptOutResponse* response) {
+  return OnStoreWorkers(context, response, [this, request](const std::string& identity) {
+    return handler_.ApplyOptOut(identity, *request);
+  });
 }
 
 }  // namespace trelink

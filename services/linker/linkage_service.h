@@ -14,7 +14,8 @@ namespace trelink {
 using LinkageServiceBase = trelink::v1::LinkageService::WithRawCallbackMethod_Ingest<
     trelink::v1::LinkageService::WithCallbackMethod_RunLinkage<
         trelink::v1::LinkageService::WithCallbackMethod_GetLinkageReport<
-            trelink::v1::LinkageService::WithCallbackMethod_Withdraw<trelink::v1::LinkageService::Service>>>>;
+            trelink::v1::LinkageService::WithCallbackMethod_Withdraw<
+                trelink::v1::LinkageService::WithCallbackMethod_ApplyOptOut<trelink::v1::LinkageService::Service>>>>>;
 
 class LinkageServiceImpl final : public LinkageServiceBase {
  public:
@@ -39,7 +40,14 @@ class LinkageServiceImpl final : public LinkageServiceBase {
                                      const trelink::v1::WithdrawRequest* request,
                                      trelink::v1::WithdrawResponse* response) override;
 
+  grpc::ServerUnaryReactor* ApplyOptOut(grpc::CallbackServerContext* context,
+                                        const trelink::v1::OptOutRequest* request,
+                                        trelink::v1::OptOutResponse* response) override;
+
  private:
+  template <typename Response, typename Work>
+  grpc::ServerUnaryReactor* OnStoreWorkers(grpc::CallbackServerContext* context, Response* response, Work work);
+
   LinkageHandler& handler_;
   WorkerPool workers_;
   WorkerPool store_workers_;

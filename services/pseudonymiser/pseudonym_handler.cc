@@ -33,10 +33,14 @@ absl::Status ValidateAgainstCatalogue(const Catalogue& catalogue,
 absl::Status PseudonymHandler::Pseudonymise(absl::string_view identity,
                                             const trelink::v1::PseudonymiseBatchRequest& request,
                                             trelink::v1::PseudonymiseBatchResponse& response) const {
-  TRELINK_RETURN_IF_ERROR(
-      access_.Authorize(identity, {trelink::v1::PROVIDER}, request.project(), "Pseudonymise").status());
-  TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.dataset(), "Pseudonymise"));
-  absl::Status valid = ValidateAgainstCatalogue(catalogue_, request);
+  // A national data opt-out list is the TRE's to apply, not a provider's.
+  const bool opt_out = request.purpose() == trelink::v1::BATCH_OPT_OUT;
+  TRELINK_RETURN_IF_ERROR(access_
+                              .Authorize(identity, {opt_out ? trelink::v1::LINKAGE_ADMIN : trelink::v1::PROVIDER},
+                                         request.project(), "Pseudonymise")
+                              .status());
+  if (!opt_out) TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.dataset(), "Pseudonymise"));
+  absl::Status valid = opt_out ? absl::OkStatus() : ValidateAgainstCatalogue(catalogue_, request);
   absl::StatusOr<trelink::v1::PseudonymiseBatchResponse> result =
       valid.ok() ? pseudonymiser_.PseudonymiseBatch(request) : valid;
   if (!result.ok()) {

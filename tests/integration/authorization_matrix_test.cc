@@ -277,7 +277,7 @@ class AuthorizationMatrixTest : public ::testing::Test {
     batch.set_project("demo");
     batch.set_dataset(dataset);
     batch.set_batch_id(absl::StrCat("withdrawal-", ++batches_));
-    batch.set_withdrawal(true);
+    batch.set_purpose(trelink::v1::BATCH_WITHDRAWAL);
     batch.add_records()->set_record_id("r-1");
     batch.add_records()->set_record_id("r-2");
     grpc::ClientContext context;
@@ -288,6 +288,36 @@ class AuthorizationMatrixTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status.error_message();
     trelink::v1::WithdrawRequest request;
     *request.mutable_sealed() = sealed.sealed();
+    return request;
+  }
+
+  // Two NHS numbers as an opt-out list batch.
+  static trelink::v1::PseudonymiseBatchRequest OptOutBatch(int batch) {
+    trelink::v1::PseudonymiseBatchRequest request;
+    request.set_project("demo");
+    request.set_dataset("opt-out");
+    request.set_batch_id(absl::StrCat("opt-out-", batch));
+    request.set_purpose(trelink::v1::BATCH_OPT_OUT);
+    for (const char* number : {"9434765919", "9434765870"}) {
+      auto* participant = request.add_records()->add_participants();
+      participant->set_role("opt-out");
+      participant->mutable_identifiers()->set_nhs_number(number);
+    }
+    return request;
+  }
+
+  // An opt-out list of one batch, sealed for the linkage admin.
+  trelink::v1::OptOutRequest SealedOptOut() {
+    grpc::ClientContext context;
+    ::trelink::testing::WithDeadline(context);
+    trelink::v1::PseudonymiseBatchResponse sealed;
+    grpc::Status status = ::trelink::testing::PseudonymStub(services_.ports.at("pseudonymiser"), "linkage-admin")
+                              ->Pseudonymise(&context, OptOutBatch(++batches_), &sealed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    trelink::v1::OptOutRequest request;
+    request.set_list_version("2026-11");
+    *request.mutable_sealed() = sealed.sealed();
+    request.set_complete(true);
     return request;
   }
 
@@ -309,6 +339,11 @@ std::map<std::string, AuthorizationMatrixTest::Call> AuthorizationMatrixTest::Ca
          PseudonymiseBatchResponse response;
          return PseudonymService::NewStub(channel)
              ->Pseudonymise(&context, IdentifierBatch(caller.dataset), &response);
+       }},
+      {"PseudonymService/Pseudonymise(opt-out)",
+       [this](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller&) {
+         PseudonymiseBatchResponse response;
+         return PseudonymService::NewStub(channel)->Pseudonymise(&context, OptOutBatch(++batches_), &response);
        }},
       {"PseudonymService/PseudonymiseStream",
        [this](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller& caller) {
@@ -341,6 +376,12 @@ std::map<std::string, AuthorizationMatrixTest::Call> AuthorizationMatrixTest::Ca
          const WithdrawRequest request = SealedWithdrawal(caller.dataset);
          WithdrawResponse response;
          return LinkageService::NewStub(channel)->Withdraw(&context, request, &response);
+       }},
+      {"LinkageService/ApplyOptOut",
+       [this](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller&) {
+         const OptOutRequest request = SealedOptOut();
+         OptOutResponse response;
+         return LinkageService::NewStub(channel)->ApplyOptOut(&context, request, &response);
        }},
       {"LinkageService/RunLinkage",
        [](grpc::ClientContext& context, const std::shared_ptr<grpc::Channel>& channel, const MatrixCaller&) {
@@ -429,7 +470,7 @@ TEST_F(AuthorizationMatrixTest, EveryCallGetsTheStatusOfTheTable) {
       ++cells;
     }
   }
-  EXPECT_EQ(cells, 17 * 11);
+  EXPECT_EQ(cells, 19 * 11);
   std::cout << matrix.rows.size() << " calls x " << matrix.callers.size() << " callers = " << cells << " cells\n";
 }
 

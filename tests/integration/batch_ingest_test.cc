@@ -65,7 +65,7 @@ class BatchIngestTest : public ::testing::Test {
     request.set_project("demo");
     request.set_dataset("maternity");
     request.set_batch_id(id);
-    request.set_withdrawal(true);
+    request.set_purpose(trelink::v1::BATCH_WITHDRAWAL);
     for (const std::string& record_id : record_ids) request.add_records()->set_record_id(record_id);
     auto sealed = pseudonymiser_->PseudonymiseBatch(request);
     EXPECT_THAT(sealed, IsOk());
@@ -242,10 +242,10 @@ TEST_F(BatchIngestTest, WithdrawalAndDataBatchesCannotBeSwapped) {
   trelink::v1::WithdrawRequest as_withdrawal;
   *as_withdrawal.mutable_sealed() = data.sealed();
   EXPECT_THAT(ingester_->Withdraw(as_withdrawal),
-              StatusIs(absl::StatusCode::kInvalidArgument, "not a withdrawal batch"));
+              StatusIs(absl::StatusCode::kInvalidArgument, "not a withdrawal"));
   const trelink::v1::WithdrawRequest withdrawal = Withdrawal("w:0", {"r1", "r2"});
   EXPECT_THAT(ingester_->Ingest(::trelink::testing::BirthsIngest(withdrawal.sealed(), 2)),
-              StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal batch"));
+              StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal batch, not records"));
   EXPECT_EQ(Stored(), 0);
 }
 
@@ -256,7 +256,7 @@ TEST_F(BatchIngestTest, ARepeatedOrUnprintableRecordIdIsRejectedWithoutItsValue)
   EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(WithIds("m:0", {"line\nbreak"})),
               StatusIs(absl::StatusCode::kInvalidArgument, "records[0].record_id: must be"));
   trelink::v1::PseudonymiseBatchRequest withdrawal = WithIds("w:0", {"r1"});
-  withdrawal.set_withdrawal(true);  // records with participants
+  withdrawal.set_purpose(trelink::v1::BATCH_WITHDRAWAL);  // records with participants
   EXPECT_THAT(pseudonymiser_->PseudonymiseBatch(withdrawal),
               StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal names a record_id and no participants"));
 }
