@@ -74,7 +74,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   report.set_load_seconds(load_seconds);
   report.set_link_seconds(link_seconds);
   const auto save_started = std::chrono::steady_clock::now();
-  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments));
+  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments, {}));
   report.set_save_seconds(since(save_started));
   report.set_seconds(since(started));
   return report;
