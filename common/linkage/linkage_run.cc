@@ -2,10 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/linkage/person_ids.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -18,6 +19,47 @@ absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std:
   return table;
 }
 
+namespace {
+
+// Linkage ids from the CSPRNG, drawn many at a time (a call per person
+// would cost a system call each).
+class CsprngIds {
+ public:
+  explicit CsprngIds(size_t batch) : batch_(std::max<size_t>(1024, batch)) {}
+  uint64_t operator()() {
+    if (next_ == drawn_.size()) {
+      drawn_.assign(batch_, 0);
+      randombytes_buf(drawn_.data(), drawn_.size() * sizeof(uint64_t));
+      next_ = 0;
+    }
+    return drawn_[next_++];
+  }
+
+ private:
+  size_t batch_;
+  std::vector<uint64_t> drawn_;
+  size_t next_ = 0;
+};
+
+// The persons of this linkage under the ids of the previous generation's
+// persons they continue (person_ids.h).
+PersonIds StablePersonIds(const ParticipantTable& table, const std::vector<uint32_t>& set_of,
+                          const std::vector<PersonAssignment>& previous, const std::function<uint64_t()>& random_id) {
+  std::vector<ClusteredParticipant> clustering;
+  clustering.reserve(table.size());
+  for (uint32_t p = 0; p < table.size(); ++p) clustering.push_back({table.participant_id(p), set_of[p]});
+  return AssignPersonIds(clustering, previous, random_id);
+}
+
+void ReportLineage(const LineageCounts& counts, trelink::v1::LineageReport& report) {
+  report.mutable_kept()->set_value(counts.kept);
+  report.mutable_new_persons()->set_value(counts.new_persons);
+  report.mutable_merged()->set_value(counts.merged);
+  report.mutable_split()->set_value(counts.split);
+}
+
+}  // namespace
+
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
                                                       const LinkageOptions& options, const PassObserver& observer) {
   const auto started = std::chrono::steady_clock::now();
@@ -28,6 +70,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
       ParticipantTable table,
       LoadParticipants(*context.store, project,
                        options.quality.enabled ? options.quality.subgroup_attributes : std::vector<std::string>{}));
+  TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> previous, context.store->LatestAssignments(project));
   // A mother and her baby with one NHS number (hers keyed on the baby's
   // row): the number cannot say which of them it belongs to.
   const uint64_t shared_nhs = table.DistrustKeysSharedWithinRecords("t.nhs", {"nhs", "t.nhs"});
@@ -37,36 +80,14 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
     return absl::FailedPreconditionError(absl::StrCat("project \"", project, "\" has no stored records to link"));
   }
   TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
-
+  const std::function<uint64_t()> random_id =
+      context.random_id ? context.random_id : std::function<uint64_t()>(CsprngIds(table.size() / 2));
+  const PersonIds persons = StablePersonIds(table, result.set_of, previous, random_id);
   const double link_seconds = since(link_started);
-  // Linkage ids come from the CSPRNG in one draw (a call per person costs a
-  // system call each), unless a source is injected.
-  std::vector<uint64_t> drawn;
-  size_t next_drawn = 0;
-  auto random_id = context.random_id ? context.random_id : [&]() -> uint64_t {
-    if (next_drawn == drawn.size()) {
-      drawn.assign(std::max<size_t>(1024, table.size() / 2), 0);
-      randombytes_buf(drawn.data(), drawn.size() * sizeof(uint64_t));
-      next_drawn = 0;
-    }
-    return drawn[next_drawn++];
-  };
-  absl::flat_hash_map<uint32_t, uint64_t> person_of_set;
-  absl::flat_hash_set<uint64_t> used;
-  std::vector<PersonAssignment> assignments;
-  assignments.reserve(table.size());
-  for (uint32_t p = 0; p < table.size(); ++p) {
-    auto [it, fresh] = person_of_set.try_emplace(result.set_of[p], 0);
-    if (fresh) {
-      do {
-        it->second = random_id() & 0x7fffffffffffffffull;  // fits SQLite's signed integers
-      } while (it->second == 0 || !used.insert(it->second).second);
-    }
-    assignments.push_back({table.participant_id(p), it->second});
-  }
 
   trelink::v1::LinkageReport& report = result.report;
   report.mutable_records_sharing_nhs_number()->set_value(shared_nhs);
+  ReportLineage(persons.counts, *report.mutable_lineage());
   report.set_project(project);
   report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));
   report.set_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -74,7 +95,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   report.set_load_seconds(load_seconds);
   report.set_link_seconds(link_seconds);
   const auto save_started = std::chrono::steady_clock::now();
-  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments, {}));
+  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, persons.assignments, persons.lineage));
   report.set_save_seconds(since(save_started));
   report.set_seconds(since(started));
   return report;
