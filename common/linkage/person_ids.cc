@@ -1,10 +1,10 @@
 #include "common/linkage/person_ids.h"
 
 #include <algorithm>
+#include <numeric>
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 
 namespace trelink {
@@ -34,46 +34,84 @@ bool OutweighsForPerson(const Overlap& a, const Overlap& b) {
   return std::make_tuple(b.participants, a.cluster) < std::make_tuple(a.participants, b.cluster);
 }
 
+// Participant indexes of `clustering` sorted by `less`.
+template <typename Less>
+std::vector<uint32_t> SortedIndexes(absl::Span<const ClusteredParticipant> clustering, Less less) {
+  std::vector<uint32_t> order(clustering.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return less(clustering[a], clustering[b]); });
+  return order;
+}
+
 // Numbers the clusters 0.. in order of their smallest participant id; returns
-// each participant's number and sets `count`.
+// each participant's number and sets `count`. Sorts rather than hashes: this
+// runs over every participant of a project.
 std::vector<uint32_t> NumberClusters(absl::Span<const ClusteredParticipant> clustering, uint32_t& count) {
-  absl::flat_hash_map<uint32_t, int64_t> first_of;
-  for (const ClusteredParticipant& p : clustering) {
-    auto [it, fresh] = first_of.try_emplace(p.cluster, p.participant_id);
-    if (!fresh) it->second = std::min(it->second, p.participant_id);
+  const std::vector<uint32_t> order = SortedIndexes(clustering, [](const auto& a, const auto& b) {
+    return std::tie(a.cluster, a.participant_id) < std::tie(b.cluster, b.participant_id);
+  });
+  // Each cluster's run in `order`, starting with its smallest participant.
+  std::vector<std::pair<int64_t, size_t>> runs;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const ClusteredParticipant& p = clustering[order[k]];
+    if (k == 0 || p.cluster != clustering[order[k - 1]].cluster) runs.emplace_back(p.participant_id, k);
   }
-  std::vector<std::pair<int64_t, uint32_t>> order;
-  order.reserve(first_of.size());
-  for (const auto& [label, first] : first_of) order.emplace_back(first, label);
-  std::sort(order.begin(), order.end());
-  absl::flat_hash_map<uint32_t, uint32_t> number_of;
-  for (uint32_t n = 0; n < order.size(); ++n) number_of[order[n].second] = n;
-  count = static_cast<uint32_t>(order.size());
-  std::vector<uint32_t> numbers;
-  numbers.reserve(clustering.size());
-  for (const ClusteredParticipant& p : clustering) numbers.push_back(number_of[p.cluster]);
+  std::sort(runs.begin(), runs.end());
+  std::vector<uint32_t> numbers(clustering.size());
+  for (uint32_t c = 0; c < runs.size(); ++c) {
+    const uint32_t label = clustering[order[runs[c].second]].cluster;
+    for (size_t k = runs[c].second; k < order.size() && clustering[order[k]].cluster == label; ++k) {
+      numbers[order[k]] = c;
+    }
+  }
+  count = static_cast<uint32_t>(runs.size());
   return numbers;
+}
+
+// A participant of the new clustering that the previous generation assigned.
+struct SharedParticipant {
+  uint64_t previous_person;
+  uint32_t cluster;
+  int64_t participant_id;
+  bool operator<(const SharedParticipant& o) const {
+    return std::tie(previous_person, cluster, participant_id) <
+           std::tie(o.previous_person, o.cluster, o.participant_id);
+  }
+};
+
+// The participants in both generations, sorted by previous person, cluster
+// and participant id: both lists walked together in participant id order.
+std::vector<SharedParticipant> FindSharedParticipants(absl::Span<const ClusteredParticipant> clustering,
+                                                      const std::vector<uint32_t>& cluster_of,
+                                                      absl::Span<const PersonAssignment> previous) {
+  const std::vector<uint32_t> order = SortedIndexes(
+      clustering, [](const auto& a, const auto& b) { return a.participant_id < b.participant_id; });
+  std::vector<PersonAssignment> earlier(previous.begin(), previous.end());
+  std::sort(earlier.begin(), earlier.end(),
+            [](const auto& a, const auto& b) { return a.participant_id < b.participant_id; });
+  std::vector<SharedParticipant> shared;
+  for (size_t k = 0, j = 0; k < order.size(); ++k) {
+    const int64_t participant = clustering[order[k]].participant_id;
+    while (j < earlier.size() && earlier[j].participant_id < participant) ++j;
+    if (j < earlier.size() && earlier[j].participant_id == participant) {
+      shared.push_back({earlier[j].person_id, cluster_of[order[k]], participant});
+    }
+  }
+  std::sort(shared.begin(), shared.end());
+  return shared;
 }
 
 // Every (previous person, new cluster) pair sharing participants, sorted by
 // previous person then cluster, with each previous person's successor marked.
-std::vector<Overlap> FindOverlaps(absl::Span<const ClusteredParticipant> clustering,
-                                  const std::vector<uint32_t>& cluster_of,
-                                  const absl::flat_hash_map<int64_t, uint64_t>& previous_person_of) {
-  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, size_t> index;
+std::vector<Overlap> FindOverlaps(const std::vector<SharedParticipant>& shared) {
   std::vector<Overlap> overlaps;
-  for (size_t i = 0; i < clustering.size(); ++i) {
-    auto previous = previous_person_of.find(clustering[i].participant_id);
-    if (previous == previous_person_of.end()) continue;
-    auto [it, fresh] = index.try_emplace({previous->second, cluster_of[i]}, overlaps.size());
-    if (fresh) overlaps.push_back({previous->second, cluster_of[i], 0, clustering[i].participant_id});
-    Overlap& o = overlaps[it->second];
-    ++o.participants;
-    o.first_participant = std::min(o.first_participant, clustering[i].participant_id);
+  for (const SharedParticipant& p : shared) {
+    if (overlaps.empty() || overlaps.back().previous_person != p.previous_person ||
+        overlaps.back().cluster != p.cluster) {
+      overlaps.push_back({p.previous_person, p.cluster, 0, p.participant_id});
+    }
+    ++overlaps.back().participants;
   }
-  std::sort(overlaps.begin(), overlaps.end(), [](const Overlap& a, const Overlap& b) {
-    return std::tie(a.previous_person, a.cluster) < std::tie(b.previous_person, b.cluster);
-  });
   for (size_t begin = 0, end = 0; begin < overlaps.size(); begin = end) {
     size_t best = begin;
     for (end = begin + 1; end < overlaps.size() && overlaps[end].previous_person == overlaps[begin].previous_person;
@@ -85,23 +123,29 @@ std::vector<Overlap> FindOverlaps(absl::Span<const ClusteredParticipant> cluster
   return overlaps;
 }
 
-// Draws fresh ids: 63 bits, nonzero, none already taken.
+// Draws fresh ids: 63 bits, nonzero, neither a previous id nor drawn before.
 class FreshIds {
  public:
-  FreshIds(const std::function<uint64_t()>& random_id, absl::flat_hash_set<uint64_t> taken)
-      : random_id_(random_id), taken_(std::move(taken)) {}
+  FreshIds(const std::function<uint64_t()>& random_id, absl::Span<const PersonAssignment> previous)
+      : random_id_(random_id) {
+    previous_ids_.reserve(previous.size());
+    for (const PersonAssignment& a : previous) previous_ids_.push_back(a.person_id);
+    std::sort(previous_ids_.begin(), previous_ids_.end());
+  }
 
   uint64_t Draw() {
     uint64_t id;
     do {
       id = random_id_() & kIdBits;
-    } while (id == 0 || !taken_.insert(id).second);
+    } while (id == 0 || std::binary_search(previous_ids_.begin(), previous_ids_.end(), id) ||
+             !drawn_.insert(id).second);
     return id;
   }
 
  private:
   const std::function<uint64_t()>& random_id_;
-  absl::flat_hash_set<uint64_t> taken_;
+  std::vector<uint64_t> previous_ids_;  // sorted
+  absl::flat_hash_set<uint64_t> drawn_;
 };
 
 // For each cluster, the overlap whose person it keeps (null: none) and the
@@ -127,18 +171,11 @@ ClusterOrigins FindOrigins(const std::vector<Overlap>& overlaps, uint32_t cluste
 
 PersonIds AssignPersonIds(absl::Span<const ClusteredParticipant> clustering,
                           absl::Span<const PersonAssignment> previous, const std::function<uint64_t()>& random_id) {
-  absl::flat_hash_map<int64_t, uint64_t> previous_person_of;
-  absl::flat_hash_set<uint64_t> previous_ids;
-  previous_person_of.reserve(previous.size());
-  for (const PersonAssignment& a : previous) {
-    previous_person_of.emplace(a.participant_id, a.person_id);
-    previous_ids.insert(a.person_id);
-  }
   uint32_t clusters = 0;
   const std::vector<uint32_t> cluster_of = NumberClusters(clustering, clusters);
-  const std::vector<Overlap> overlaps = FindOverlaps(clustering, cluster_of, previous_person_of);
+  const std::vector<Overlap> overlaps = FindOverlaps(FindSharedParticipants(clustering, cluster_of, previous));
   const ClusterOrigins origins = FindOrigins(overlaps, clusters);
-  FreshIds fresh(random_id, std::move(previous_ids));
+  FreshIds fresh(random_id, previous);
 
   PersonIds ids;
   std::vector<uint64_t> person_of_cluster(clusters);
