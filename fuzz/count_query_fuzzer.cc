@@ -74,13 +74,17 @@ class FixedGenerationStore final : public trelink::LinkedStore {
     return absl::UnimplementedError("fixed generation");
   }
   absl::Status SaveGeneration(const std::string&, trelink::v1::LinkageReport&,
-                              const std::vector<trelink::PersonAssignment>&) override {
+                              const std::vector<trelink::PersonAssignment>&,
+                              const std::vector<trelink::LineageEvent>&) override {
     return absl::UnimplementedError("fixed generation");
   }
   absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string&) override {
     trelink::v1::LinkageReport report;
     report.set_generation(1);
     return report;
+  }
+  absl::StatusOr<std::vector<trelink::PersonAssignment>> LatestAssignments(const std::string&) override {
+    return absl::UnimplementedError("fixed generation");
   }
   absl::Status ForEachEvent(const std::string&, uint64_t,
                             const std::function<void(const trelink::EventRow&)>& visit) override {

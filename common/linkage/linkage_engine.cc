@@ -255,6 +255,13 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
     apply(report.mutable_opt_out()->mutable_persons_excluded());
     for (auto& excluded : *report.mutable_opt_out()->mutable_records_excluded()) apply(excluded.mutable_count());
   }
+  if (report.has_lineage()) {
+    trelink::v1::LineageReport& lineage = *report.mutable_lineage();
+    for (auto* count : {lineage.mutable_kept(), lineage.mutable_new_persons(), lineage.mutable_merged(),
+                        lineage.mutable_split()}) {
+      apply(count);
+    }
+  }
   for (auto& estimate : *report.mutable_quality()->mutable_estimates()) apply(estimate.mutable_gold_pairs());
   for (auto& subgroup : *report.mutable_quality()->mutable_subgroups()) {
     apply(subgroup.mutable_participants());

@@ -2,11 +2,12 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/linkage/opt_out.h"
+#include "common/linkage/person_ids.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -18,6 +19,51 @@ absl::StatusOr<ParticipantTable> LoadParticipants(LinkedStore& store, const std:
   TRELINK_RETURN_IF_ERROR(store.ForEachParticipant(project, [&](const ParticipantRow& row) { table.Add(row); }));
   return table;
 }
+
+namespace {
+
+// Linkage ids from the CSPRNG, drawn many at a time (a call per person
+// would cost a system call each).
+class CsprngIds {
+ public:
+  explicit CsprngIds(size_t batch) : batch_(std::max<size_t>(1024, batch)) {}
+  uint64_t operator()() {
+    if (next_ == drawn_.size()) {
+      drawn_.assign(batch_, 0);
+      randombytes_buf(drawn_.data(), drawn_.size() * sizeof(uint64_t));
+      next_ = 0;
+    }
+    return drawn_[next_++];
+  }
+
+ private:
+  size_t batch_;
+  std::vector<uint64_t> drawn_;
+  size_t next_ = 0;
+};
+
+// The persons of this linkage under the ids of the previous generation's
+// persons they continue (person_ids.h). Participants of `excluded` records
+// (the opt-out) are not in the generation at all.
+PersonIds StablePersonIds(const ParticipantTable& table, const std::vector<uint32_t>& set_of,
+                          const std::vector<bool>& excluded, const std::vector<PersonAssignment>& previous,
+                          const std::function<uint64_t()>& random_id) {
+  std::vector<ClusteredParticipant> clustering;
+  clustering.reserve(table.size());
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    if (!excluded[p]) clustering.push_back({table.participant_id(p), set_of[p]});
+  }
+  return AssignPersonIds(clustering, previous, random_id);
+}
+
+void ReportLineage(const LineageCounts& counts, trelink::v1::LineageReport& report) {
+  report.mutable_kept()->set_value(counts.kept);
+  report.mutable_new_persons()->set_value(counts.new_persons);
+  report.mutable_merged()->set_value(counts.merged);
+  report.mutable_split()->set_value(counts.split);
+}
+
+}  // namespace
 
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
                                                       const LinkageOptions& options, const PassObserver& observer) {
@@ -32,6 +78,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> opt_out, context.store->ActiveOptOut(project));
   const std::vector<bool> opted_out =
       OptedOutParticipants(table, opt_out.has_value() ? opt_out->nhs_keys : std::vector<std::string>{});
+  TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> previous, context.store->LatestAssignments(project));
   // A mother and her baby with one NHS number (hers keyed on the baby's
   // row): the number cannot say which of them it belongs to.
   const uint64_t shared_nhs = table.DistrustKeysSharedWithinRecords("t.nhs", {"nhs", "t.nhs"});
@@ -42,37 +89,14 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   }
   TRELINK_ASSIGN_OR_RETURN(LinkageResult result, LinkParticipants(table, options, observer));
   const OptOutExclusion exclusion = ExcludeOptedOut(table, result.set_of, opted_out);
-
+  const std::function<uint64_t()> random_id =
+      context.random_id ? context.random_id : std::function<uint64_t()>(CsprngIds(table.size() / 2));
+  const PersonIds persons = StablePersonIds(table, result.set_of, exclusion.excluded, previous, random_id);
   const double link_seconds = since(link_started);
-  // Linkage ids come from the CSPRNG in one draw (a call per person costs a
-  // system call each), unless a source is injected.
-  std::vector<uint64_t> drawn;
-  size_t next_drawn = 0;
-  auto random_id = context.random_id ? context.random_id : [&]() -> uint64_t {
-    if (next_drawn == drawn.size()) {
-      drawn.assign(std::max<size_t>(1024, table.size() / 2), 0);
-      randombytes_buf(drawn.data(), drawn.size() * sizeof(uint64_t));
-      next_drawn = 0;
-    }
-    return drawn[next_drawn++];
-  };
-  absl::flat_hash_map<uint32_t, uint64_t> person_of_set;
-  absl::flat_hash_set<uint64_t> used;
-  std::vector<PersonAssignment> assignments;
-  assignments.reserve(table.size());
-  for (uint32_t p = 0; p < table.size(); ++p) {
-    if (exclusion.excluded[p]) continue;  // opted out: not in the generation
-    auto [it, fresh] = person_of_set.try_emplace(result.set_of[p], 0);
-    if (fresh) {
-      do {
-        it->second = random_id() & 0x7fffffffffffffffull;  // fits SQLite's signed integers
-      } while (it->second == 0 || !used.insert(it->second).second);
-    }
-    assignments.push_back({table.participant_id(p), it->second});
-  }
 
   trelink::v1::LinkageReport& report = result.report;
   report.mutable_records_sharing_nhs_number()->set_value(shared_nhs);
+  ReportLineage(persons.counts, *report.mutable_lineage());
   if (opt_out.has_value()) {
     *report.mutable_opt_out() = ReportOptOut(opt_out->version, opt_out->nhs_keys.size(), exclusion);
   }
@@ -83,7 +107,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   report.set_load_seconds(load_seconds);
   report.set_link_seconds(link_seconds);
   const auto save_started = std::chrono::steady_clock::now();
-  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, assignments));
+  TRELINK_RETURN_IF_ERROR(context.store->SaveGeneration(project, report, persons.assignments, persons.lineage));
   report.set_save_seconds(since(save_started));
   report.set_seconds(since(started));
   return report;

@@ -1,6 +1,8 @@
 // One linkage run over a project's stored records: load participants, link,
-// give every person a random linkage id (never derived from a pseudonym), and
-// save the result as a new generation with its disclosure-controlled report.
+// give every person the linkage id of the previous generation's person it
+// continues, or a fresh random one (never derived from a pseudonym; see
+// person_ids.h), and save the result as a new generation with its lineage
+// and disclosure-controlled report.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/store/person_lineage.h"
 #include "trelink/v1/linkage.pb.h"
 #include "trelink/v1/match_keys.pb.h"
 
@@ -72,12 +73,6 @@ struct OptOutList {
   std::vector<std::string> nhs_keys;
 };
 
-// A participant's person in a new generation.
-struct PersonAssignment {
-  int64_t participant_id;
-  uint64_t person_id;  // random linkage id
-};
-
 class LinkedStore {
  public:
   virtual ~LinkedStore() = default;
@@ -111,11 +106,16 @@ class LinkedStore {
   virtual absl::Status ForEachParticipant(const std::string& project,
                                           const std::function<void(const ParticipantRow&)>& visit) = 0;
 
-  // Writes a complete generation (report and every assignment) atomically;
-  // fills report.generation.
+  // Writes a complete generation (report, every assignment and the lineage
+  // of its persons) atomically; fills report.generation. Lineage is kept
+  // for every generation, assignments for the last few only.
   virtual absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                                      const std::vector<PersonAssignment>& assignments) = 0;
+                                      const std::vector<PersonAssignment>& assignments,
+                                      const std::vector<LineageEvent>& lineage) = 0;
   virtual absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) = 0;
+  // The person of every participant in the latest generation, in
+  // participant id order; empty before the first generation.
+  virtual absl::StatusOr<std::vector<PersonAssignment>> LatestAssignments(const std::string& project) = 0;
   // Records of the latest generation with their participants' persons.
   virtual absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                                     const std::function<void(const EventRow&)>& visit) = 0;

@@ -1,5 +1,6 @@
 #include "common/store/sqlite_linked_store.h"
 
+#include <iterator>
 #include <set>
 #include <vector>
 
@@ -62,7 +63,17 @@ const char* const kMigrations[] = {
       CREATE TABLE opt_out_active(
         project TEXT PRIMARY KEY, list_version TEXT NOT NULL, activated_at TEXT NOT NULL);
     )sql",
+    // Lineage: what became of each person from one generation to the next.
+    R"sql(
+      CREATE TABLE person_lineage(
+        project TEXT NOT NULL, generation INTEGER NOT NULL, person INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK(kind IN ('new', 'kept', 'merged', 'split')),
+        other INTEGER,
+        PRIMARY KEY(project, generation, person)) WITHOUT ROWID;
+    )sql",
 };
+static_assert(std::size(kMigrations) == SqliteLinkedStore::kSchemaVersion,
+              "kSchemaVersion is the number of migrations");
 
 // A record linkage and counts still see: neither replaced nor withdrawn.
 constexpr char kLive[] = "r.replaced_by IS NULL AND r.withdrawn_at IS NULL";
@@ -309,7 +320,8 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
 }
 
 absl::Status SqliteLinkedStore::SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                                               const std::vector<PersonAssignment>& assignments) {
+                                               const std::vector<PersonAssignment>& assignments,
+                                               const std::vector<LineageEvent>& lineage) {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(*db_, [&]() -> absl::Status {
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement latest,
@@ -330,11 +342,41 @@ absl::Status SqliteLinkedStore::SaveGeneration(const std::string& project, treli
       insert_link.Bind(4, static_cast<int64_t>(a.person_id));
       TRELINK_RETURN_IF_ERROR(insert_link.Run());
     }
+    TRELINK_RETURN_IF_ERROR(InsertLineage(project, generation, lineage));
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement prune,
                              db_->Prepare("DELETE FROM person_links WHERE project=? AND generation<=?"));
     prune.Bind(1, project).Bind(2, generation - kGenerationsKept);
     return prune.Run();
   });
+}
+
+absl::Status SqliteLinkedStore::InsertLineage(const std::string& project, int64_t generation,
+                                              const std::vector<LineageEvent>& lineage) {
+  TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO person_lineage VALUES(?,?,?,?,?)"));
+  for (const LineageEvent& e : lineage) {
+    insert.Bind(1, project).Bind(2, generation).Bind(3, static_cast<int64_t>(e.person_id));
+    insert.Bind(4, LineageKindName(e.kind));
+    // Left unbound, `other` is NULL (Run clears the bindings).
+    if (e.other_person_id != 0) insert.Bind(5, static_cast<int64_t>(e.other_person_id));
+    TRELINK_RETURN_IF_ERROR(insert.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::LatestAssignments(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT participant, person FROM person_links WHERE project=? AND generation="
+                   "(SELECT MAX(generation) FROM generations WHERE project=?) ORDER BY participant"));
+  query.Bind(1, project).Bind(2, project);
+  std::vector<PersonAssignment> assignments;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    assignments.push_back({query.Int(0), static_cast<uint64_t>(query.Int(1))});
+  }
+  return assignments;
 }
 
 absl::StatusOr<std::optional<trelink::v1::LinkageReport>> SqliteLinkedStore::LatestReport(

@@ -14,7 +14,8 @@ namespace trelink {
 
 class SqliteLinkedStore final : public LinkedStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  // One more with each migration appended to kMigrations (the .cc checks).
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the store at `path` and migrates it to kSchemaVersion.
   static absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> Open(const std::string& path, const Clock& clock);
@@ -31,8 +32,10 @@ class SqliteLinkedStore final : public LinkedStore {
   absl::Status ForEachParticipant(const std::string& project,
                                   const std::function<void(const ParticipantRow&)>& visit) override;
   absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                              const std::vector<PersonAssignment>& assignments) override;
+                              const std::vector<PersonAssignment>& assignments,
+                              const std::vector<LineageEvent>& lineage) override;
   absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) override;
+  absl::StatusOr<std::vector<PersonAssignment>> LatestAssignments(const std::string& project) override;
   absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                             const std::function<void(const EventRow&)>& visit) override;
   absl::StatusOr<int64_t> CountRecords(const std::string& project) override;
@@ -40,6 +43,8 @@ class SqliteLinkedStore final : public LinkedStore {
  private:
   SqliteLinkedStore(std::unique_ptr<SqliteDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
   absl::Status Migrate();
+  absl::Status InsertLineage(const std::string& project, int64_t generation,
+                             const std::vector<LineageEvent>& lineage);
 
   std::mutex mu_;  // one writer; SQLite connections are not shared across threads here
   std::unique_ptr<SqliteDb> db_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "trelink/v1/linkage.pb.h"
@@ -36,6 +37,43 @@ inline trelink::v1::PseudonymiseBatchRequest MaternityBatch(const std::string& b
     b->set_family_name("Quennell-Ashdown");
     b->set_date_of_birth("2020-02-11");
     b->set_sex("F");
+  }
+  return request;
+}
+
+// The `n`th of a series of distinct valid NHS numbers (modulus-11 check digit).
+inline std::string SeriesNhsNumber(int n) {
+  for (int64_t base = 400000000 + 10 * static_cast<int64_t>(n);; ++base) {
+    const std::string digits = std::to_string(base);
+    int sum = 0;
+    for (int i = 0; i < 9; ++i) sum += (digits[i] - '0') * (10 - i);
+    const int check = (11 - sum % 11) % 11;
+    if (check != 10) return digits + static_cast<char>('0' + check);
+  }
+}
+
+// A maternity batch with one mother-only record per entry of `mothers`.
+// Mother m has her own NHS number, names and date of birth, the same in
+// every batch, so that batches can bring new records of known mothers
+// beside new mothers.
+inline trelink::v1::PseudonymiseBatchRequest MothersBatch(const std::string& batch_id, const std::vector<int>& mothers,
+                                                         const std::string& project = "demo") {
+  trelink::v1::PseudonymiseBatchRequest request;
+  request.set_project(project);
+  request.set_dataset("maternity");
+  request.set_batch_id(batch_id);
+  for (int m : mothers) {
+    auto* mother = request.add_records()->add_participants();
+    mother->set_role("mother");
+    auto* id = mother->mutable_identifiers();
+    id->set_nhs_number(SeriesNhsNumber(m));
+    id->set_given_name(absl::StrCat("Ada", std::string(1, static_cast<char>('a' + m % 26)),
+                                    std::string(1, static_cast<char>('a' + m / 26 % 26))));
+    id->set_family_name("Quennell-Ashdown");
+    id->set_date_of_birth(absl::StrCat(1970 + m / 300, "-", absl::Dec(1 + m / 25 % 12, absl::kZeroPad2), "-",
+                                       absl::Dec(1 + m % 25, absl::kZeroPad2)));
+    id->set_sex("F");
+    id->set_postcode("LS6 1AN");
   }
   return request;
 }
