@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/deployment.h"
+#include "tests/support/sample_batches.h"
 #include "tests/support/service_process.h"
 #include "tests/support/test_keys.h"
 
@@ -25,7 +26,7 @@ constexpr char kHeader[] =
 
 // A booking of a distinct mother per record id.
 std::string Booking(int id, const std::string& event_date = "2020-01-05") {
-  return absl::StrCat("M", id, ",,Amelia,Family", id, ",1991-03-", 10 + id % 18, ",LS6 1AN,,,,booking,", event_date,
+  return absl::StrCat("M", id, ",", ::trelink::testing::SeriesNhsNumber(id), ",Amelia,Family", id, ",1991-03-", 10 + id % 18, ",LS6 1AN,,,,booking,", event_date,
                       ",E12000003");
 }
 
@@ -84,9 +85,24 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
   ProcessResult again = Cli("withdraw", {"--dataset", "maternity", "--csv", "withdraw.csv"}, "provider.maternity");
   EXPECT_NE(again.stdout_text.find("withdrawn before  2"), std::string::npos) << again.stdout_text;
 
-  // 14 record ids delivered, M11 twice; two withdrawn: 12 records link.
+  // The TRE applies the national data opt-out: M7's mother, one number of
+  // nobody here, and one that is not an NHS number.
+  WriteCsv("opt-out.csv", "nhs_number",
+           {::trelink::testing::SeriesNhsNumber(7), ::trelink::testing::SeriesNhsNumber(500), "1234567890"});
+  ProcessResult opt_out =
+      Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
+  EXPECT_NE(opt_out.stdout_text.find("numbers read      3, 1 not valid"), std::string::npos) << opt_out.stdout_text;
+  EXPECT_NE(opt_out.stdout_text.find("in the list       2 distinct"), std::string::npos) << opt_out.stdout_text;
+  EXPECT_NE(opt_out.stdout_text.find("active list       2026-11"), std::string::npos) << opt_out.stdout_text;
+
+  // 14 record ids delivered, M11 twice; two withdrawn: 12 records link, and
+  // M7's leaves the generation.
   ProcessResult link = Cli("link", {}, "linkage-admin");
   EXPECT_NE(link.stdout_text.find("records 12, participants 12,"), std::string::npos) << link.stdout_text;
+  EXPECT_NE(link.stdout_text.find("national data opt-out: list 2026-11 (2 numbers); persons excluded <suppressed>; "
+                                  "records excluded maternity <suppressed>"),
+            std::string::npos)
+      << link.stdout_text;
 
   // Another provider cannot withdraw maternity records.
   ProcessResult refused = RunCommand(

@@ -14,6 +14,7 @@
 #include "common/pseudonym/key_schema.h"
 #include "common/pseudonym/pseudonymiser.h"
 #include "common/store/sqlite_linked_store.h"
+#include "tests/support/linkage_fixture.h"
 #include "tests/support/sample_batches.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
@@ -24,8 +25,6 @@ namespace {
 using ::trelink::testing::IsOk;
 using trelink::v1::LinkageReport;
 
-const FixedClock kClock(absl::FromCivil(absl::CivilDay(2026, 11, 26), absl::UTCTimeZone()));
-
 // Mothers numbered from..to-1 (see MothersBatch).
 std::vector<int> Mothers(int from, int to) {
   std::vector<int> mothers;
@@ -33,47 +32,12 @@ std::vector<int> Mothers(int from, int to) {
   return mothers;
 }
 
-class StablePersonIdsTest : public ::testing::Test {
+class StablePersonIdsTest : public ::trelink::testing::LinkageFixture {
  protected:
-  void SetUp() override {
-    auto catalogue = Catalogue::Load(std::string(TRELINK_SOURCE_DIR) + "/deploy/config/catalogue.textproto");
-    auto pseudonymiser = Pseudonymiser::Create(::trelink::testing::NewKeyset(), linker_.public_key(),
-                                               DefaultKeySchema(), {}, kClock);
-    auto options = LinkageOptions::FromPolicy({});
-    ASSERT_THAT(catalogue, IsOk());
-    ASSERT_THAT(pseudonymiser, IsOk());
-    ASSERT_THAT(options, IsOk());
-    catalogue_ = std::make_unique<Catalogue>(*std::move(catalogue));
-    pseudonymiser_ = *std::move(pseudonymiser);
-    options_ = *std::move(options);
-    options_.probabilistic = false;  // mothers differ in every identifier: the deterministic passes suffice
-    options_.quality.enabled = false;
-    path_ = ::trelink::testing::MakeTempDir() + "/linked.db";
-    OpenStore();
-  }
-
-  // Opens the store (again, as a restarted linker does; the ingester holds
-  // a reference to it).
-  void OpenStore() {
-    ingester_.reset();
-    store_.reset();
-    TRELINK_ASSERT_OK_AND_ASSIGN(store_, SqliteLinkedStore::Open(path_, kClock));
-    ingester_ = std::make_unique<BatchIngester>(*catalogue_, linker_, *store_, 100);
-  }
-
   // Stores a batch with a record of each of `mothers`.
   void Ingest(const std::string& batch_id, const std::vector<int>& mothers) {
-    auto sealed = pseudonymiser_->PseudonymiseBatch(::trelink::testing::MothersBatch(batch_id, mothers));
-    ASSERT_THAT(sealed, IsOk());
-    const int records = static_cast<int>(mothers.size());
-    ASSERT_THAT(ingester_->Ingest(::trelink::testing::BirthsIngest(sealed->sealed(), records)), IsOk());
+    IngestBirths(::trelink::testing::MothersBatch(batch_id, mothers));
     mother_of_participant_.insert(mother_of_participant_.end(), mothers.begin(), mothers.end());
-  }
-
-  LinkageReport Link() {
-    auto report = RunLinkage({store_.get(), &kClock, nullptr, 10}, "demo", options_);
-    EXPECT_THAT(report, IsOk());
-    return report.ok() ? *report : LinkageReport();
   }
 
   // The person of every mother in the latest generation; all her records
@@ -114,13 +78,6 @@ class StablePersonIdsTest : public ::testing::Test {
     return persons;
   }
 
-  LinkerKeyPair linker_ = ::trelink::testing::NewLinkerKeys();
-  std::unique_ptr<Catalogue> catalogue_;
-  std::unique_ptr<Pseudonymiser> pseudonymiser_;
-  LinkageOptions options_;
-  std::string path_;
-  std::unique_ptr<SqliteLinkedStore> store_;
-  std::unique_ptr<BatchIngester> ingester_;
   std::vector<int> mother_of_participant_;  // in store order
 };
 
