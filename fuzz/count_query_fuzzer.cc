@@ -57,7 +57,7 @@ class FixedGenerationStore final : public trelink::LinkedStore {
   absl::StatusOr<trelink::WithdrawalCounts> WithdrawRecords(absl::Span<const std::string>) override {
     return absl::UnimplementedError("fixed");
   }
-  absl::StatusOr<uint64_t> StageOptOut(const std::string&, const std::string&, const std::string&,
+  absl::StatusOr<uint64_t> StageOptOut(const std::string&, const std::string&, const std::string&, uint32_t,
                                        absl::Span<const std::string>) override {
     return absl::UnimplementedError("fixed");
   }
@@ -67,6 +67,7 @@ class FixedGenerationStore final : public trelink::LinkedStore {
   absl::StatusOr<std::optional<trelink::OptOutList>> ActiveOptOut(const std::string&) override {
     return std::nullopt;
   }
+  absl::StatusOr<std::set<uint32_t>> LiveKeyVersions(const std::string&) override { return std::set<uint32_t>{}; }
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }

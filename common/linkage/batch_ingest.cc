@@ -201,7 +201,7 @@ absl::StatusOr<trelink::v1::OptOutResponse> BatchIngester::ApplyOptOut(
     numbers.push_back(participants[0].values(nhs));
   }
   trelink::v1::OptOutResponse response;
-  TRELINK_ASSIGN_OR_RETURN(uint64_t in_list, store_.StageOptOut(sealed.project(), version, sealed.batch_id(), numbers));
+  TRELINK_ASSIGN_OR_RETURN(uint64_t in_list, store_.StageOptOut(sealed.project(), version, sealed.batch_id(), keys.key_version(), numbers));
   response.set_numbers_in_list(static_cast<uint32_t>(in_list));
   if (request.complete()) TRELINK_RETURN_IF_ERROR(store_.ActivateOptOut(sealed.project(), version));
   TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> active, store_.ActiveOptOut(sealed.project()));

@@ -63,6 +63,23 @@ void ReportLineage(const LineageCounts& counts, trelink::v1::LineageReport& repo
   report.mutable_split()->set_value(counts.split);
 }
 
+// An opt-out list keyed with another key version than some records would
+// match none of them: after a key rotation the list must be applied again
+// before linking, or opted-out persons would stay in.
+absl::Status CheckOptOutCoversKeys(LinkedStore& store, const std::string& project,
+                                   const std::optional<OptOutList>& opt_out) {
+  if (!opt_out.has_value()) return absl::OkStatus();
+  TRELINK_ASSIGN_OR_RETURN(std::set<uint32_t> live, store.LiveKeyVersions(project));
+  for (uint32_t version : live) {
+    if (opt_out->key_versions.count(version) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "opt-out list ", opt_out->version, " is not keyed with key version ", version,
+          " that stored records use; apply the opt-out list again (trelink-cli opt-out) before linking"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
@@ -76,6 +93,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
       LoadParticipants(*context.store, project,
                        options.quality.enabled ? options.quality.subgroup_attributes : std::vector<std::string>{}));
   TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> opt_out, context.store->ActiveOptOut(project));
+  TRELINK_RETURN_IF_ERROR(CheckOptOutCoversKeys(*context.store, project, opt_out));
   const std::vector<bool> opted_out =
       OptedOutParticipants(table, opt_out.has_value() ? opt_out->nhs_keys : std::vector<std::string>{});
   TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> previous, context.store->LatestAssignments(project));
@@ -98,7 +116,7 @@ absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& c
   report.mutable_records_sharing_nhs_number()->set_value(shared_nhs);
   ReportLineage(persons.counts, *report.mutable_lineage());
   if (opt_out.has_value()) {
-    *report.mutable_opt_out() = ReportOptOut(opt_out->version, opt_out->nhs_keys.size(), exclusion);
+    *report.mutable_opt_out() = ReportOptOut(opt_out->version, opt_out->numbers, exclusion);
   }
   report.set_project(project);
   report.set_created_at(absl::FormatTime(absl::RFC3339_sec, context.clock->Now(), absl::UTCTimeZone()));

@@ -153,6 +153,12 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   TRELINK_RETURN_IF_ERROR(CheckPurpose(request));
   // "@" cannot start a key name, so no key of the schema shares the domain.
   const KeyedHasher record_hasher(key, "@record", KeyedHasher::Kind::kMatchKey);
+  std::vector<std::unique_ptr<KeyedHasher>> earlier_record_hashers;
+  for (uint32_t v : keyset_.versions()) {
+    if (v == version) continue;
+    TRELINK_ASSIGN_OR_RETURN(ProjectKey earlier, keyset_.DeriveProjectKey(request.project(), v));
+    earlier_record_hashers.push_back(std::make_unique<KeyedHasher>(earlier, "@record", KeyedHasher::Kind::kMatchKey));
+  }
   absl::flat_hash_map<absl::string_view, int> record_ids;
   std::vector<std::unique_ptr<KeyedHasher>> hashers;
   for (const KeySpec& spec : schema_.keys()) {
@@ -189,6 +195,11 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
       std::string* token = record_keys->mutable_record_token();
       token->resize(record_hasher.out_len());
       record_hasher.Hash(parts, reinterpret_cast<uint8_t*>(token->data()));
+      for (const auto& earlier : earlier_record_hashers) {
+        std::string* earlier_token = record_keys->add_earlier_record_tokens();
+        earlier_token->resize(earlier->out_len());
+        earlier->Hash(parts, reinterpret_cast<uint8_t*>(earlier_token->data()));
+      }
     }
     if (request.purpose() == trelink::v1::BATCH_WITHDRAWAL) {
       if (record.record_id().empty() || !record.participants().empty()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ struct WithdrawalCounts {
 struct OptOutList {
   std::string version;
   std::vector<std::string> nhs_keys;
+  std::set<uint32_t> key_versions;  // the pseudonymiser key versions its numbers were keyed with
+  uint64_t numbers = 0;             // distinct numbers (under the newest key version)
 };
 
 class LinkedStore {
@@ -89,16 +92,20 @@ class LinkedStore {
   // transaction: kept for audit, out of linkage and counts.
   virtual absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) = 0;
 
-  // Adds a batch of keyed NHS numbers to opt-out list `version` of the
-  // project (a batch id already added is a no-op); returns the distinct
-  // numbers the list holds now.
+  // Adds a batch of NHS numbers keyed with `key_version` to opt-out list
+  // `version` of the project (a batch id already added under that key
+  // version is a no-op); returns the distinct numbers the list holds now
+  // under that key version. After a key rotation the same list is applied
+  // again under the new version.
   virtual absl::StatusOr<uint64_t> StageOptOut(const std::string& project, const std::string& version,
-                                               const std::string& batch_id,
+                                               const std::string& batch_id, uint32_t key_version,
                                                absl::Span<const std::string> nhs_keys) = 0;
   // Makes list `version` the project's active one (FAILED_PRECONDITION if
   // nothing was staged under it); earlier lists are dropped.
   virtual absl::Status ActivateOptOut(const std::string& project, const std::string& version) = 0;
   virtual absl::StatusOr<std::optional<OptOutList>> ActiveOptOut(const std::string& project) = 0;
+  // The key versions of the batches holding the project's live records.
+  virtual absl::StatusOr<std::set<uint32_t>> LiveKeyVersions(const std::string& project) = 0;
 
   // Every key name any stored batch of the project carries, sorted.
   virtual absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) = 0;
@@ -114,7 +121,10 @@ class LinkedStore {
                                       const std::vector<LineageEvent>& lineage) = 0;
   virtual absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) = 0;
   // The person of every participant in the latest generation, in
-  // participant id order; empty before the first generation.
+  // participant id order; empty before the first generation. A participant
+  // of a record replaced since (a correction, or the same record sent again
+  // under a new key version) is given as the participant in its place in
+  // the record that replaces it, so the person keeps its id.
   virtual absl::StatusOr<std::vector<PersonAssignment>> LatestAssignments(const std::string& project) = 0;
   // Records of the latest generation with their participants' persons.
   virtual absl::Status ForEachEvent(const std::string& project, uint64_t generation,

@@ -1,6 +1,9 @@
 #include "common/store/sqlite_linked_store.h"
 
+#include <algorithm>
 #include <iterator>
+#include <map>
+#include <tuple>
 #include <set>
 #include <vector>
 
@@ -55,11 +58,11 @@ const char* const kMigrations[] = {
     // National data opt-out lists: staged batch by batch, then activated.
     R"sql(
       CREATE TABLE opt_out_batches(
-        project TEXT NOT NULL, list_version TEXT NOT NULL, batch_id TEXT NOT NULL,
-        PRIMARY KEY(project, list_version, batch_id)) WITHOUT ROWID;
+        project TEXT NOT NULL, list_version TEXT NOT NULL, key_version INTEGER NOT NULL, batch_id TEXT NOT NULL,
+        PRIMARY KEY(project, list_version, key_version, batch_id)) WITHOUT ROWID;
       CREATE TABLE opt_out_numbers(
-        project TEXT NOT NULL, list_version TEXT NOT NULL, nhs_key BLOB NOT NULL,
-        PRIMARY KEY(project, list_version, nhs_key)) WITHOUT ROWID;
+        project TEXT NOT NULL, list_version TEXT NOT NULL, key_version INTEGER NOT NULL, nhs_key BLOB NOT NULL,
+        PRIMARY KEY(project, list_version, key_version, nhs_key)) WITHOUT ROWID;
       CREATE TABLE opt_out_active(
         project TEXT PRIMARY KEY, list_version TEXT NOT NULL, activated_at TEXT NOT NULL);
     )sql",
@@ -170,6 +173,12 @@ absl::StatusOr<uint32_t> SqliteLinkedStore::StoreBatch(const BatchToStore& batch
         TRELINK_RETURN_IF_ERROR(replace.Run());
         replaced += static_cast<uint32_t>(sqlite3_changes(db_->handle()));
       }
+      // The same record delivered under an earlier key version.
+      for (const std::string& earlier : batch.keys->records(r).earlier_record_tokens()) {
+        replace.Bind(1, record_row).BindBlob(2, earlier).Bind(3, record_row);
+        TRELINK_RETURN_IF_ERROR(replace.Run());
+        replaced += static_cast<uint32_t>(sqlite3_changes(db_->handle()));
+      }
       for (const trelink::v1::ParticipantKeys& p : batch.keys->records(r).participants()) {
         p.SerializeToString(&bytes);
         insert_participant.Bind(1, record_row).Bind(2, p.role()).BindBlob(3, bytes);
@@ -211,26 +220,27 @@ absl::StatusOr<WithdrawalCounts> SqliteLinkedStore::WithdrawRecords(absl::Span<c
 }
 
 absl::StatusOr<uint64_t> SqliteLinkedStore::StageOptOut(const std::string& project, const std::string& version,
-                                                         const std::string& batch_id,
+                                                         const std::string& batch_id, uint32_t key_version,
                                                          absl::Span<const std::string> nhs_keys) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t numbers = 0;
   absl::Status staged = InTransaction(*db_, [&]() -> absl::Status {
-    TRELINK_ASSIGN_OR_RETURN(SqliteStatement batch, db_->Prepare("INSERT OR IGNORE INTO opt_out_batches VALUES(?,?,?)"));
-    batch.Bind(1, project).Bind(2, version).Bind(3, batch_id);
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement batch,
+                             db_->Prepare("INSERT OR IGNORE INTO opt_out_batches VALUES(?,?,?,?)"));
+    batch.Bind(1, project).Bind(2, version).Bind(3, static_cast<int64_t>(key_version)).Bind(4, batch_id);
     TRELINK_RETURN_IF_ERROR(batch.Run());
     if (sqlite3_changes(db_->handle()) > 0) {
       TRELINK_ASSIGN_OR_RETURN(SqliteStatement number,
-                               db_->Prepare("INSERT OR IGNORE INTO opt_out_numbers VALUES(?,?,?)"));
+                               db_->Prepare("INSERT OR IGNORE INTO opt_out_numbers VALUES(?,?,?,?)"));
       for (const std::string& key : nhs_keys) {
-        number.Bind(1, project).Bind(2, version).BindBlob(3, key);
+        number.Bind(1, project).Bind(2, version).Bind(3, static_cast<int64_t>(key_version)).BindBlob(4, key);
         TRELINK_RETURN_IF_ERROR(number.Run());
       }
     }
     TRELINK_ASSIGN_OR_RETURN(
         SqliteStatement count,
-        db_->Prepare("SELECT COUNT(*) FROM opt_out_numbers WHERE project = ? AND list_version = ?"));
-    count.Bind(1, project).Bind(2, version);
+        db_->Prepare("SELECT COUNT(*) FROM opt_out_numbers WHERE project = ? AND list_version = ? AND key_version = ?"));
+    count.Bind(1, project).Bind(2, version).Bind(3, static_cast<int64_t>(key_version));
     TRELINK_RETURN_IF_ERROR(count.Step().status());
     numbers = static_cast<uint64_t>(count.Int(0));
     return absl::OkStatus();
@@ -268,17 +278,40 @@ absl::StatusOr<std::optional<OptOutList>> SqliteLinkedStore::ActiveOptOut(const 
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
-      db_->Prepare("SELECT a.list_version, n.nhs_key FROM opt_out_active a LEFT JOIN opt_out_numbers n "
+      db_->Prepare("SELECT a.list_version, n.key_version, n.nhs_key FROM opt_out_active a LEFT JOIN opt_out_numbers n "
                    "ON n.project = a.project AND n.list_version = a.list_version WHERE a.project = ?"));
   query.Bind(1, project);
   std::optional<OptOutList> list;
+  std::map<uint32_t, uint64_t> per_key_version;
   while (true) {
     TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
     if (!row) break;
     if (!list.has_value()) list.emplace().version = std::string(query.Text(0));
-    if (!query.IsNull(1)) list->nhs_keys.emplace_back(query.Blob(1));
+    if (query.IsNull(2)) continue;
+    list->nhs_keys.emplace_back(query.Blob(2));
+    const auto key_version = static_cast<uint32_t>(query.Int(1));
+    list->key_versions.insert(key_version);
+    ++per_key_version[key_version];
   }
+  // The list as last keyed: after a rotation, under the newest version.
+  if (list.has_value() && !per_key_version.empty()) list->numbers = per_key_version.rbegin()->second;
   return list;
+}
+
+absl::StatusOr<std::set<uint32_t>> SqliteLinkedStore::LiveKeyVersions(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT DISTINCT b.key_version FROM batches b WHERE b.project = ? AND EXISTS "
+                   "(SELECT 1 FROM records r WHERE r.batch = b.id AND " + std::string(kLive) + ")"));
+  query.Bind(1, project);
+  std::set<uint32_t> versions;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    versions.insert(static_cast<uint32_t>(query.Int(0)));
+  }
+  return versions;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteLinkedStore::KeyNames(const std::string& project) {
@@ -376,7 +409,51 @@ absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::LatestAssignmen
     if (!row) break;
     assignments.push_back({query.Int(0), static_cast<uint64_t>(query.Int(1))});
   }
+  TRELINK_ASSIGN_OR_RETURN(auto successor, SuccessorParticipants(project));
+  for (PersonAssignment& a : assignments) {
+    if (auto it = successor.find(a.participant_id); it != successor.end()) a.participant_id = it->second;
+  }
+  std::sort(assignments.begin(), assignments.end(),
+            [](const PersonAssignment& a, const PersonAssignment& b) { return a.participant_id < b.participant_id; });
   return assignments;
+}
+
+// For each participant of a replaced record, the participant in the same
+// place (role, and order within the role) of the record that replaces it
+// now, following corrections of corrections. Read under mu_.
+absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SqliteLinkedStore::SuccessorParticipants(
+    const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      db_->Prepare("SELECT p.id, p.record, p.role, r.replaced_by FROM participants p "
+                   "JOIN records r ON p.record = r.id JOIN batches b ON r.batch = b.id "
+                   "WHERE b.project = ? AND (r.replaced_by IS NOT NULL OR r.id IN "
+                   "(SELECT replaced_by FROM records WHERE replaced_by IS NOT NULL)) ORDER BY p.id"));
+  query.Bind(1, project);
+  absl::flat_hash_map<int64_t, int64_t> replaced_by;  // record -> record
+  // record -> role -> its participants in order
+  absl::flat_hash_map<int64_t, std::map<std::string, std::vector<int64_t>>> places;
+  std::vector<std::tuple<int64_t, int64_t, std::string, size_t>> replaced;  // participant, record, role, place
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    const int64_t participant = query.Int(0), record = query.Int(1);
+    std::vector<int64_t>& same_role = places[record][std::string(query.Text(2))];
+    if (!query.IsNull(3)) {
+      replaced_by[record] = query.Int(3);
+      replaced.emplace_back(participant, record, std::string(query.Text(2)), same_role.size());
+    }
+    same_role.push_back(participant);
+  }
+  absl::flat_hash_map<int64_t, int64_t> successor;
+  for (const auto& [participant, record, role, place] : replaced) {
+    int64_t now = record;
+    for (auto next = replaced_by.find(now); next != replaced_by.end(); next = replaced_by.find(now)) now = next->second;
+    const auto& roles = places[now];
+    auto it = roles.find(role);
+    if (it != roles.end() && place < it->second.size()) successor[participant] = it->second[place];
+  }
+  return successor;
 }
 
 absl::StatusOr<std::optional<trelink::v1::LinkageReport>> SqliteLinkedStore::LatestReport(

@@ -4,8 +4,10 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/store/linked_store.h"
 #include "common/store/sqlite_db.h"
 #include "common/time/clock.h"
@@ -25,7 +27,9 @@ class SqliteLinkedStore final : public LinkedStore {
   absl::StatusOr<uint32_t> StoreBatch(const BatchToStore& batch) override;
   absl::StatusOr<WithdrawalCounts> WithdrawRecords(absl::Span<const std::string> tokens) override;
   absl::StatusOr<uint64_t> StageOptOut(const std::string& project, const std::string& version,
-                                       const std::string& batch_id, absl::Span<const std::string> nhs_keys) override;
+                                       const std::string& batch_id, uint32_t key_version,
+                                       absl::Span<const std::string> nhs_keys) override;
+  absl::StatusOr<std::set<uint32_t>> LiveKeyVersions(const std::string& project) override;
   absl::Status ActivateOptOut(const std::string& project, const std::string& version) override;
   absl::StatusOr<std::optional<OptOutList>> ActiveOptOut(const std::string& project) override;
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) override;
@@ -43,6 +47,7 @@ class SqliteLinkedStore final : public LinkedStore {
  private:
   SqliteLinkedStore(std::unique_ptr<SqliteDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
   absl::Status Migrate();
+  absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipants(const std::string& project);
   absl::Status InsertLineage(const std::string& project, int64_t generation,
                              const std::vector<LineageEvent>& lineage);
 

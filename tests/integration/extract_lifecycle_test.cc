@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/store/sqlite_db.h"
 #include "tests/support/deployment.h"
 #include "tests/support/sample_batches.h"
 #include "tests/support/service_process.h"
@@ -54,6 +55,29 @@ class ExtractLifecycleTest : public ::testing::Test {
   ProcessResult Ingest(const std::string& csv, const std::string& extract) {
     return Cli("ingest", {"--dataset", "maternity", "--csv", csv, "--extract", extract, "--batch_size", "5"},
                "provider.maternity");
+  }
+
+  // The person of every live record of the latest generation, as a sorted
+  // list (records have no provider id in the store, only keyed tokens).
+  std::vector<int64_t> PersonsOfLatestGeneration() {
+    auto db = SqliteDb::Open(dir_ + "/linked.db");
+    EXPECT_TRUE(db.ok()) << db.status();
+    if (!db.ok()) return {};
+    auto query = (*db)->Prepare(
+        "SELECT DISTINCT l.person FROM person_links l WHERE l.generation = (SELECT MAX(generation) FROM generations)"
+        " ORDER BY l.person");
+    EXPECT_TRUE(query.ok()) << query.status();
+    std::vector<int64_t> persons;
+    while (query.ok() && *query->Step()) persons.push_back(query->Int(0));
+    return persons;
+  }
+
+  void RestartPseudonymiser() {
+    services_.processes.front().Stop();  // started first; stays in the list, stopped
+    ::trelink::testing::RunningServices restarted;
+    ASSERT_TRUE(::trelink::testing::StartServices(dir_, {"pseudonymiser"}, restarted));
+    services_.ports["pseudonymiser"] = restarted.ports.at("pseudonymiser");
+    services_.processes.push_back(std::move(restarted.processes.front()));
   }
 
   std::string dir_;
@@ -112,6 +136,44 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
       dir_);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.stderr_text.find("PERMISSION_DENIED"), std::string::npos) << refused.stderr_text;
+}
+
+// Rotating the master key: a new primary version, every record sent again
+// under it, the opt-out list applied again; persons keep their ids.
+TEST_F(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedAgain) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 12; ++i) rows.push_back(Booking(i));
+  WriteCsv("maternity.csv", kHeader, rows);
+  Ingest("maternity.csv", "2026-10");
+  WriteCsv("opt-out.csv", "nhs_number", {::trelink::testing::SeriesNhsNumber(7)});
+  Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
+  Cli("link", {}, "linkage-admin");
+  const std::vector<int64_t> before = PersonsOfLatestGeneration();
+  ASSERT_EQ(before.size(), 11u);  // twelve mothers, one opted out
+
+  ProcessResult rotate =
+      RunCommand(BinaryDir() + "/trelink-keygen", {"rotate", "--keyset", "master.keyset"}, dir_);
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.stderr_text;
+  RestartPseudonymiser();
+  ProcessResult info = Cli("key-info", {}, "provider.maternity");
+  EXPECT_NE(info.stdout_text.find("key version 2 (primary)"), std::string::npos) << info.stdout_text;
+
+  // Every record again under version 2: each replaces its version-1 delivery.
+  ProcessResult resent = Ingest("maternity.csv", "rekey-v2");
+  EXPECT_NE(resent.stdout_text.find("corrections       12 records"), std::string::npos) << resent.stdout_text;
+
+  // The opt-out list is still keyed with version 1: linking now would let
+  // the opted-out mother back in, so it is refused until the list is
+  // applied again.
+  ProcessResult refused = RunCommand(
+      BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, services_.CliEndpoints()), TlsFlags("linkage-admin")), dir_);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.stderr_text.find("apply the opt-out list again"), std::string::npos) << refused.stderr_text;
+  Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
+
+  ProcessResult link = Cli("link", {}, "linkage-admin");
+  EXPECT_NE(link.stdout_text.find("records 12,"), std::string::npos) << link.stdout_text;
+  EXPECT_EQ(PersonsOfLatestGeneration(), before);
 }
 
 }  // namespace
