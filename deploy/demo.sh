@@ -50,23 +50,38 @@ pseudonymiser=127.0.0.1:$(cat "$out/pseudonymiser.port")
 linker=127.0.0.1:$(cat "$out/linker.port")
 aggregator=127.0.0.1:$(cat "$out/aggregator.port")
 
+# Project demo receives maternity as two monthly extracts: October holds
+# the first 90% of the rows; November the rest and a correction of M1.
+mkdir -p "$out/extracts"
+maternity=$out/population/maternity.csv
+october_rows=$(( ($(wc -l <"$maternity") - 1) * 9 / 10 ))
+head -n $(( october_rows + 1 )) "$maternity" >"$out/extracts/maternity-2026-10.csv"
+{
+  head -n 1 "$maternity"
+  tail -n +$(( october_rows + 2 )) "$maternity"
+  # The provider fixes the case of the baby's given name on record M1.
+  awk -F, -v OFS=, 'NR == 2 { $8 = toupper($8); print }' "$maternity"
+} >"$out/extracts/maternity-2026-11.csv"
+
 step "4. Each provider sends identifiers to the pseudonymiser and sealed keys + content to the linker"
-echo "  (twice: project demo answers in sdc mode, project demo-dp in dp mode)"
+echo "  (project demo answers in sdc mode and gets maternity's October extract now; project demo-dp, in"
+echo "   dp mode, gets every file whole)"
+ingest() {  # project dataset provider csv extract
+  # shellcheck disable=SC2046
+  "$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls "$3") \
+    --catalogue "$out/config/catalogue.textproto" --project "$1" --dataset "$2" --csv "$4" --extract "$5"
+}
+ingest demo maternity provider.maternity "$out/extracts/maternity-2026-10.csv" 2026-10
 for project in demo demo-dp; do
   for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
     dataset=${pair%%:*} provider=${pair#*:}
-    # shellcheck disable=SC2046
-    "$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls "$provider") \
-      --catalogue "$out/config/catalogue.textproto" --project "$project" --dataset "$dataset" \
-      --csv "$out/population/$dataset.csv"
+    [ "$project/$dataset" = demo/maternity ] && continue
+    ingest "$project" "$dataset" "$provider" "$out/population/$dataset.csv" 2026-10
   done
 done
 
-step "5. Sending a file again stores nothing twice (batch ids are deterministic)"
-# shellcheck disable=SC2046
-"$bin/trelink-cli" ingest --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls provider.court) \
-  --catalogue "$out/config/catalogue.textproto" --project demo --dataset court \
-  --csv "$out/population/court.csv" | tail -1
+step "5. Sending an extract again stores nothing twice (batch ids name the extract)"
+ingest demo court provider.court "$out/population/court.csv" 2026-10 | grep "^  linker"
 
 step "6. The linkage admin runs linkage (the linker never sees an identifier)"
 # shellcheck disable=SC2046
@@ -79,6 +94,26 @@ echo "  ground truth (evaluation only): $true_persons distinct persons"
 echo "  what analysts see of it, as metadata of the generation their counts come from:"
 # shellcheck disable=SC2046
 "$bin/trelink-cli" catalogue --aggregator "$aggregator" --project demo $(tls analyst) | sed -n '/^project demo/,$p'
+
+step "6b. Month two in project demo: November's extract, a withdrawal and the national data opt-out"
+ingest demo maternity provider.maternity "$out/extracts/maternity-2026-11.csv" 2026-11 | grep -E "^  (linker|corrections)"
+echo "  the provider withdraws records M5 and M6 (by record id; the linker sees only keyed hashes of ids):"
+printf 'record_id\nM5\nM6\n' >"$out/extracts/withdraw.csv"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" withdraw --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls provider.maternity) \
+  --project demo --dataset maternity --csv "$out/extracts/withdraw.csv"
+echo "  the TRE applies the national data opt-out list (NHS numbers of three mothers, keyed like any identifier):"
+{
+  echo nhs_number
+  awk -F, 'NR > 1 && $2 != "" && !seen[$2]++ { print $2; if (++n == 3) exit }' "$out/extracts/maternity-2026-10.csv"
+} >"$out/extracts/opt-out.csv"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" opt-out --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls linkage-admin) \
+  --project demo --csv "$out/extracts/opt-out.csv" --list_version 2026-11
+echo "  linking again: persons keep their ids (lineage), opted-out persons' records leave the generation"
+# shellcheck disable=SC2046
+"$bin/trelink-cli" link --linker "$linker" --project demo $(tls linkage-admin) | grep -E "^linkage generation|^  records|person ids|opt-out"
+echo "  (the true values beside the tables below count everyone: before the withdrawal and the opt-out)"
 
 step "7. The analyst asks Q1-Q7 in project demo (sdc mode: rules and a release audit); every answer is logged first"
 "$bin/trelink-truth" --population "$out/population" --catalogue "$out/config/catalogue.textproto" \
