@@ -273,7 +273,8 @@ std::optional<absl::flat_hash_map<uint64_t, uint64_t>> DisclosureControl::RisksW
 // the table narrows no protected count below k, nor further one that was
 // already narrower without it (withholding the table cannot undo that):
 // first the smallest released cell that shares persons with the first
-// risk, and if none does, the whole table.
+// risk, else the smallest that shares persons with an earlier released
+// cell holding the risk's, and if none does, the whole table.
 void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
                               trelink::v1::ReleaseAuditSummary& summary) const {
   const absl::Time deadline = absl::Now() + absl::Milliseconds(policy_.audit_time_limit_ms());
@@ -323,6 +324,7 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
   if (earlier.has_value()) open_risks = narrowed_by_table(std::move(finding.risks));
   while (!open_risks.empty()) {
     std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks.front(), ids);
+    if (touching.empty()) touching = audit.ReleasedCellsNear(open_risks.front(), ids);
     if (touching.empty()) return withhold_all();
     const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
       return audit.size(a) < audit.size(b);

@@ -443,4 +443,25 @@ std::vector<ReleaseAudit::CellId> ReleaseAudit::ReleasedCellsTouching(const Risk
   return touching;
 }
 
+std::vector<ReleaseAudit::CellId> ReleaseAudit::ReleasedCellsNear(const Risk& risk,
+                                                                   absl::Span<const CellId> candidates) const {
+  const absl::flat_hash_set<CellId> own(candidates.begin(), candidates.end());
+  absl::flat_hash_set<uint32_t> neighbours;  // classes sharing an earlier released cell with the risk
+  for (uint32_t c : risk.classes) {
+    for (CellId id : class_cells_[c]) {
+      if (!cells_[id].released || own.contains(id)) continue;
+      neighbours.insert(cells_[id].classes.begin(), cells_[id].classes.end());
+    }
+  }
+  std::vector<CellId> near;
+  for (CellId c : candidates) {
+    const Cell& cell = cells_[c];
+    if (cell.released && std::any_of(cell.classes.begin(), cell.classes.end(),
+                                     [&](uint32_t k) { return neighbours.contains(k); })) {
+      near.push_back(c);
+    }
+  }
+  return near;
+}
+
 }  // namespace trelink

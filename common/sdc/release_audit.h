@@ -97,6 +97,10 @@ class ReleaseAudit {
 
   // Released cells among `candidates` that count persons of `risk`.
   std::vector<CellId> ReleasedCellsTouching(const Risk& risk, absl::Span<const CellId> candidates) const;
+  // Released cells among `candidates` that count persons of a released cell
+  // that counts persons of `risk`: they narrow it by subtraction (a cell of
+  // 20 with the risk's 3 persons, and a new cell of the other 17).
+  std::vector<CellId> ReleasedCellsNear(const Risk& risk, absl::Span<const CellId> candidates) const;
 
  private:
   static constexpr uint32_t kNoClass = UINT32_MAX;
