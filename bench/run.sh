@@ -35,12 +35,12 @@ certs=$work/certs
 
 if [ $smoke = 1 ]; then
   p_records=2000 p_runs=1 mothers=300 repeats=1 log_entries=200
-  releases=3,6 window=2 error_runs=3
+  releases=3,6 window=2 error_runs=3 lifecycle_persons=20
 else
   p_records=200000 p_runs=5 mothers=290000 repeats=20 log_entries=100000
   # Each sdc audit can take up to the policy's 5 s time limit: 100 releases
   # plus the windows take about 15 minutes here. Larger counts: --releases.
-  releases=10,30,100 window=10 error_runs=200
+  releases=10,30,100 window=10 error_runs=200 lifecycle_persons=1000
 fi
 
 echo "== pseudonymisation: in-process limit vs gRPC bulk stream with mTLS" >&2
@@ -54,6 +54,10 @@ echo "== ingest + link (~$((mothers * 7 / 2)) records), quality per pass, SQLite
 echo "== the same at the harsh error profile (every failure mode seen on independent data)" >&2
 (cd "$root" && "$build/bench/trelink-bench-linkage" --mothers "$mothers" --errors harsh --dir "$work/harsh") \
   | sed 's/"name": "linkage\./"name": "harsh./' | tee -a "$results" >&2
+
+echo "== the monthly cycle: a 1% extract linked in, then 1,000 persons withdrawn and 1,000 mothers opting out" >&2
+(cd "$root" && "$build/bench/trelink-bench-lifecycle" --mothers "$mothers" --persons "$lifecycle_persons" \
+  --dir "$work/lifecycle") | tee -a "$results" >&2
 
 echo "== public FEBRL files (data trelink did not generate), one configuration each (deploy/febrl)" >&2
 for set in 4 3; do

@@ -1,5 +1,6 @@
 #include "common/synth/in_process_pipeline.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -13,7 +14,8 @@ namespace trelink {
 
 absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& population, const Catalogue& catalogue,
                                                 const Pseudonymiser& pseudonymiser, const BatchIngester& ingester,
-                                                const std::string& project, int batch_size) {
+                                                const std::string& project, int batch_size,
+                                                const std::string& extract) {
   // Two stages on two threads, as the pseudonymiser and the linker are two
   // processes: this thread pseudonymises, the other ingests, with a short
   // queue between them.
@@ -60,15 +62,20 @@ absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& popul
       finish();
       return columns.status();
     }
+    const auto id_column = std::find(dataset.header.begin(), dataset.header.end(), "record_id");
     for (size_t start = 0; start < dataset.rows.size(); start += static_cast<size_t>(batch_size)) {
       trelink::v1::PseudonymiseBatchRequest identifiers;
       trelink::v1::IngestBatchRequest ingest;
       identifiers.set_project(project);
       identifiers.set_dataset(name);
-      identifiers.set_batch_id(absl::StrFormat("%s-%09d", name, start));
+      identifiers.set_batch_id(absl::StrFormat("%s:%s:%09d", name, extract, start));
       const size_t end = std::min(dataset.rows.size(), start + static_cast<size_t>(batch_size));
       for (size_t r = start; r < end; ++r) {
-        columns->Fill(dataset.rows[r].cells, *identifiers.add_records(), *ingest.add_records());
+        trelink::v1::IdentifierRecord* record = identifiers.add_records();
+        columns->Fill(dataset.rows[r].cells, *record, *ingest.add_records());
+        if (id_column != dataset.header.end()) {
+          record->set_record_id(dataset.rows[r].cells[static_cast<size_t>(id_column - dataset.header.begin())]);
+        }
         for (const auto& [role, person] : dataset.rows[r].truth) totals.truth.push_back(person);
       }
       absl::StatusOr<trelink::v1::PseudonymiseBatchResponse> sealed = pseudonymiser.PseudonymiseBatch(identifiers);

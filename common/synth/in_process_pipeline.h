@@ -24,9 +24,11 @@ struct PipelineTotals {
 
 // Pseudonymises and ingests every dataset of `population` in batches of
 // `batch_size` under `project`, the two stages on two threads. Batches are
-// stored in order, so participants are stored in `truth` order.
+// stored in order, so participants are stored in `truth` order. Records
+// carry their record_id; batch ids are "<dataset>:<extract>:<row>".
 absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& population, const Catalogue& catalogue,
                                                 const Pseudonymiser& pseudonymiser, const BatchIngester& ingester,
-                                                const std::string& project, int batch_size);
+                                                const std::string& project, int batch_size,
+                                                const std::string& extract = "synth");
 
 }  // namespace trelink
