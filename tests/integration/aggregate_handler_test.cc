@@ -94,6 +94,28 @@ TEST_F(AggregateHandlerTest, AnsweredCallIsLoggedAndRemembered) {
   EXPECT_GT(history_.tables(), 0u);
 }
 
+// An auditor must see which national data opt-out list each release used.
+TEST_F(AggregateHandlerTest, AnswersAndLogEntriesNameTheOptOutListTheirGenerationApplied) {
+  PopulationOptions options;
+  options.mothers = 300;
+  options.seed = 12;
+  std::vector<PersonAssignment> assignments;
+  auto store = ::trelink::testing::StoreLinkedByTruth(GeneratePopulation(options), *catalogue_, kClock, "demo",
+                                                      &assignments);
+  ASSERT_NE(store, nullptr);
+  trelink::v1::LinkageReport report;
+  report.mutable_opt_out()->set_list_version("2026-11");
+  ASSERT_THAT(store->SaveGeneration("demo", report, assignments, {}), IsOk());
+  AggregateHandler handler(
+      AggregateContext{access_.get(), catalogue_, store.get(), control_.get(), log_.get(), &kClock, {"demo"}});
+  auto table = handler.Count("analyst", Q2(), [] { return absl::OkStatus(); });
+  ASSERT_THAT(table, IsOk());
+  EXPECT_EQ(table->opt_out_list(), "2026-11");
+  trelink::v1::LogEntry entry;
+  ASSERT_TRUE(entry.ParseFromString(*log_->Entry(table->log_index())));
+  EXPECT_EQ(entry.opt_out_list(), "2026-11");
+}
+
 TEST_F(AggregateHandlerTest, CallCancelledBeforeTheWorkIsNeitherLoggedNorRemembered) {
   auto table = handler_->Count("analyst", Q2(), [] { return absl::CancelledError("client cancelled"); });
   EXPECT_THAT(table, StatusIs(absl::StatusCode::kCancelled, ""));
