@@ -258,7 +258,7 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
   if (report.has_lineage()) {
     trelink::v1::LineageReport& lineage = *report.mutable_lineage();
     for (auto* count : {lineage.mutable_kept(), lineage.mutable_new_persons(), lineage.mutable_merged(),
-                        lineage.mutable_split()}) {
+                        lineage.mutable_split(), lineage.mutable_left()}) {
       apply(count);
     }
   }

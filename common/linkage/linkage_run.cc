@@ -61,6 +61,7 @@ void ReportLineage(const LineageCounts& counts, trelink::v1::LineageReport& repo
   report.mutable_new_persons()->set_value(counts.new_persons);
   report.mutable_merged()->set_value(counts.merged);
   report.mutable_split()->set_value(counts.split);
+  report.mutable_left()->set_value(counts.left);
 }
 
 // An opt-out list keyed with another key version than some records would

@@ -167,6 +167,23 @@ ClusterOrigins FindOrigins(const std::vector<Overlap>& overlaps, uint32_t cluste
   return origins;
 }
 
+// Previous persons in no overlap: none of their participants is linked now.
+void NoteLeft(absl::Span<const PersonAssignment> previous, const std::vector<Overlap>& overlaps, PersonIds& ids) {
+  std::vector<uint64_t> continued;  // overlaps are sorted by previous person
+  for (const Overlap& o : overlaps) {
+    if (continued.empty() || continued.back() != o.previous_person) continued.push_back(o.previous_person);
+  }
+  std::vector<uint64_t> before;
+  for (const PersonAssignment& a : previous) before.push_back(a.person_id);
+  std::sort(before.begin(), before.end());
+  before.erase(std::unique(before.begin(), before.end()), before.end());
+  for (uint64_t person : before) {
+    if (std::binary_search(continued.begin(), continued.end(), person)) continue;
+    ids.lineage.push_back({person, LineageKind::kLeft});
+    ++ids.counts.left;
+  }
+}
+
 }  // namespace
 
 PersonIds AssignPersonIds(absl::Span<const ClusteredParticipant> clustering,
@@ -199,6 +216,7 @@ PersonIds AssignPersonIds(absl::Span<const ClusteredParticipant> clustering,
     ids.lineage.push_back({o.previous_person, LineageKind::kMerged, person_of_cluster[o.cluster]});
     ++ids.counts.merged;
   }
+  NoteLeft(previous, overlaps, ids);
   ids.assignments.reserve(clustering.size());
   for (size_t i = 0; i < clustering.size(); ++i) {
     ids.assignments.push_back({clustering[i].participant_id, person_of_cluster[cluster_of[i]]});

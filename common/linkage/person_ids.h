@@ -15,8 +15,8 @@
 //    gets a fresh id, SPLIT from the previous person with most participants
 //    in it (same tie-break).
 //  - A cluster without previous participants gets a fresh id, NEW.
-// A previous person none of whose participants are in the new clustering
-// has no lineage line. Fresh ids are drawn from the injected source: 63
+//  - A previous person none of whose participants are in the new
+//    clustering (their records withdrawn, or opted out) LEFT; its id retires. Fresh ids are drawn from the injected source: 63
 // bits, nonzero, and distinct from every previous id and every id of this
 // generation (a repeated draw is drawn again).
 #pragma once
@@ -43,6 +43,7 @@ struct LineageCounts {
   uint64_t new_persons = 0;
   uint64_t merged = 0;
   uint64_t split = 0;
+  uint64_t left = 0;
 };
 
 struct PersonIds {

@@ -25,6 +25,7 @@ enum class LineageKind {
   kKept,    // a person continuing a previous person under its id
   kMerged,  // a previous person merged into another; its id retires
   kSplit,   // a person split off a previous person, under a fresh id
+  kLeft,    // a previous person with no participant left (withdrawn, opted out); its id retires
 };
 
 // One line of a generation's lineage. `other_person_id` is the surviving
@@ -51,6 +52,8 @@ inline absl::string_view LineageKindName(LineageKind kind) {
       return "merged";
     case LineageKind::kSplit:
       return "split";
+    case LineageKind::kLeft:
+      return "left";
   }
   return "unknown";
 }

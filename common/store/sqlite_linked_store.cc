@@ -70,7 +70,7 @@ const char* const kMigrations[] = {
     R"sql(
       CREATE TABLE person_lineage(
         project TEXT NOT NULL, generation INTEGER NOT NULL, person INTEGER NOT NULL,
-        kind TEXT NOT NULL CHECK(kind IN ('new', 'kept', 'merged', 'split')),
+        kind TEXT NOT NULL CHECK(kind IN ('new', 'kept', 'merged', 'split', 'left')),
         other INTEGER,
         PRIMARY KEY(project, generation, person)) WITHOUT ROWID;
     )sql",

@@ -25,8 +25,9 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
               Count(r.records_sharing_nhs_number()).c_str());
   if (r.has_lineage()) {
     const auto& l = r.lineage();
-    std::printf("  person ids: kept %s, new %s, merged away %s, split off %s\n", Count(l.kept()).c_str(),
-                Count(l.new_persons()).c_str(), Count(l.merged()).c_str(), Count(l.split()).c_str());
+    std::printf("  person ids: kept %s, new %s, merged away %s, split off %s, left %s\n", Count(l.kept()).c_str(),
+                Count(l.new_persons()).c_str(), Count(l.merged()).c_str(), Count(l.split()).c_str(),
+                Count(l.left()).c_str());
   }
   std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", "pass", "dataset", "participants", "newly linked", "merges",
               "refused", "overshared");

@@ -90,6 +90,7 @@ TEST_F(OptOutTest, EveryRecordOfAnOptedOutPersonLeavesTheGenerationEvenWithoutTh
   EXPECT_TRUE(after.opt_out().records_excluded(0).count().suppressed());
   // The others keep their person ids.
   EXPECT_EQ(after.lineage().kept().value(), 19u);
+  EXPECT_TRUE(after.lineage().left().suppressed());  // mother 3, below the threshold
 }
 
 TEST_F(OptOutTest, ANewListReplacesTheOldAndAResentBatchChangesNothing) {

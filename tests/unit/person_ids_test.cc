@@ -218,7 +218,9 @@ TEST(PersonIdsTest, EveryIdIsUniqueAndEveryPreviousPersonIsAccountedFor) {
   for (const LineageEvent& e : ids.lineage) {
     EXPECT_TRUE(lined.insert(e.person_id).second) << "two lines for " << e.person_id;
     const bool was_previous = previous_persons.count(e.person_id) > 0;
-    EXPECT_EQ(was_previous, e.kind == LineageKind::kKept || e.kind == LineageKind::kMerged) << e.person_id;
+    EXPECT_EQ(was_previous,
+              e.kind == LineageKind::kKept || e.kind == LineageKind::kMerged || e.kind == LineageKind::kLeft)
+        << e.person_id;
     if (e.kind == LineageKind::kMerged) {
       EXPECT_TRUE(persons.count(e.other_person_id)) << e.person_id << " merged into no person";
     }
@@ -229,7 +231,17 @@ TEST(PersonIdsTest, EveryIdIsUniqueAndEveryPreviousPersonIsAccountedFor) {
   }
   EXPECT_EQ(kept_or_merged, previous_persons);
   EXPECT_EQ(ids.counts.kept + ids.counts.new_persons + ids.counts.split, persons.size());
-  EXPECT_EQ(ids.counts.kept + ids.counts.merged, previous_persons.size());
+  EXPECT_EQ(ids.counts.kept + ids.counts.merged + ids.counts.left, previous_persons.size());
+}
+
+// Withdrawn or opted out: a previous person none of whose participants is
+// linked now leaves, and its id is not given to anyone.
+TEST(PersonIdsTest, APersonWithNoParticipantLinkedNowLeaves) {
+  const PersonIds ids =
+      AssignPersonIds(Clusters({{1, 2}}), Previous({{100, {1, 2}}, {200, {3, 4}}}), NeverCalled());
+  EXPECT_THAT(ids.lineage, ElementsAre(LineageEvent{100, LineageKind::kKept}, LineageEvent{200, LineageKind::kLeft}));
+  EXPECT_EQ(ids.counts.left, 1u);
+  EXPECT_EQ(PersonOf(ids), (std::map<int64_t, uint64_t>{{1, 100}, {2, 100}}));
 }
 
 }  // namespace
