@@ -61,6 +61,9 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_even"});
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_odd"});
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.postcode_district"});
+  AddBlockingRule(model, {"t.dob", "t.postcode_district"});
+  AddBlockingRule(model, {"t.family_name", "t.dob_year_month", "t.sex"});
+  AddBlockingRule(model, {"t.family_name", "t.dob_day_month_unordered"});
   return model;
 }
 
