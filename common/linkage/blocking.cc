@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/linkage/linkage_model.h"
+
 namespace trelink {
 namespace {
 
@@ -12,10 +14,15 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 }
 
 // The pairs one blocking rule makes.
-std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block) {
+constexpr int kRelatedSlot = -2;
+
+std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block,
+                                absl::Span<const uint32_t> related_set) {
   std::vector<uint64_t> pairs;
   std::vector<int> slots;
-  for (const std::string& name : rule.tokens()) slots.push_back(table.Slot(name));
+  for (const std::string& name : rule.tokens()) {
+    slots.push_back(name == kRelatedPersonToken ? (related_set.empty() ? -1 : kRelatedSlot) : table.Slot(name));
+  }
   if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
   std::vector<std::pair<uint64_t, uint32_t>> entries;
   entries.reserve(table.size());
@@ -23,7 +30,8 @@ std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1
     uint64_t h = 0x12345;
     bool complete = true;
     for (int slot : slots) {
-      const uint64_t v = table.Key(p, slot);
+      const uint64_t v = slot == kRelatedSlot ? (related_set[p] == kNoRelated ? 0 : uint64_t{related_set[p]} + 1)
+                                              : table.Key(p, slot);
       complete = complete && v != 0;
       h = Mix(h, v);
     }
@@ -51,13 +59,13 @@ std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1
 
 CandidatePairs BlockPairs(const ParticipantTable& table,
                           const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
-                          uint32_t max_block) {
+                          uint32_t max_block, absl::Span<const uint32_t> related_set) {
   const size_t n = static_cast<size_t>(rules.size());
   std::vector<std::vector<uint64_t>> per_rule(n);
   std::vector<std::thread> workers;
   for (size_t r = 0; r < n; ++r) {
     workers.emplace_back([&, r] {
-      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block);
+      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block, related_set);
       std::sort(per_rule[r].begin(), per_rule[r].end());
       per_rule[r].erase(std::unique(per_rule[r].begin(), per_rule[r].end()), per_rule[r].end());
     });

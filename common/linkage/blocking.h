@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/types/span.h"
+
+#include "common/linkage/comparator.h"
 #include "common/linkage/participant_table.h"
 #include "trelink/v1/config.pb.h"
 
@@ -21,9 +24,12 @@ struct CandidatePairs {
 
 // The rules run on threads of their own. Rules naming a token no
 // participant carries propose nothing (callers check tokens beforehand).
+// The token "related_person" blocks on `related_set` (per participant, the
+// person its related participant — a baby's mother — is so far, or
+// kNoRelated): the babies of one mother with one date of birth.
 CandidatePairs BlockPairs(const ParticipantTable& table,
                           const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
-                          uint32_t max_block);
+                          uint32_t max_block, absl::Span<const uint32_t> related_set = {});
 
 inline uint32_t PairFirst(uint64_t pair) { return static_cast<uint32_t>(pair >> 32); }
 inline uint32_t PairSecond(uint64_t pair) { return static_cast<uint32_t>(pair); }

@@ -198,7 +198,7 @@ absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Prepare(co
   const auto& rules = model.blocking_rules();
   for (int r = 0; r < rules.size(); ++r) {
     for (const std::string& token : rules[r].tokens()) {
-      if (table.Slot(token) < 0) {
+      if (token != kRelatedPersonToken && table.Slot(token) < 0) {
         return absl::FailedPreconditionError(absl::StrCat("linkage.model.blocking_rules[", r,
                                                           "].tokens: no stored batch carries the token \"", token,
                                                           "\""));
@@ -230,7 +230,7 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   const size_t n_fields = fields.size();
   PatternLevels levels_of(comparator);
 
-  candidates_ = BlockPairs(table_, rules, options_.max_block_size);
+  candidates_ = BlockPairs(table_, rules, options_.max_block_size, related_set_);
   report_.set_candidate_pairs(candidates_.pairs.size());
   codes_.resize(candidates_.pairs.size());
   InParallel(candidates_.pairs.size(), [&](size_t begin, size_t end) {

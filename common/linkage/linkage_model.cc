@@ -1,5 +1,6 @@
 #include "common/linkage/linkage_model.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -64,6 +65,8 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddBlockingRule(model, {"t.dob", "t.postcode_district"});
   AddBlockingRule(model, {"t.family_name", "t.dob_year_month", "t.sex"});
   AddBlockingRule(model, {"t.family_name", "t.dob_day_month_unordered"});
+  // The babies of one mother born on one day, named or not.
+  AddBlockingRule(model, {"related_person", "t.dob"});
   return model;
 }
 
@@ -95,10 +98,9 @@ absl::Status ValidateLinkageModel(const trelink::v1::LinkageModel& model) {
     if (model.blocking_rules(r).tokens().empty()) {
       return Invalid(absl::StrCat("blocking_rules[", r, "].tokens"), "empty");
     }
-    for (const std::string& token : model.blocking_rules(r).tokens()) {
-      if (token == kRelatedPersonToken) {
-        return Invalid(absl::StrCat("blocking_rules[", r, "].tokens"), "related_person cannot block");
-      }
+    const auto& tokens = model.blocking_rules(r).tokens();
+    if (std::all_of(tokens.begin(), tokens.end(), [](const std::string& t) { return t == kRelatedPersonToken; })) {
+      return Invalid(absl::StrCat("blocking_rules[", r, "].tokens"), "related_person cannot block alone");
     }
   }
   return absl::OkStatus();
