@@ -62,9 +62,9 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_even"});
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.dob_year_window_odd"});
   AddBlockingRule(model, {"t.given_name", "t.family_name", "t.postcode_district"});
+  // A date of birth shared in one postcode district: both names changed
+  // (an unnamed newborn, a new family name).
   AddBlockingRule(model, {"t.dob", "t.postcode_district"});
-  AddBlockingRule(model, {"t.family_name", "t.dob_year_month", "t.sex"});
-  AddBlockingRule(model, {"t.family_name", "t.dob_day_month_unordered"});
   // The babies of one mother born on one day, named or not.
   AddBlockingRule(model, {"related_person", "t.dob"});
   return model;
