@@ -3,6 +3,7 @@
 // stand-ins for keyed hashes (any 8+ byte value; equal text, equal token).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,7 +11,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/linkage/blocking.h"
 #include "common/linkage/linkage_engine.h"
+#include "common/linkage/linkage_model.h"
 #include "common/pseudonym/key_schema.h"
 #include "tests/support/status_matchers.h"
 #include "trelink/v1/match_keys.pb.h"
@@ -152,6 +155,35 @@ TEST(LinkageEngineTest, TwoBirthsAreTwoBabiesEvenWithOneSetOfIdentifiers) {
   TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, Options(true)));
   EXPECT_TRUE(Together(result, first[0], second[0]));
   EXPECT_FALSE(Together(result, first[1], second[1]));
+}
+
+// Unnamed at booking under the mother's family name, named later under
+// another, no NHS number or postcode on the baby: no name or address rule
+// proposes the pair; the mother and the date of birth do.
+TEST(LinkageEngineTest, AnUnnamedBabyIsProposedThroughItsMotherAndDateOfBirth) {
+  const Person unnamed{"", "", "SMITH", "20150602", "F", ""};
+  const Person named{"", "OLIVIA", "JONES", "20150602", "F", ""};
+  TableBuilder builder;
+  const auto booking = builder.Record("maternity", "booking", {{"mother", kMother}, {"baby", unnamed}});
+  const auto referral = builder.Record("maternity", "pmh_referral", {{"mother", kMother}, {"baby", named}});
+  const ParticipantTable table = builder.Build();
+  trelink::v1::LinkageModel model = DefaultLinkageModel();
+  const auto& rules = model.blocking_rules();
+  const auto related = std::find_if(rules.begin(), rules.end(), [](const trelink::v1::BlockingRule& rule) {
+    return std::find(rule.tokens().begin(), rule.tokens().end(), "related_person") != rule.tokens().end();
+  });
+  ASSERT_NE(related, rules.end());
+  // Mothers are participants 0 and 2, one person; babies 1 and 3.
+  const std::vector<uint32_t> related_set = {kNoRelated, 0, kNoRelated, 0};
+  google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule> just_names(rules.begin(), related);
+  EXPECT_TRUE(BlockPairs(table, just_names, 100, related_set).pairs.size() <= 1);  // the mothers at most
+  const CandidatePairs all = BlockPairs(table, rules, 100, related_set);
+  const uint64_t babies = (uint64_t{booking[1]} << 32) | referral[1];
+  EXPECT_NE(std::find(all.pairs.begin(), all.pairs.end(), babies), all.pairs.end());
+  // Without knowing the mothers are one person, no rule proposes the babies.
+  const CandidatePairs unknown_mothers = BlockPairs(table, rules, 100, {});
+  EXPECT_EQ(std::find(unknown_mothers.pairs.begin(), unknown_mothers.pairs.end(), babies),
+            unknown_mothers.pairs.end());
 }
 
 TEST(LinkageEngineTest, BabiesOfTwoDifferentMothersAreTwoBabies) {
