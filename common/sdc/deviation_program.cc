@@ -15,7 +15,18 @@ int Milliseconds(absl::Time deadline) {
   return static_cast<int>(std::clamp<int64_t>(left, 1, INT32_MAX));
 }
 
-constexpr int kIntegerSearchMs = 50;
+// A point that needs a long search is not worth it: the count is then
+// treated as at risk, which is the safe side. The search is bounded by
+// nodes, not time, so that the audit decides the same on any machine.
+constexpr int kIntegerSearchNodes = 500;
+
+void StopLongSearches(glp_tree* tree, void*) {
+  if (glp_ios_reason(tree) == GLP_ISELECT) {
+    int active = 0, all = 0;
+    glp_ios_tree_size(tree, &active, nullptr, &all);
+    if (all > kIntegerSearchNodes) glp_ios_terminate(tree);
+  }
+}
 
 }  // namespace
 
@@ -81,9 +92,8 @@ std::optional<std::vector<int64_t>> DeviationProgram::IntegerPoint(absl::Time de
   glp_iocp integer;
   glp_init_iocp(&integer);
   integer.msg_lev = GLP_MSG_OFF;
-  // A point that needs a long search is not worth it: the count is then
-  // treated as at risk, which is the safe side.
-  integer.tm_lim = std::min(Milliseconds(deadline), kIntegerSearchMs);
+  integer.tm_lim = Milliseconds(deadline);
+  integer.cb_func = StopLongSearches;
   if (glp_intopt(lp_, &integer) != 0 || glp_mip_status(lp_) != GLP_OPT) return std::nullopt;
   std::vector<int64_t> point;
   for (int j = 1; j <= glp_get_num_cols(lp_); ++j) point.push_back(static_cast<int64_t>(std::llround(glp_mip_col_val(lp_, j))));
