@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -349,6 +350,11 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
   }
   std::vector<DeviationProgram::Row> rows;
   for (auto& [members, range] : bounds) rows.push_back({members, range.first, range.second});
+  // In a fixed order: the solver's path (and which of equal optima it
+  // finds) must not depend on a hash table's per-process seed.
+  std::sort(rows.begin(), rows.end(), [](const DeviationProgram::Row& a, const DeviationProgram::Row& b) {
+    return std::tie(a.columns, a.low, a.high) < std::tie(b.columns, b.low, b.high);
+  });
   DeviationProgram program(columns, rows);
   std::vector<int> objective(classes.size());
   for (size_t j = 0; j < classes.size(); ++j) objective[j] = static_cast<int>(j);  // the count's classes come first
