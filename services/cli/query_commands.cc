@@ -54,6 +54,11 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
 
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project,
                       const std::string& format, const std::string& truth_file, uint32_t rounding_base) {
+  // Before the query is sent: every answer is logged and counts towards
+  // the release history, so a typo must not cost a release.
+  if (format != "text" && format != "csv" && format != "json") {
+    return absl::InvalidArgumentError(absl::StrCat("--format: \"", format, "\" is not text, csv or json"));
+  }
   trelink::v1::CountQuery query;
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(query_file, query));
   if (!project.empty()) query.set_project(project);

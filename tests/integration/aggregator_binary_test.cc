@@ -283,6 +283,21 @@ TEST(AggregatorBinaryTest, CountIsRateLimitedPerCaller) {
 }
 
 // A rate limit that cannot work stops the aggregator at start, naming the field.
+// A typo in --format must not cost a logged release: it is refused before
+// anything is sent (here to an address where nothing listens, so a query
+// that went out would fail with UNAVAILABLE instead).
+TEST(AggregatorBinaryTest, AnUnknownOutputFormatIsRefusedBeforeTheQueryIsSent) {
+  const std::string dir = ::trelink::testing::MakeTempDir();
+  ProcessResult cli = RunCommand(
+      BinaryDir() + "/trelink-cli",
+      Concat({"query", "--aggregator", "127.0.0.1:9", "--format", "xml", "--query",
+              std::string(TRELINK_SOURCE_DIR) + "/deploy/queries/q1_maternal_deaths_social_care.textproto"},
+             TlsFlags("analyst")),
+      dir);
+  EXPECT_EQ(cli.exit_code, 2) << cli.stderr_text;
+  EXPECT_NE(cli.stderr_text.find("--format: \"xml\" is not text, csv or json"), std::string::npos) << cli.stderr_text;
+}
+
 TEST(AggregatorBinaryTest, AnInvalidRateLimitIsRefusedAtStart) {
   const std::string dir = ::trelink::testing::MakeTempDir();
   ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
