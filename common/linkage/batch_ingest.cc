@@ -136,17 +136,8 @@ absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trel
     return absl::InvalidArgumentError(
         absl::StrCat(batch, "sealed.dataset: \"", sealed.dataset(), "\" is not in the catalogue"));
   }
-  if (sealed.record_count() > max_records_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(batch, "records: ", sealed.record_count(), " exceed the limit of ", max_records_));
-  }
   TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
-                           OpenSealedBatch(sealed.blob(), keys_,
-                                           {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
-  if (keys.purpose() != trelink::v1::BATCH_WITHDRAWAL) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not a withdrawal"));
-  }
+                           OpenFor(sealed, trelink::v1::BATCH_WITHDRAWAL, batch, "a withdrawal"));
   TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
   std::vector<std::string> tokens;
   for (int r = 0; r < keys.records_size(); ++r) {
@@ -178,17 +169,8 @@ absl::StatusOr<trelink::v1::OptOutResponse> BatchIngester::ApplyOptOut(
   if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
   const std::string batch = absl::StrCat("opt-out batch ", sealed.batch_id(), ": ");
   if (sealed.dataset() != "opt-out") return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.dataset: not \"opt-out\""));
-  if (sealed.record_count() > max_records_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(batch, "records: ", sealed.record_count(), " exceed the limit of ", max_records_));
-  }
   TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
-                           OpenSealedBatch(sealed.blob(), keys_,
-                                           {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
-  if (keys.purpose() != trelink::v1::BATCH_OPT_OUT) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not an opt-out list"));
-  }
+                           OpenFor(sealed, trelink::v1::BATCH_OPT_OUT, batch, "an opt-out list"));
   const auto slot = std::find(keys.key_names().begin(), keys.key_names().end(), "nhs");
   if (slot == keys.key_names().end()) return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: no nhs key"));
   const int nhs = static_cast<int>(slot - keys.key_names().begin());
@@ -207,6 +189,27 @@ absl::StatusOr<trelink::v1::OptOutResponse> BatchIngester::ApplyOptOut(
   TRELINK_ASSIGN_OR_RETURN(std::optional<OptOutList> active, store_.ActiveOptOut(sealed.project()));
   if (active.has_value()) response.set_active_list(active->version);
   return response;
+}
+
+// Opens a sealed batch that carries no content records (a withdrawal, an
+// opt-out list): within the batch limit, bound to its header, and made for
+// `purpose` (`what` names it in the error).
+absl::StatusOr<trelink::v1::SealedMatchKeys> BatchIngester::OpenFor(const trelink::v1::SealedBatch& sealed,
+                                                                    trelink::v1::BatchPurpose purpose,
+                                                                    const std::string& batch,
+                                                                    absl::string_view what) const {
+  if (sealed.record_count() > max_records_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(batch, "records: ", sealed.record_count(), " exceed the limit of ", max_records_));
+  }
+  TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
+                           OpenSealedBatch(sealed.blob(), keys_,
+                                           {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
+  if (keys.purpose() != purpose) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not ", what));
+  }
+  return keys;
 }
 
 // Record tokens are keyed hashes of a fixed size, and one record id appears

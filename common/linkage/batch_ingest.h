@@ -32,6 +32,9 @@ class BatchIngester {
   static constexpr size_t kRecordTokenBytes = 32;
 
  private:
+  absl::StatusOr<trelink::v1::SealedMatchKeys> OpenFor(const trelink::v1::SealedBatch& sealed,
+                                                       trelink::v1::BatchPurpose purpose, const std::string& batch,
+                                                       absl::string_view what) const;
   static absl::Status CheckRecordTokens(const trelink::v1::SealedMatchKeys& keys, const std::string& batch);
 
   const Catalogue& catalogue_;

@@ -201,6 +201,11 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+absl::Status Prefixed(const grpc::Status& status, absl::string_view service) {
+  const absl::Status s = FromGrpc(status);
+  return s.ok() ? s : absl::Status(s.code(), absl::StrCat(service, ": ", s.message()));
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const Endpoint& endpoint) {
   return CreateMutualTlsChannel(endpoint.address,
                                 {endpoint.ca_file, endpoint.certificate_file, endpoint.private_key_file});

@@ -16,10 +16,6 @@
 #include "trelink/v1/pseudonym.grpc.pb.h"
 
 namespace trelink {
-absl::Status Prefixed(const grpc::Status& status, absl::string_view service) {
-  const absl::Status s = FromGrpc(status);
-  return s.ok() ? s : absl::Status(s.code(), absl::StrCat(service, ": ", s.message()));
-}
 
 absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const DatasetRun& run) {
   std::string extract = run.extract;
