@@ -71,11 +71,14 @@ class FixedGenerationStore final : public trelink::LinkedStore {
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }
-  absl::Status ForEachParticipant(const std::string&, const std::function<void(const trelink::ParticipantRow&)>&) override {
+  absl::Status ForEachParticipant(const std::string&, const std::function<void(const trelink::ParticipantRow&)>&,
+                                  int64_t) override {
     return absl::UnimplementedError("fixed generation");
   }
-  absl::Status SaveGeneration(const std::string&, trelink::v1::LinkageReport&,
-                              const std::vector<trelink::PersonAssignment>&,
+  absl::StatusOr<std::vector<int64_t>> RetiredParticipants(const std::string&) override {
+    return absl::UnimplementedError("fixed generation");
+  }
+  absl::Status SaveGeneration(const std::string&, trelink::v1::LinkageReport&, const trelink::AssignmentChanges&,
                               const std::vector<trelink::LineageEvent>&) override {
     return absl::UnimplementedError("fixed generation");
   }
@@ -85,6 +88,12 @@ class FixedGenerationStore final : public trelink::LinkedStore {
     return report;
   }
   absl::StatusOr<std::vector<trelink::PersonAssignment>> LatestAssignments(const std::string&) override {
+    return absl::UnimplementedError("fixed generation");
+  }
+  absl::StatusOr<std::vector<trelink::PersonAssignment>> CurrentAssignments(const std::string&) override {
+    return absl::UnimplementedError("fixed generation");
+  }
+  absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipants(const std::string&) override {
     return absl::UnimplementedError("fixed generation");
   }
   absl::Status ForEachEvent(const std::string&, uint64_t,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "common/linkage/linkage_model.h"
 
 namespace trelink {
@@ -17,25 +18,36 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 constexpr int kRelatedSlot = -2;
 
 std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1::BlockingRule& rule, uint32_t max_block,
-                                absl::Span<const uint32_t> related_set) {
+                                absl::Span<const uint32_t> related_set, const std::vector<bool>* fresh) {
   std::vector<uint64_t> pairs;
   std::vector<int> slots;
   for (const std::string& name : rule.tokens()) {
     slots.push_back(name == kRelatedPersonToken ? (related_set.empty() ? -1 : kRelatedSlot) : table.Slot(name));
   }
   if (std::find(slots.begin(), slots.end(), -1) != slots.end()) return pairs;
-  std::vector<std::pair<uint64_t, uint32_t>> entries;
-  entries.reserve(table.size());
-  for (uint32_t p = 0; p < table.size(); ++p) {
+  // The block of p, or 0 when p lacks a token.
+  auto block_of = [&](uint32_t p) -> uint64_t {
     uint64_t h = 0x12345;
-    bool complete = true;
     for (int slot : slots) {
       const uint64_t v = slot == kRelatedSlot ? (related_set[p] == kNoRelated ? 0 : uint64_t{related_set[p]} + 1)
                                               : table.Key(p, slot);
-      complete = complete && v != 0;
+      if (v == 0) return 0;
       h = Mix(h, v);
     }
-    if (complete) entries.emplace_back(h, p);
+    return h == 0 ? 1 : h;
+  };
+  absl::flat_hash_set<uint64_t> fresh_blocks;
+  if (fresh != nullptr) {
+    for (uint32_t p = 0; p < table.size(); ++p) {
+      if ((*fresh)[p]) fresh_blocks.insert(block_of(p));
+    }
+    fresh_blocks.erase(0);
+  }
+  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  entries.reserve(fresh == nullptr ? table.size() : fresh_blocks.size() * 2);
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    const uint64_t h = block_of(p);
+    if (h != 0 && (fresh == nullptr || fresh_blocks.contains(h))) entries.emplace_back(h, p);
   }
   std::sort(entries.begin(), entries.end());
   for (size_t i = 0; i < entries.size();) {
@@ -46,6 +58,7 @@ std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1
         for (size_t y = x + 1; y < j; ++y) {
           const uint32_t a = entries[x].second, b = entries[y].second;
           if (table.record_id(a) == table.record_id(b)) continue;
+          if (fresh != nullptr && !(*fresh)[a] && !(*fresh)[b]) continue;
           pairs.push_back((static_cast<uint64_t>(std::min(a, b)) << 32) | std::max(a, b));
         }
       }
@@ -59,13 +72,14 @@ std::vector<uint64_t> RulePairs(const ParticipantTable& table, const trelink::v1
 
 CandidatePairs BlockPairs(const ParticipantTable& table,
                           const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
-                          uint32_t max_block, absl::Span<const uint32_t> related_set) {
+                          uint32_t max_block, absl::Span<const uint32_t> related_set,
+                          const std::vector<bool>* fresh) {
   const size_t n = static_cast<size_t>(rules.size());
   std::vector<std::vector<uint64_t>> per_rule(n);
   std::vector<std::thread> workers;
   for (size_t r = 0; r < n; ++r) {
     workers.emplace_back([&, r] {
-      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block, related_set);
+      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block, related_set, fresh);
       std::sort(per_rule[r].begin(), per_rule[r].end());
       per_rule[r].erase(std::unique(per_rule[r].begin(), per_rule[r].end()), per_rule[r].end());
     });

@@ -27,9 +27,13 @@ struct CandidatePairs {
 // The token "related_person" blocks on `related_set` (per participant, the
 // person its related participant — a baby's mother — is so far, or
 // kNoRelated): the babies of one mother with one date of birth.
+// With `fresh` (per participant), only the pairs with a fresh participant
+// (an incremental linkage's new and released participants); blocks are
+// capped by their full size all the same.
 CandidatePairs BlockPairs(const ParticipantTable& table,
                           const google::protobuf::RepeatedPtrField<trelink::v1::BlockingRule>& rules,
-                          uint32_t max_block, absl::Span<const uint32_t> related_set = {});
+                          uint32_t max_block, absl::Span<const uint32_t> related_set = {},
+                          const std::vector<bool>* fresh = nullptr);
 
 inline uint32_t PairFirst(uint64_t pair) { return static_cast<uint32_t>(pair >> 32); }
 inline uint32_t PairSecond(uint64_t pair) { return static_cast<uint32_t>(pair); }

@@ -191,10 +191,9 @@ std::vector<bool> ComparisonsOutsideRule(const trelink::v1::LinkageModel& model,
 ProbabilisticPass::ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options)
     : table_(table), options_(options) {}
 
-absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Prepare(const ParticipantTable& table,
-                                                                              UnionFind& sets,
-                                                                              const ProbabilisticOptions& options) {
-  const trelink::v1::LinkageModel& model = options.model;
+namespace {
+
+absl::Status CheckBlockingTokens(const ParticipantTable& table, const trelink::v1::LinkageModel& model) {
   const auto& rules = model.blocking_rules();
   for (int r = 0; r < rules.size(); ++r) {
     for (const std::string& token : rules[r].tokens()) {
@@ -205,13 +204,59 @@ absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Prepare(co
       }
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Unfitted(const ParticipantTable& table,
+                                                                               UnionFind& sets,
+                                                                               const ProbabilisticOptions& options) {
+  TRELINK_RETURN_IF_ERROR(CheckBlockingTokens(table, options.model));
   std::unique_ptr<ProbabilisticPass> pass(new ProbabilisticPass(table, options));
   pass->related_participant_ = RelatedParticipants(table);
   pass->RefreshRelated(sets);
-  TRELINK_ASSIGN_OR_RETURN(Comparator comparator, Comparator::Create(table, model, pass->related_set_));
+  TRELINK_ASSIGN_OR_RETURN(Comparator comparator, Comparator::Create(table, options.model, pass->related_set_));
   pass->comparator_ = std::make_unique<Comparator>(std::move(comparator));
+  return pass;
+}
+
+absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Prepare(const ParticipantTable& table,
+                                                                              UnionFind& sets,
+                                                                              const ProbabilisticOptions& options) {
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ProbabilisticPass> pass, Unfitted(table, sets, options));
   pass->Fit(sets);
   return pass;
+}
+
+absl::StatusOr<std::unique_ptr<ProbabilisticPass>> ProbabilisticPass::Resume(const ParticipantTable& table,
+                                                                             UnionFind& sets,
+                                                                             const ProbabilisticOptions& options,
+                                                                             const FittedModel& fitted,
+                                                                             const std::vector<bool>& fresh) {
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ProbabilisticPass> pass, Unfitted(table, sets, options));
+  pass->m_ = fitted.m;
+  pass->u_ = fitted.u;
+  pass->level_weight_ = fitted.level_weight;
+  pass->prior_ = fitted.prior;
+  pass->threshold_ = fitted.threshold;
+  pass->report_ = fitted.report;
+  pass->report_.set_em_iterations(0);
+  pass->Compare(&fresh);
+  pass->TermFrequencies();
+  return pass;
+}
+
+void ProbabilisticPass::Compare(const std::vector<bool>* fresh) {
+  const Comparator& comparator = *comparator_;
+  candidates_ = BlockPairs(table_, options_.model.blocking_rules(), options_.max_block_size, related_set_, fresh);
+  report_.set_candidate_pairs(candidates_.pairs.size());
+  codes_.resize(candidates_.pairs.size());
+  InParallel(candidates_.pairs.size(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
+    }
+  });
 }
 
 void ProbabilisticPass::RefreshRelated(UnionFind& sets) {
@@ -230,14 +275,7 @@ void ProbabilisticPass::Fit(UnionFind& sets) {
   const size_t n_fields = fields.size();
   PatternLevels levels_of(comparator);
 
-  candidates_ = BlockPairs(table_, rules, options_.max_block_size, related_set_);
-  report_.set_candidate_pairs(candidates_.pairs.size());
-  codes_.resize(candidates_.pairs.size());
-  InParallel(candidates_.pairs.size(), [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
-    }
-  });
+  Compare(nullptr);
 
   u_ = EstimateU(table_, comparator, options_);
   m_.assign(n_fields, {});

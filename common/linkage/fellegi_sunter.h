@@ -54,6 +54,14 @@ std::vector<float> TermFrequencyAdjustments(const ParticipantTable& table, int s
 
 class Comparator;
 
+// The parameters a probabilistic pass fitted, to score later participants
+// with the same model (an incremental linkage does not refit).
+struct FittedModel {
+  std::vector<std::vector<double>> m, u, level_weight;
+  double prior = 0, threshold = 0;
+  trelink::v1::ProbabilisticReport report;
+};
+
 // The probabilistic pass over one linkage run: blocks, measures u, fits m
 // and the prior once (Prepare), then scores the candidate pairs as often as
 // links change (Accepted), re-reading only the related_person comparison.
@@ -73,6 +81,15 @@ class ProbabilisticPass {
   absl::StatusOr<std::unique_ptr<ProbabilisticPass>> Hiding(const ParticipantTable& table, UnionFind& sets,
                                                             const std::vector<std::string>& hidden) const;
 
+  // A pass over `table` with parameters fitted earlier: candidate pairs
+  // only where one participant is `fresh` (an incremental linkage), term
+  // frequencies from the whole table. FAILED_PRECONDITION as Prepare.
+  static absl::StatusOr<std::unique_ptr<ProbabilisticPass>> Resume(const ParticipantTable& table, UnionFind& sets,
+                                                                    const ProbabilisticOptions& options,
+                                                                    const FittedModel& fitted,
+                                                                    const std::vector<bool>& fresh);
+  FittedModel fitted() const { return {m_, u_, level_weight_, prior_, threshold_, report_}; }
+
   // Candidate pairs in different sets whose posterior reaches the threshold,
   // strongest first.
   std::vector<ScoredPair> Accepted(UnionFind& sets);
@@ -83,8 +100,12 @@ class ProbabilisticPass {
 
  private:
   ProbabilisticPass(const ParticipantTable& table, const ProbabilisticOptions& options);
+  // Checked, with its comparator, not yet fitted or compared.
+  static absl::StatusOr<std::unique_ptr<ProbabilisticPass>> Unfitted(const ParticipantTable& table, UnionFind& sets,
+                                                                     const ProbabilisticOptions& options);
   void RefreshRelated(UnionFind& sets);
   void Fit(UnionFind& sets);
+  void Compare(const std::vector<bool>* fresh);
   void TermFrequencies();
   double Weight(uint32_t code) const;
   // With the term-frequency adjustments for a pair one of whose

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/linkage/linkage_model.h"
@@ -59,15 +60,22 @@ void AddPassReports(const ParticipantTable& table, const std::string& name, cons
 // Joins the participants sharing each value of one match key. Every member
 // of a group is tried against every other (a refusal between two of them
 // does not keep the rest apart), and every merge goes through the guards.
-void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_group,
+// With `fresh`, only the groups holding a fresh participant.
+void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_group, const std::vector<bool>* fresh,
                        UnionFind& sets, MergeGuard& guard, PassTally& tally) {
+  absl::flat_hash_set<uint64_t> fresh_keys;
+  if (fresh != nullptr) {
+    for (uint32_t p = 0; p < table.size(); ++p) {
+      if ((*fresh)[p] && table.Key(p, slot) != 0) fresh_keys.insert(table.Key(p, slot));
+    }
+  }
   std::vector<std::pair<uint64_t, uint32_t>> entries;
-  entries.reserve(table.size());
+  entries.reserve(fresh == nullptr ? table.size() : fresh_keys.size() * 2);
   for (uint32_t p = 0; p < table.size(); ++p) {
     const uint64_t key = table.Key(p, slot);
-    if (key == 0) continue;
+    if (key == 0 || (fresh != nullptr && !fresh_keys.contains(key))) continue;
     entries.emplace_back(key, p);
-    tally.in[table.dataset(p)]++;
+    if (fresh == nullptr || (*fresh)[p]) tally.in[table.dataset(p)]++;
   }
   std::sort(entries.begin(), entries.end());
   std::vector<uint32_t> members;
@@ -149,11 +157,19 @@ void LinkageOptions::AddCatalogueConstraints(const trelink::v1::Catalogue& catal
 }
 
 absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, const LinkageOptions& options,
-                                               const PassObserver& observer) {
+                                               const PassObserver& observer, const IncrementalSeed* seed) {
   LinkageResult result;
   UnionFind sets(table.size());
   MergeGuard guard(table, sets, options.once_per_person, options.one_related_person);
   const size_t datasets = table.datasets().size();
+  const std::vector<bool>* fresh = seed != nullptr ? seed->fresh : nullptr;
+  if (seed != nullptr) {
+    // The earlier persons that keep all their records stay as they were.
+    const std::vector<uint32_t>& previous = *seed->previous_set_of;
+    for (uint32_t p = 0; p < previous.size(); ++p) {
+      if (!(*fresh)[p] && previous[p] != p) guard.Join(p, previous[p]);
+    }
+  }
 
   for (const std::string& key : options.deterministic_keys) {
     const int slot = table.Slot(key);
@@ -163,7 +179,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     }
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
-    DeterministicPass(table, slot, options.max_key_group, sets, guard, tally);
+    DeterministicPass(table, slot, options.max_key_group, fresh, sets, guard, tally);
     CountNewlyLinked(table, sets, before, tally);
     AddPassReports(table, key, tally, result.report);
     if (observer) observer(key, sets);
@@ -173,12 +189,18 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
   if (options.probabilistic) {
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets);
-    for (uint32_t p = 0; p < table.size(); ++p) tally.in[table.dataset(p)]++;
+    for (uint32_t p = 0; p < table.size(); ++p) {
+      if (fresh == nullptr ? !table.retired(p) : (*fresh)[p]) tally.in[table.dataset(p)]++;
+    }
     // Rounds, because links feed the related_person comparison: babies
     // joined through their linked mothers can then join those mothers'
     // other records, and back.
     if (options.fitted_pass != nullptr) {
       TRELINK_ASSIGN_OR_RETURN(pass, options.fitted_pass->Hiding(table, sets, options.quality.hidden_keys));
+    }
+    if (pass == nullptr && seed != nullptr && seed->fitted != nullptr) {
+      TRELINK_ASSIGN_OR_RETURN(
+          pass, ProbabilisticPass::Resume(table, sets, options.fellegi_sunter, *seed->fitted, *fresh));
     }
     if (pass == nullptr) {
       TRELINK_ASSIGN_OR_RETURN(pass, ProbabilisticPass::Prepare(table, sets, options.fellegi_sunter));
@@ -209,25 +231,28 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     AddPassReports(table, "probabilistic", tally, result.report);
     Set(report.mutable_accepted_pairs(), accepted);
     *result.report.mutable_probabilistic() = std::move(report);
+    result.fitted = pass->fitted();
     if (observer) observer("probabilistic", sets);
   }
 
   result.set_of.resize(table.size());
-  std::vector<uint32_t> roots;
+  uint64_t persons = 0, participants = 0;
   for (uint32_t p = 0; p < table.size(); ++p) {
     result.set_of[p] = sets.Find(p);
-    if (result.set_of[p] == p) roots.push_back(p);
+    if (table.retired(p)) continue;
+    ++participants;
+    if (result.set_of[p] == p) ++persons;
   }
-  if (options.quality.enabled) {
+  if (options.quality.enabled && seed == nullptr) {
     TRELINK_ASSIGN_OR_RETURN(*result.report.mutable_quality(), EstimateQuality(table, result.set_of, options, result.report.probabilistic(), pass.get()));
   }
-  std::vector<uint64_t> records(table.size());
-  for (uint32_t p = 0; p < table.size(); ++p) records[p] = static_cast<uint64_t>(table.record_id(p));
-  std::sort(records.begin(), records.end());
-  Set(result.report.mutable_records(),
-      static_cast<uint64_t>(std::unique(records.begin(), records.end()) - records.begin()));
-  Set(result.report.mutable_participants(), table.size());
-  Set(result.report.mutable_persons(), roots.size());
+  uint64_t records = 0;  // a record's participants are adjacent
+  for (uint32_t p = 0; p < table.size(); ++p) {
+    if (!table.retired(p) && (p == 0 || table.record_id(p - 1) != table.record_id(p))) ++records;
+  }
+  Set(result.report.mutable_records(), records);
+  Set(result.report.mutable_participants(), participants);
+  Set(result.report.mutable_persons(), persons);
   return result;
 }
 
@@ -243,6 +268,7 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
   apply(report.mutable_participants());
   apply(report.mutable_persons());
   apply(report.mutable_records_sharing_nhs_number());
+  apply(report.mutable_participants_relinked());
   for (auto& pass : *report.mutable_passes()) {
     apply(pass.mutable_participants_in());
     apply(pass.mutable_participants_linked());

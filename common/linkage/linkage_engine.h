@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,14 +45,34 @@ struct LinkageResult {
   std::vector<uint32_t> set_of;
   // Counts as computed: not yet disclosure-controlled.
   trelink::v1::LinkageReport report;
+  // The probabilistic pass's parameters, when it ran.
+  std::optional<FittedModel> fitted;
+};
+
+// Where an incremental linkage starts (see linkage_run.h): the persons of
+// an earlier linkage of a prefix of the table, kept whole, and the
+// participants to link into them.
+struct IncrementalSeed {
+  // Per participant of the earlier linkage, its set then (a participant
+  // index); participants released from their persons are their own set.
+  const std::vector<uint32_t>* previous_set_of = nullptr;
+  // Per participant of the table: to be linked (new, or released from a
+  // person that lost a record). Only key groups and candidate pairs with a
+  // fresh participant are looked at.
+  const std::vector<bool>* fresh = nullptr;
+  // The probabilistic pass's parameters as fitted by the earlier linkage.
+  const FittedModel* fitted = nullptr;
 };
 
 // Called after each pass with its name and the sets so far (for quality
 // measurement against ground truth in tests and benchmarks).
 using PassObserver = std::function<void(const std::string& pass, UnionFind& sets)>;
 
+// Retired participants (ParticipantTable::Retire) stay alone and are not
+// counted. With a seed, the quality estimate is left to the caller.
 absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, const LinkageOptions& options,
-                                               const PassObserver& observer = nullptr);
+                                               const PassObserver& observer = nullptr,
+                                               const IncrementalSeed* seed = nullptr);
 
 // Marks every count in 1..threshold-1 of `report` as suppressed and clears it.
 void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold);

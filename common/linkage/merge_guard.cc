@@ -119,6 +119,13 @@ bool MergeGuard::TryMerge(uint32_t a, uint32_t b, Evidence evidence) {
       (set_once_[ra] & set_once_[rb]) != 0 || MembersConflict(ra, rb, evidence == Evidence::kKeyOnly)) {
     return false;
   }
+  Join(ra, rb);
+  return true;
+}
+
+void MergeGuard::Join(uint32_t a, uint32_t b) {
+  const uint32_t ra = sets_.Find(a), rb = sets_.Find(b);
+  if (ra == rb) return;
   const uint64_t nhs = set_nhs_[ra] != 0 ? set_nhs_[ra] : set_nhs_[rb];
   const uint64_t sex = set_sex_[ra] != 0 ? set_sex_[ra] : set_sex_[rb];
   const uint64_t once = set_once_[ra] | set_once_[rb];
@@ -135,7 +142,6 @@ bool MergeGuard::TryMerge(uint32_t a, uint32_t b, Evidence evidence) {
   set_sex_[root] = sex;
   set_once_[root] = once;
   members_[root] = std::move(members);
-  return true;
 }
 
 }  // namespace trelink

@@ -66,6 +66,10 @@ class MergeGuard {
   // (and changes nothing) when refused; true when joined or already together.
   bool TryMerge(uint32_t a, uint32_t b, Evidence evidence = Evidence::kKeyOnly);
 
+  // Joins the sets of a and b without asking the guards: for persons an
+  // earlier linkage made (through the guards) and an incremental one keeps.
+  void Join(uint32_t a, uint32_t b);
+
  private:
   uint64_t At(uint32_t p, int slot) const { return slot < 0 ? 0 : table_.Key(p, slot); }
   bool SlotAgrees(uint32_t a, uint32_t b, int slot) const;

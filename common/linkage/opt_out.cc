@@ -19,7 +19,7 @@ std::vector<bool> OptedOutParticipants(const ParticipantTable& table, absl::Span
     fingerprints.insert(fingerprint == 0 ? 1 : fingerprint);
   }
   for (size_t p = 0; p < table.size(); ++p) {
-    const uint64_t key = table.Key(p, slot);
+    const uint64_t key = table.OriginalKey(p, slot);
     opted_out[p] = key != 0 && fingerprints.contains(key);
   }
   return opted_out;

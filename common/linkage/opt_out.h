@@ -18,7 +18,7 @@
 namespace trelink {
 
 // Participants whose "nhs" key is one of `nhs_keys` (full keyed hashes).
-// Call before any key is cleared as untrustworthy: a number keyed on the
+// Keys cleared as untrustworthy count as keyed: a number keyed on the
 // wrong participant of a record still marks the record.
 std::vector<bool> OptedOutParticipants(const ParticipantTable& table, absl::Span<const std::string> nhs_keys);
 

@@ -1,5 +1,6 @@
 #include "common/linkage/participant_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "trelink/v1/linkage.pb.h"
@@ -82,30 +83,62 @@ void ParticipantTable::Add(const ParticipantRow& row) {
   participant_ids_.push_back(row.participant_id);
   record_ids_.push_back(row.record_id);
   dataset_.push_back(dataset->second);
+  retired_.push_back(0);
+  distrusted_.push_back(0);
+}
+
+void ParticipantTable::Retire(size_t p) {
+  std::fill(keys_.begin() + static_cast<ptrdiff_t>(p * width_), keys_.begin() + static_cast<ptrdiff_t>((p + 1) * width_),
+            0);
+  retired_[p] = 1;
+  distrusted_[p] = 0;  // its cleared keys are gone for good
+}
+
+uint64_t ParticipantTable::OriginalKey(size_t p, int slot) const {
+  const size_t at = p * width_ + static_cast<size_t>(slot);
+  if (keys_[at] != 0 || distrusted_[p] == 0) return keys_[at];
+  auto it = cleared_.find(at);
+  return it == cleared_.end() ? 0 : it->second;
+}
+
+int64_t ParticipantTable::IndexOf(int64_t participant_id) const {
+  auto it = std::lower_bound(participant_ids_.begin(), participant_ids_.end(), participant_id);
+  return it != participant_ids_.end() && *it == participant_id ? it - participant_ids_.begin() : -1;
 }
 
 uint64_t ParticipantTable::DistrustKeysSharedWithinRecords(const std::string& evidence,
-                                                           const std::vector<std::string>& slots) {
+                                                           const std::vector<std::string>& slots, size_t from) {
   const int evidence_slot = Slot(evidence);
   if (evidence_slot < 0) return 0;
-  uint64_t records = 0;
   // A record's participants are adjacent (they are stored and read in
-  // order), so it is enough to compare each with those just before it of
-  // the same record.
-  for (size_t p = 1; p < size(); ++p) {
-    bool shared = false;
+  // order, and a record is added whole), so it is enough to compare each
+  // with those just before it of the same record.
+  for (size_t p = std::max<size_t>(from, 1); p < size(); ++p) {
     for (size_t q = p; q-- > 0 && record_ids_[q] == record_ids_[p];) {
       const uint64_t v = Key(p, evidence_slot);
       if (v == 0 || v != Key(q, evidence_slot)) continue;
-      shared = true;
+      distrusted_[p] = distrusted_[q] = 1;
       for (const std::string& name : slots) {
         const int slot = Slot(name);
         if (slot < 0) continue;
-        keys_[p * width_ + static_cast<size_t>(slot)] = 0;
-        keys_[q * width_ + static_cast<size_t>(slot)] = 0;
+        for (size_t at : {p * width_ + static_cast<size_t>(slot), q * width_ + static_cast<size_t>(slot)}) {
+          if (keys_[at] != 0) cleared_.emplace(at, keys_[at]);
+          keys_[at] = 0;
+        }
       }
     }
-    if (shared) ++records;
+  }
+  uint64_t records = 0;
+  for (size_t p = 0; p < size(); ++p) {
+    const bool first_of_record = p == 0 || record_ids_[p - 1] != record_ids_[p];
+    if (first_of_record && !retired(p)) {
+      for (size_t q = p; q < size() && record_ids_[q] == record_ids_[p]; ++q) {
+        if (distrusted_[q] != 0) {
+          ++records;
+          break;
+        }
+      }
+    }
   }
   return records;
 }

@@ -23,6 +23,9 @@ class ParticipantTable {
   explicit ParticipantTable(std::vector<std::string> key_names, std::vector<std::string> subgroup_attributes = {});
 
   void Add(const ParticipantRow& row);
+  // Call after a load: Add caches key layouts by the address of the row's
+  // key names, which die with the load.
+  void ForgetLayouts() { layouts_.clear(); }
 
   size_t size() const { return participant_ids_.size(); }
   // Slot of a key name, or -1.
@@ -35,8 +38,21 @@ class ParticipantTable {
   // Where two participants of one record carry the same value of the key
   // `evidence` (a mother's NHS number keyed on her baby's row), at least one
   // of them is wrong and neither can be trusted: clears the keys `slots` of
-  // both. Returns the number of records affected.
-  uint64_t DistrustKeysSharedWithinRecords(const std::string& evidence, const std::vector<std::string>& slots);
+  // both, for the participants from `from` on (those added since an earlier
+  // call). Returns the number of live records so affected in the table.
+  uint64_t DistrustKeysSharedWithinRecords(const std::string& evidence, const std::vector<std::string>& slots,
+                                           size_t from = 0);
+
+  // A key as added, before DistrustKeysSharedWithinRecords cleared it.
+  uint64_t OriginalKey(size_t p, int slot) const;
+
+  // A participant whose record was replaced or withdrawn since it was
+  // added (an incremental linkage keeps the table): its keys are cleared,
+  // so it links to nothing, and counts leave it out.
+  void Retire(size_t p);
+  bool retired(size_t p) const { return retired_[p] != 0; }
+  // The index of a participant id, or -1 (ids are added in increasing order).
+  int64_t IndexOf(int64_t participant_id) const;
 
   // Clears the keys `names` of every participant (as if never formed).
   void ClearKeys(const std::vector<std::string>& names);
@@ -68,6 +84,9 @@ class ParticipantTable {
   std::vector<int64_t> participant_ids_;
   std::vector<int64_t> record_ids_;
   std::vector<uint16_t> dataset_;
+  std::vector<uint8_t> retired_;
+  std::vector<uint8_t> distrusted_;  // keys cleared by DistrustKeysSharedWithinRecords
+  absl::flat_hash_map<size_t, uint64_t> cleared_;  // their values, by p * width_ + slot
   std::vector<uint16_t> role_;
   std::vector<std::string> roles_;
   absl::flat_hash_map<std::string, uint16_t> role_index_;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/store/person_lineage.h"
@@ -61,6 +62,17 @@ struct EventRow {
   absl::Span<const uint64_t> persons;
 };
 
+// What a generation changes in the assignments of the one before: the
+// store keeps each assignment as an interval of generations, so a
+// generation writes only what moved.
+struct AssignmentChanges {
+  // Participants that enter the generation, or move to another person.
+  std::vector<PersonAssignment> assigned;
+  // Participants whose previous assignment ends: they leave (withdrawn,
+  // replaced, opted out) or move (they are in `assigned` too).
+  std::vector<int64_t> ended;
+};
+
 struct WithdrawalCounts {
   uint32_t withdrawn = 0;          // records withdrawn now
   uint32_t already_withdrawn = 0;  // tokens whose records were withdrawn before
@@ -110,15 +122,22 @@ class LinkedStore {
   // Every key name any stored batch of the project carries, sorted.
   virtual absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) = 0;
 
+  // The project's live participants in id order; with `after`, only those
+  // with a larger id (stored since: ids only grow).
   virtual absl::Status ForEachParticipant(const std::string& project,
-                                          const std::function<void(const ParticipantRow&)>& visit) = 0;
+                                          const std::function<void(const ParticipantRow&)>& visit,
+                                          int64_t after = 0) = 0;
+  // The participants of the project's records that are no longer live
+  // (replaced or withdrawn), in id order.
+  virtual absl::StatusOr<std::vector<int64_t>> RetiredParticipants(const std::string& project) = 0;
 
-  // Writes a complete generation (report, every assignment and the lineage
-  // of its persons) atomically; fills report.generation. Lineage is kept
-  // for every generation, assignments for the last few only.
+  // Writes a generation atomically: its report, the changes to the
+  // previous generation's assignments, and the lineage of its persons
+  // (persons kept under their id are not listed: the report counts them).
+  // Fills report.generation. Lineage is kept for every generation,
+  // assignments for the last few only.
   virtual absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                                      const std::vector<PersonAssignment>& assignments,
-                                      const std::vector<LineageEvent>& lineage) = 0;
+                                      const AssignmentChanges& changes, const std::vector<LineageEvent>& lineage) = 0;
   virtual absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) = 0;
   // The person of every participant in the latest generation, in
   // participant id order; empty before the first generation. A participant
@@ -126,11 +145,28 @@ class LinkedStore {
   // under a new key version) is given as the participant in its place in
   // the record that replaces it, so the person keeps its id.
   virtual absl::StatusOr<std::vector<PersonAssignment>> LatestAssignments(const std::string& project) = 0;
+  // The latest generation's assignments as stored (no replacement
+  // followed), in participant id order.
+  virtual absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignments(const std::string& project) = 0;
+  // For each participant of a replaced record, the participant in its place
+  // in the record that replaces it now (see LatestAssignments).
+  virtual absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipants(const std::string& project) = 0;
   // Records of the latest generation with their participants' persons.
   virtual absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                                     const std::function<void(const EventRow&)>& visit) = 0;
 
   virtual absl::StatusOr<int64_t> CountRecords(const std::string& project) = 0;
+
+  // SaveGeneration with every assignment of the generation given (ground
+  // truth stores, tests): the changes are worked out against the current.
+  absl::Status SaveCompleteGeneration(const std::string& project, trelink::v1::LinkageReport& report,
+                                      std::vector<PersonAssignment> assignments,
+                                      const std::vector<LineageEvent>& lineage);
 };
+
+// The changes that turn `previous` into `current` (both in participant id
+// order, as CurrentAssignments gives them).
+AssignmentChanges DiffAssignments(absl::Span<const PersonAssignment> previous,
+                                  absl::Span<const PersonAssignment> current);
 
 }  // namespace trelink

@@ -74,6 +74,27 @@ const char* const kMigrations[] = {
         other INTEGER,
         PRIMARY KEY(project, generation, person)) WITHOUT ROWID;
     )sql",
+    // Assignments as intervals of generations, from valid_from until
+    // valid_until (exclusive; NULL: still valid), so that a generation
+    // writes only the assignments that change. Kept persons are no longer
+    // listed in the lineage (the report counts them). The retired-records
+    // index finds replaced and withdrawn records without a scan.
+    R"sql(
+      CREATE TABLE person_assignments(
+        project TEXT NOT NULL, participant INTEGER NOT NULL,
+        valid_from INTEGER NOT NULL, valid_until INTEGER, person INTEGER NOT NULL,
+        PRIMARY KEY(project, participant, valid_from)) WITHOUT ROWID;
+      INSERT INTO person_assignments
+        SELECT l.project, l.participant, l.generation,
+               CASE WHEN l.generation = (SELECT MAX(m.generation) FROM person_links m WHERE m.project = l.project)
+                    THEN NULL ELSE l.generation + 1 END,
+               l.person
+        FROM person_links l;
+      DROP TABLE person_links;
+      CREATE INDEX person_assignments_ended ON person_assignments(project, valid_until)
+        WHERE valid_until IS NOT NULL;
+      CREATE INDEX records_retired ON records(batch) WHERE replaced_by IS NOT NULL OR withdrawn_at IS NOT NULL;
+    )sql",
 };
 static_assert(std::size(kMigrations) == SqliteLinkedStore::kSchemaVersion,
               "kSchemaVersion is the number of migrations");
@@ -329,7 +350,8 @@ absl::StatusOr<std::vector<std::string>> SqliteLinkedStore::KeyNames(const std::
 }
 
 absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
-                                                   const std::function<void(const ParticipantRow&)>& visit) {
+                                                   const std::function<void(const ParticipantRow&)>& visit,
+                                                   int64_t after) {
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
@@ -337,9 +359,9 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
       // already in id order, so SQLite sorts nothing (the blobs are large).
       db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event, r.content "
                    "FROM participants p CROSS JOIN records r CROSS JOIN batches b "
-                   "WHERE p.record = r.id AND r.batch = b.id AND b.project = ? AND " +
+                   "WHERE p.id > ? AND p.record = r.id AND r.batch = b.id AND b.project = ? AND " +
                    std::string(kLive) + " ORDER BY p.id"));
-  query.Bind(1, project);
+  query.Bind(1, after).Bind(2, project);
   absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
   while (true) {
     TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
@@ -352,8 +374,26 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<int64_t>> SqliteLinkedStore::RetiredParticipants(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TRELINK_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      // The condition is the records_retired index's, so SQLite reads the
+      // index, not every record.
+      db_->Prepare("SELECT p.id FROM records r JOIN batches b ON r.batch = b.id JOIN participants p ON p.record = r.id "
+                   "WHERE b.project = ? AND (r.replaced_by IS NOT NULL OR r.withdrawn_at IS NOT NULL) ORDER BY p.id"));
+  query.Bind(1, project);
+  std::vector<int64_t> retired;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    retired.push_back(query.Int(0));
+  }
+  return retired;
+}
+
 absl::Status SqliteLinkedStore::SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                                               const std::vector<PersonAssignment>& assignments,
+                                               const AssignmentChanges& changes,
                                                const std::vector<LineageEvent>& lineage) {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(*db_, [&]() -> absl::Status {
@@ -369,16 +409,26 @@ absl::Status SqliteLinkedStore::SaveGeneration(const std::string& project, treli
     insert_generation.Bind(1, project).Bind(2, generation).Bind(3, report.created_at());
     insert_generation.BindBlob(4, report.SerializeAsString());
     TRELINK_RETURN_IF_ERROR(insert_generation.Run());
-    TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert_link, db_->Prepare("INSERT INTO person_links VALUES(?,?,?,?)"));
-    for (const PersonAssignment& a : assignments) {
-      insert_link.Bind(1, project).Bind(2, generation).Bind(3, a.participant_id);
-      insert_link.Bind(4, static_cast<int64_t>(a.person_id));
-      TRELINK_RETURN_IF_ERROR(insert_link.Run());
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement end,
+                             db_->Prepare("UPDATE person_assignments SET valid_until=? "
+                                          "WHERE project=? AND participant=? AND valid_until IS NULL"));
+    for (int64_t participant : changes.ended) {
+      end.Bind(1, generation).Bind(2, project).Bind(3, participant);
+      TRELINK_RETURN_IF_ERROR(end.Run());
+    }
+    TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert,
+                             db_->Prepare("INSERT INTO person_assignments VALUES(?,?,?,NULL,?)"));
+    for (const PersonAssignment& a : changes.assigned) {
+      insert.Bind(1, project).Bind(2, a.participant_id).Bind(3, generation);
+      insert.Bind(4, static_cast<int64_t>(a.person_id));
+      TRELINK_RETURN_IF_ERROR(insert.Run());
     }
     TRELINK_RETURN_IF_ERROR(InsertLineage(project, generation, lineage));
+    // Assignments that ended before the oldest generation kept.
     TRELINK_ASSIGN_OR_RETURN(SqliteStatement prune,
-                             db_->Prepare("DELETE FROM person_links WHERE project=? AND generation<=?"));
-    prune.Bind(1, project).Bind(2, generation - kGenerationsKept);
+                             db_->Prepare("DELETE FROM person_assignments WHERE project=? AND "
+                                          "valid_until IS NOT NULL AND valid_until<=?"));
+    prune.Bind(1, project).Bind(2, generation - kGenerationsKept + 1);
     return prune.Run();
   });
 }
@@ -387,6 +437,7 @@ absl::Status SqliteLinkedStore::InsertLineage(const std::string& project, int64_
                                               const std::vector<LineageEvent>& lineage) {
   TRELINK_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO person_lineage VALUES(?,?,?,?,?)"));
   for (const LineageEvent& e : lineage) {
+    if (e.kind == LineageKind::kKept) continue;
     insert.Bind(1, project).Bind(2, generation).Bind(3, static_cast<int64_t>(e.person_id));
     insert.Bind(4, LineageKindName(e.kind));
     // Left unbound, `other` is NULL (Run clears the bindings).
@@ -398,18 +449,8 @@ absl::Status SqliteLinkedStore::InsertLineage(const std::string& project, int64_
 
 absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::LatestAssignments(const std::string& project) {
   std::lock_guard<std::mutex> lock(mu_);
-  TRELINK_ASSIGN_OR_RETURN(
-      SqliteStatement query,
-      db_->Prepare("SELECT participant, person FROM person_links WHERE project=? AND generation="
-                   "(SELECT MAX(generation) FROM generations WHERE project=?) ORDER BY participant"));
-  query.Bind(1, project).Bind(2, project);
-  std::vector<PersonAssignment> assignments;
-  while (true) {
-    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    assignments.push_back({query.Int(0), static_cast<uint64_t>(query.Int(1))});
-  }
-  TRELINK_ASSIGN_OR_RETURN(auto successor, SuccessorParticipants(project));
+  TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> assignments, CurrentAssignmentsLocked(project));
+  TRELINK_ASSIGN_OR_RETURN(auto successor, SuccessorParticipantsLocked(project));
   for (PersonAssignment& a : assignments) {
     if (auto it = successor.find(a.participant_id); it != successor.end()) a.participant_id = it->second;
   }
@@ -418,10 +459,35 @@ absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::LatestAssignmen
   return assignments;
 }
 
+absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::CurrentAssignments(const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CurrentAssignmentsLocked(project);
+}
+
+absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SqliteLinkedStore::SuccessorParticipants(
+    const std::string& project) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SuccessorParticipantsLocked(project);
+}
+
+absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::CurrentAssignmentsLocked(const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(SqliteStatement query,
+                           db_->Prepare("SELECT participant, person FROM person_assignments "
+                                        "WHERE project=? AND valid_until IS NULL ORDER BY participant"));
+  query.Bind(1, project);
+  std::vector<PersonAssignment> assignments;
+  while (true) {
+    TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    assignments.push_back({query.Int(0), static_cast<uint64_t>(query.Int(1))});
+  }
+  return assignments;
+}
+
 // For each participant of a replaced record, the participant in the same
 // place (role, and order within the role) of the record that replaces it
 // now, following corrections of corrections. Read under mu_.
-absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SqliteLinkedStore::SuccessorParticipants(
+absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SqliteLinkedStore::SuccessorParticipantsLocked(
     const std::string& project) {
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
@@ -480,9 +546,10 @@ absl::Status SqliteLinkedStore::ForEachEvent(const std::string& project, uint64_
       SqliteStatement query,
       // Records drive in rowid order; no sort (see ForEachParticipant).
       db_->Prepare("SELECT r.id, b.dataset, r.content, p.role, l.person "
-                   "FROM records r CROSS JOIN batches b CROSS JOIN participants p CROSS JOIN person_links l "
-                   "WHERE r.batch = b.id AND p.record = r.id AND l.participant = p.id AND l.project = b.project "
-                   "AND l.generation = ? AND b.project = ? AND r.withdrawn_at IS NULL ORDER BY r.id, p.id"));
+                   "FROM records r CROSS JOIN batches b CROSS JOIN participants p CROSS JOIN person_assignments l "
+                   "WHERE r.batch = b.id AND p.record = r.id AND l.project = b.project AND l.participant = p.id "
+                   "AND l.valid_from <= ?1 AND (l.valid_until IS NULL OR l.valid_until > ?1) "
+                   "AND b.project = ?2 AND r.withdrawn_at IS NULL ORDER BY r.id, p.id"));
   query.Bind(1, static_cast<int64_t>(generation)).Bind(2, project);
   int64_t current = -1;
   std::string dataset;

@@ -17,7 +17,7 @@ namespace trelink {
 class SqliteLinkedStore final : public LinkedStore {
  public:
   // One more with each migration appended to kMigrations (the .cc checks).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens or creates the store at `path` and migrates it to kSchemaVersion.
   static absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> Open(const std::string& path, const Clock& clock);
@@ -33,13 +33,15 @@ class SqliteLinkedStore final : public LinkedStore {
   absl::Status ActivateOptOut(const std::string& project, const std::string& version) override;
   absl::StatusOr<std::optional<OptOutList>> ActiveOptOut(const std::string& project) override;
   absl::StatusOr<std::vector<std::string>> KeyNames(const std::string& project) override;
-  absl::Status ForEachParticipant(const std::string& project,
-                                  const std::function<void(const ParticipantRow&)>& visit) override;
+  absl::Status ForEachParticipant(const std::string& project, const std::function<void(const ParticipantRow&)>& visit,
+                                  int64_t after = 0) override;
+  absl::StatusOr<std::vector<int64_t>> RetiredParticipants(const std::string& project) override;
   absl::Status SaveGeneration(const std::string& project, trelink::v1::LinkageReport& report,
-                              const std::vector<PersonAssignment>& assignments,
-                              const std::vector<LineageEvent>& lineage) override;
+                              const AssignmentChanges& changes, const std::vector<LineageEvent>& lineage) override;
   absl::StatusOr<std::optional<trelink::v1::LinkageReport>> LatestReport(const std::string& project) override;
   absl::StatusOr<std::vector<PersonAssignment>> LatestAssignments(const std::string& project) override;
+  absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignments(const std::string& project) override;
+  absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipants(const std::string& project) override;
   absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                             const std::function<void(const EventRow&)>& visit) override;
   absl::StatusOr<int64_t> CountRecords(const std::string& project) override;
@@ -47,7 +49,8 @@ class SqliteLinkedStore final : public LinkedStore {
  private:
   SqliteLinkedStore(std::unique_ptr<SqliteDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
   absl::Status Migrate();
-  absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipants(const std::string& project);
+  absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignmentsLocked(const std::string& project);
+  absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipantsLocked(const std::string& project);
   absl::Status InsertLineage(const std::string& project, int64_t generation,
                              const std::vector<LineageEvent>& lineage);
 

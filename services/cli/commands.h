@@ -61,7 +61,7 @@ absl::Status ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpoint& linke
 absl::Status Prefixed(const grpc::Status& status, absl::string_view service);
 
 // Runs linkage (linkage-admin) and prints the report.
-absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project);
+absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full);
 // Prints the latest linkage report.
 absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project);
 

@@ -23,6 +23,12 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
   std::printf("  records %s, participants %s, persons %s; records whose participants share an NHS number %s\n",
               Count(r.records()).c_str(), Count(r.participants()).c_str(), Count(r.persons()).c_str(),
               Count(r.records_sharing_nhs_number()).c_str());
+  if (r.mode() == "incremental") {
+    std::printf("  incremental: linked %s new or released participants into the persons of generation %llu; model "
+                "and quality estimate of full generation %llu\n",
+                Count(r.participants_relinked()).c_str(), static_cast<unsigned long long>(r.generation() - 1),
+                static_cast<unsigned long long>(r.fitted_at_generation()));
+  }
   if (r.has_lineage()) {
     const auto& l = r.lineage();
     std::printf("  person ids: kept %s, new %s, merged away %s, split off %s, left %s\n", Count(l.kept()).c_str(),
@@ -67,13 +73,14 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
 
 }  // namespace
 
-absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project) {
+absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(linker.timeout_seconds));
   trelink::v1::RunLinkageRequest request;
   request.set_project(project);
+  request.set_full(full);
   trelink::v1::LinkageReport report;
   TRELINK_RETURN_IF_ERROR(FromGrpc(stub->RunLinkage(&context, request, &report)));
   PrintReport(report);

@@ -11,7 +11,8 @@
 //       --list_version V   (an nhs_number column; linkage-admin)
 //   trelink-cli pseudonymise --pseudonymiser HOST:PORT --catalogue FILE --project P --dataset D
 //       --csv FILE --out FILE.sealed
-//   trelink-cli link --linker HOST:PORT --project P
+//   trelink-cli link --linker HOST:PORT --project P [--full]
+//       (links what changed since the previous generation; --full: everything afresh)
 //   trelink-cli report --linker HOST:PORT --project P
 //   trelink-cli query --aggregator HOST:PORT --query FILE [--format text|csv|json]
 //   trelink-cli catalogue --aggregator HOST:PORT
@@ -41,6 +42,9 @@ ABSL_FLAG(int, batch_size, 2000, "records per batch");
 ABSL_FLAG(std::string, extract, "",
           "ingest, withdraw: the delivery's name (e.g. 2026-11), part of every batch id; default: a digest of the file");
 ABSL_FLAG(std::string, list_version, "", "opt-out: the opt-out list's version (e.g. 2026-11)");
+ABSL_FLAG(bool, full, false,
+          "link: link every record afresh, refit the model and re-estimate the quality (default: link only what "
+          "changed since the previous generation when the linker can)");
 ABSL_FLAG(bool, strict, false, "stop at the first row that fails validation (default: leave it out and report it)");
 ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
 ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
@@ -110,7 +114,8 @@ absl::Status Dispatch(const std::string& command) {
   if (command == "link" || command == "report") {
     if (absl::Status s = Require({{"project", project}, {"linker", absl::GetFlag(FLAGS_linker)}}); !s.ok()) return s;
     const Endpoint linker = EndpointAt(absl::GetFlag(FLAGS_linker));
-    return command == "link" ? RunLinkageCommand(linker, project) : PrintLinkageReport(linker, project);
+    return command == "link" ? RunLinkageCommand(linker, project, absl::GetFlag(FLAGS_full))
+                             : PrintLinkageReport(linker, project);
   }
   if (command == "query" || command == "catalogue") {
     if (absl::Status s = Require({{"aggregator", absl::GetFlag(FLAGS_aggregator)}}); !s.ok()) return s;

@@ -69,12 +69,15 @@ absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::RunLinkage(absl::stri
   if (!lock.owns_lock()) {
     return absl::FailedPreconditionError("RunLinkage: a linkage run is already in progress; try again when it ends");
   }
-  LogInfo(absl::StrCat("linkage of project ", request.project(), " started by \"", identity, "\""));
-  absl::StatusOr<trelink::v1::LinkageReport> report =
-      trelink::RunLinkage(run_context_, request.project(), options_);
+  LogInfo(absl::StrCat("linkage of project ", request.project(), " started by \"", identity, "\"",
+                       request.full() ? " (full)" : ""));
+  LinkageRunContext context = run_context_;
+  context.state = &states_[request.project()];
+  context.full = request.full();
+  absl::StatusOr<trelink::v1::LinkageReport> report = trelink::RunLinkage(context, request.project(), options_);
   if (report.ok()) {
-    LogInfo(absl::StrCat("linkage of project ", request.project(), ": generation ", report->generation(), " in ",
-                         report->seconds(), " s"));
+    LogInfo(absl::StrCat("linkage of project ", request.project(), ": generation ", report->generation(), " (",
+                         report->mode(), ") in ", report->seconds(), " s"));
   }
   return report;
 }

@@ -2,6 +2,7 @@
 // ingest a batch, run linkage or read the report.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -30,6 +31,8 @@ class LinkageHandler {
   absl::StatusOr<trelink::v1::OptOutResponse> ApplyOptOut(absl::string_view identity,
                                                           const trelink::v1::OptOutRequest& request) const;
   // Linkage admins. One run at a time; slow: call it off the RPC threads.
+  // Incremental unless the request asks for a full run or the linker has
+  // no current linkage of the project in memory (after a restart).
   absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(absl::string_view identity,
                                                         const trelink::v1::RunLinkageRequest& request);
   // Linkage admins and auditors.
@@ -44,6 +47,9 @@ class LinkageHandler {
   LinkageRunContext run_context_;
   LinkageOptions options_;
   std::mutex run_mu_;
+  // Per project, the last run's linkage kept in memory, so that the next
+  // can link only what changed (linkage_run.h). Guarded by run_mu_.
+  std::map<std::string, LinkageState> states_;
 };
 
 }  // namespace trelink

@@ -50,7 +50,7 @@ absl::Status Run(const std::vector<std::string>& query_files) {
   for (uint32_t p = 0; p < table.size(); ++p) assignments.push_back({table.participant_id(p), totals.truth[p]});
   trelink::v1::LinkageReport report;
   report.set_created_at("truth");
-  TRELINK_RETURN_IF_ERROR(store->SaveGeneration("demo", report, assignments, {}));
+  TRELINK_RETURN_IF_ERROR(store->SaveCompleteGeneration("demo", report, assignments, {}));
   TRELINK_ASSIGN_OR_RETURN(auto index, EventIndex::Build(*store, catalogue, "demo"));
   for (const std::string& file : query_files) {
     trelink::v1::CountQuery query;

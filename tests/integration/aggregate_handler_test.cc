@@ -105,7 +105,7 @@ TEST_F(AggregateHandlerTest, AnswersAndLogEntriesNameTheOptOutListTheirGeneratio
   ASSERT_NE(store, nullptr);
   trelink::v1::LinkageReport report;
   report.mutable_opt_out()->set_list_version("2026-11");
-  ASSERT_THAT(store->SaveGeneration("demo", report, assignments, {}), IsOk());
+  ASSERT_THAT(store->SaveCompleteGeneration("demo", report, assignments, {}), IsOk());
   AggregateHandler handler(
       AggregateContext{access_.get(), catalogue_, store.get(), control_.get(), log_.get(), &kClock, {"demo"}});
   auto table = handler.Count("analyst", Q2(), [] { return absl::OkStatus(); });

@@ -306,7 +306,7 @@ TEST_F(DisclosureAttackTest, ReLinkageDoesNotResetWhatWasReleased) {
   std::vector<PersonAssignment> relinked = *truth_;
   for (PersonAssignment& a : relinked) a.person_id = a.person_id * 6364136223846793005ull + 1442695040888963407ull;
   trelink::v1::LinkageReport report;
-  ASSERT_THAT(store_->SaveGeneration("demo", report, relinked, {}), IsOk());
+  ASSERT_THAT(store_->SaveCompleteGeneration("demo", report, relinked, {}), IsOk());
   auto again = aggregator->Count(narrow);
   ASSERT_THAT(again, IsOk());
   EXPECT_GT(again->generation(), first_generation);

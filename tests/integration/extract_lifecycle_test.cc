@@ -64,8 +64,7 @@ class ExtractLifecycleTest : public ::testing::Test {
     EXPECT_TRUE(db.ok()) << db.status();
     if (!db.ok()) return {};
     auto query = (*db)->Prepare(
-        "SELECT DISTINCT l.person FROM person_links l WHERE l.generation = (SELECT MAX(generation) FROM generations)"
-        " ORDER BY l.person");
+        "SELECT DISTINCT l.person FROM person_assignments l WHERE l.valid_until IS NULL ORDER BY l.person");
     EXPECT_TRUE(query.ok()) << query.status();
     std::vector<int64_t> persons;
     while (query.ok() && *query->Step()) persons.push_back(query->Int(0));

@@ -44,7 +44,7 @@ inline std::unique_ptr<SqliteLinkedStore> StoreLinkedByTruth(const SyntheticPopu
   }
   if (assignments != nullptr) *assignments = truth;
   trelink::v1::LinkageReport report;
-  const absl::Status saved = (*store)->SaveGeneration(project, report, truth, {});
+  const absl::Status saved = (*store)->SaveCompleteGeneration(project, report, truth, {});
   EXPECT_THAT(saved, IsOk());
   return saved.ok() ? *std::move(store) : nullptr;
 }
