@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "bench/bench_report.h"
 #include "common/identity/normalise.h"
 #include "common/linkage/linkage_run.h"
+#include "common/linkage/pairwise_quality.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/store/sqlite_linked_store.h"
 #include "common/synth/in_process_pipeline.h"
@@ -29,22 +31,24 @@ namespace {
 
 constexpr char kProject[] = "bench";
 
-// Splits off the last `share` of every dataset's rows as next month's extract.
-SyntheticPopulation SplitOffExtract(SyntheticPopulation& population, double share) {
-  SyntheticPopulation extract;
-  for (auto& [name, dataset] : population.datasets) {
-    SyntheticDataset& later = extract.datasets[name];
-    later.header = dataset.header;
-    const auto keep = static_cast<size_t>(static_cast<double>(dataset.rows.size()) * (1 - share));
-    later.rows.assign(std::make_move_iterator(dataset.rows.begin() + static_cast<std::ptrdiff_t>(keep)),
-                      std::make_move_iterator(dataset.rows.end()));
-    dataset.rows.resize(keep);
-  }
-  return extract;
-}
-
 size_t Column(const SyntheticDataset& dataset, const std::string& name) {
   return static_cast<size_t>(std::find(dataset.header.begin(), dataset.header.end(), name) - dataset.header.begin());
+}
+
+// The pairwise agreement of two generations' persons over the participants
+// both assign: of the pairs together in `a`, the share together in `b`
+// (precision), and the converse (recall).
+PairCounts Agreement(const std::vector<PersonAssignment>& a, const std::vector<PersonAssignment>& b) {
+  absl::flat_hash_map<int64_t, uint64_t> person_in_b;
+  for (const PersonAssignment& x : b) person_in_b[x.participant_id] = x.person_id;
+  std::vector<uint64_t> labels_a, labels_b;
+  for (const PersonAssignment& x : a) {
+    auto it = person_in_b.find(x.participant_id);
+    if (it == person_in_b.end()) continue;
+    labels_a.push_back(x.person_id);
+    labels_b.push_back(it->second);
+  }
+  return CountPairs(labels_a, labels_b);
 }
 
 // Events the aggregator would count in the latest generation.
@@ -61,11 +65,23 @@ struct Bench {
   std::unique_ptr<SqliteLinkedStore> store;
   std::unique_ptr<BatchIngester> ingester;
   LinkageOptions options;
+  LinkageState state;  // as the linker keeps it between runs
 
-  absl::StatusOr<trelink::v1::LinkageReport> Link(const std::string& name) {
+  absl::StatusOr<trelink::v1::LinkageReport> Link(const std::string& name, bool full = false) {
     const auto start = std::chrono::steady_clock::now();
-    auto report = RunLinkage({store.get(), &Clock::System(), nullptr, 10}, kProject, options);
-    if (report.ok()) Report(absl::StrCat("lifecycle.", name, "_seconds"), SecondsSince(start), "s");
+    LinkageRunContext context{store.get(), &Clock::System(), nullptr, 10};
+    context.state = &state;
+    context.full = full;
+    auto report = RunLinkage(context, kProject, options);
+    if (report.ok()) {
+      Report(absl::StrCat("lifecycle.", name, "_seconds"), SecondsSince(start), "s");
+      Report(absl::StrCat("lifecycle.", name, "_load_seconds"), report->load_seconds(), "s");
+      Report(absl::StrCat("lifecycle.", name, "_link_seconds"), report->link_seconds(), "s");
+      Report(absl::StrCat("lifecycle.", name, "_save_seconds"), report->save_seconds(), "s");
+      if (report->mode() != (full || name == "full_link" ? "full" : "incremental")) {
+        return absl::InternalError(absl::StrCat(name, ": linked ", report->mode()));
+      }
+    }
     return report;
   }
 
@@ -142,8 +158,19 @@ int Main() {
   if (!added.ok()) return fail(added.status());
   Report("lifecycle.extract_records", static_cast<double>(added->records), "records");
   Report("lifecycle.extract_ingest_seconds", SecondsSince(extract_start), "s");
-  auto second = bench.Link("relink_after_1pct_extract");
+  auto second = bench.Link("incremental_link_after_1pct_extract");
   if (!second.ok()) return fail(second.status());
+  Report("lifecycle.incremental_participants_relinked", static_cast<double>(second->participants_relinked().value()),
+         "participants");
+  auto incremental = bench.store->CurrentAssignments(kProject);
+  auto full = bench.Link("full_relink_after_1pct_extract", /*full=*/true);
+  if (!full.ok()) return fail(full.status());
+  auto relinked = bench.store->CurrentAssignments(kProject);
+  if (!incremental.ok() || !relinked.ok()) return fail(absl::InternalError("assignments"));
+  const PairCounts agreement = Agreement(*incremental, *relinked);
+  Report("lifecycle.incremental_vs_full_pair_precision", agreement.precision(), "ratio");
+  Report("lifecycle.incremental_vs_full_pair_recall", agreement.recall(), "ratio");
+  Report("lifecycle.full_relink_persons_kept", static_cast<double>(full->lineage().kept().value()), "persons");
   const auto& lineage = second->lineage();
   Report("lifecycle.persons_before", static_cast<double>(first->persons().value()), "persons");
   Report("lifecycle.persons_kept", static_cast<double>(lineage.kept().value()), "persons");
@@ -195,7 +222,7 @@ int Main() {
   Report("lifecycle.opt_out_numbers", static_cast<double>(numbers.size()), "numbers");
 
   const uint64_t events_before = Events(*bench.store, second->generation());
-  auto third = bench.Link("relink_after_withdrawal_and_opt_out");
+  auto third = bench.Link("incremental_link_after_withdrawal_and_opt_out");
   if (!third.ok()) return fail(third.status());
   Report("lifecycle.events_before", static_cast<double>(events_before), "events");
   Report("lifecycle.events_after", static_cast<double>(Events(*bench.store, third->generation())), "events");

@@ -491,4 +491,18 @@ absl::Status WritePopulation(const SyntheticPopulation& population, const std::s
   return absl::OkStatus();
 }
 
+SyntheticPopulation SplitOffExtract(SyntheticPopulation& population, double share) {
+  SyntheticPopulation extract;
+  for (auto& [name, dataset] : population.datasets) {
+    SyntheticDataset& later = extract.datasets[name];
+    later.header = dataset.header;
+    const auto keep = static_cast<size_t>(static_cast<double>(dataset.rows.size()) * (1 - share));
+    later.rows.assign(std::make_move_iterator(dataset.rows.begin() + static_cast<std::ptrdiff_t>(keep)),
+                      std::make_move_iterator(dataset.rows.end()));
+    dataset.rows.resize(keep);
+  }
+  return extract;
+}
+
+
 }  // namespace trelink

@@ -79,6 +79,10 @@ struct SyntheticPopulation {
 
 SyntheticPopulation GeneratePopulation(const PopulationOptions& options);
 
+// Takes the last `share` of every dataset's rows out of `population` and
+// returns them as a later extract (next month's delivery).
+SyntheticPopulation SplitOffExtract(SyntheticPopulation& population, double share);
+
 // Reads back what WritePopulation wrote.
 absl::StatusOr<SyntheticPopulation> ReadPopulation(const std::string& dir);
 

@@ -126,6 +126,15 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
                                   "records excluded maternity <suppressed>"),
             std::string::npos)
       << link.stdout_text;
+  // The linker keeps the linkage: linking again with nothing changed links
+  // nobody, and --full links everything afresh.
+  ProcessResult unchanged = Cli("link", {}, "linkage-admin");
+  EXPECT_NE(unchanged.stdout_text.find("records 12, participants 12,"), std::string::npos) << unchanged.stdout_text;
+  EXPECT_NE(unchanged.stdout_text.find("incremental: linked 0 new or released participants"), std::string::npos)
+      << unchanged.stdout_text;
+  ProcessResult full = Cli("link", {"--full"}, "linkage-admin");
+  EXPECT_NE(full.stdout_text.find("records 12, participants 12,"), std::string::npos) << full.stdout_text;
+  EXPECT_EQ(full.stdout_text.find("incremental:"), std::string::npos) << full.stdout_text;
 
   // Another provider cannot withdraw maternity records.
   ProcessResult refused = RunCommand(
