@@ -12,6 +12,7 @@
 #   linkage-admin                                             (role linkage-admin)
 #   analyst                                                   (role analyst)
 #   auditor                                                   (role auditor)
+#   healthcheck           (no role: the container health check)
 set -euo pipefail
 out=${1:?usage: dev-certs.sh OUT_DIR}
 mkdir -p "$out"
@@ -45,7 +46,7 @@ extendedKeyUsage=clientAuth'
 for service in pseudonymiser linker aggregator; do
   issue "$service" "trelink-$service" "$server_ext"
 done
-for identity in provider.maternity provider.social-care provider.court linkage-admin analyst auditor; do
+for identity in provider.maternity provider.social-care provider.court linkage-admin analyst auditor healthcheck; do
   issue "$identity" "$identity" "$client_ext"
 done
 # A certificate from a CA the services do not trust, for negative tests.

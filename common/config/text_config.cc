@@ -2,13 +2,17 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
 
 namespace trelink {
@@ -69,6 +73,38 @@ absl::Status LoadTextConfig(const std::string& path,
   std::string text;
   if (absl::Status read = ReadFileToString(path, text); !read.ok()) return read;
   return ParseTextConfig(text, path, message);
+}
+
+void ResolveConfigPaths(const std::string& base_dir, google::protobuf::Message& message) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+          ResolveConfigPaths(base_dir, *reflection->MutableRepeatedMessage(&message, field, i));
+        }
+      } else {
+        ResolveConfigPaths(base_dir, *reflection->MutableMessage(&message, field));
+      }
+      continue;
+    }
+    if (base_dir.empty() || field->is_repeated() || field->cpp_type() != FieldDescriptor::CPPTYPE_STRING ||
+        !absl::EndsWith(field->name(), "_file")) {
+      continue;
+    }
+    const std::filesystem::path value(reflection->GetString(message, field));
+    if (value.empty() || value.is_absolute()) continue;
+    reflection->SetString(&message, field, (std::filesystem::path(base_dir) / value).lexically_normal().string());
+  }
+}
+
+absl::Status LoadServiceConfig(const std::string& path, google::protobuf::Message& message) {
+  if (absl::Status loaded = LoadTextConfig(path, message); !loaded.ok()) return loaded;
+  ResolveConfigPaths(std::filesystem::path(path).parent_path().string(), message);
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

@@ -19,6 +19,17 @@ absl::Status ParseTextConfig(const std::string& text, const std::string& source,
 absl::Status LoadTextConfig(const std::string& path,
                             google::protobuf::Message& message);
 
+// Makes every relative path in `message` relative to `base_dir`: each set
+// string field whose name ends in `_file`, in the message and every message
+// nested in it (repeated and map values too). Absolute paths and an empty
+// `base_dir` leave a field as it is.
+void ResolveConfigPaths(const std::string& base_dir, google::protobuf::Message& message);
+
+// Reads and parses a service config at `path` and resolves its paths against
+// the directory holding it, so a config names the same files whatever the
+// working directory of the service (a systemd unit, a container, a test).
+absl::Status LoadServiceConfig(const std::string& path, google::protobuf::Message& message);
+
 // Reads a whole (non-secret) file.
 absl::Status ReadFileToString(const std::string& path, std::string& contents);
 

@@ -25,7 +25,7 @@ trelink::v1::RateLimit DefaultCountRateLimit() {
 
 absl::Status Serve(const std::string& config_path) {
   trelink::v1::AggregatorConfig config;
-  TRELINK_RETURN_IF_ERROR(LoadTextConfig(config_path, config));
+  TRELINK_RETURN_IF_ERROR(LoadServiceConfig(config_path, config));
   for (const auto& [field, value] : {std::pair{"catalogue_file", config.catalogue_file()},
                                      std::pair{"database_file", config.database_file()},
                                      std::pair{"log_file", config.log_file()},

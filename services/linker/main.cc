@@ -16,7 +16,7 @@ namespace {
 
 absl::Status Serve(const std::string& config_path) {
   trelink::v1::LinkerConfig config;
-  TRELINK_RETURN_IF_ERROR(LoadTextConfig(config_path, config));
+  TRELINK_RETURN_IF_ERROR(LoadServiceConfig(config_path, config));
   for (const auto& [field, value] : {std::pair{"linker_key_file", config.linker_key_file()},
                                      std::pair{"catalogue_file", config.catalogue_file()},
                                      std::pair{"database_file", config.database_file()}}) {

@@ -17,7 +17,7 @@ namespace {
 
 absl::Status Serve(const std::string& config_path) {
   trelink::v1::PseudonymiserConfig config;
-  TRELINK_RETURN_IF_ERROR(LoadTextConfig(config_path, config));
+  TRELINK_RETURN_IF_ERROR(LoadServiceConfig(config_path, config));
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<Pseudonymiser> pseudonymiser,
                            Pseudonymiser::FromConfig(config, Clock::System()));
   if (config.catalogue_file().empty()) return absl::InvalidArgumentError("catalogue_file: required");
