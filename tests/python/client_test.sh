@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Starts the three services with a small synthetic population, ingests and
-# links it, then runs the Python client's tests against the aggregator.
+# The Python client against the real services: starts the three services
+# with mTLS dev certificates and a small synthetic population, installs
+# clients/python into a fresh venv offline (Debian's Python packages only,
+# the README's command), then runs tests/python/client_test.py in it: the
+# whole provider -> linkage -> count -> audit pipeline, notebook style, and
+# the negative cases.
 #   tests/python/client_test.sh BUILD_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,15 +17,17 @@ trap '"$ctl" stop "$run" >/dev/null 2>&1 || true; rm -rf "$run"' EXIT
 mkdir -p "$run/population"
 "$TRELINK_BIN/trelink-synth" --mothers 1500 --seed 4 --out "$run/population" >/dev/null
 "$ctl" start "$run" >/dev/null
-tls() { echo --ca "$run/certs/ca.pem" --cert "$run/certs/$1.pem" --key "$run/certs/$1.key"; }
-for pair in maternity:provider.maternity social_care:provider.social-care court:provider.court; do
-  # shellcheck disable=SC2046
-  "$TRELINK_BIN/trelink-cli" ingest --pseudonymiser "127.0.0.1:$(cat "$run/pseudonymiser.port")" \
-    --linker "127.0.0.1:$(cat "$run/linker.port")" $(tls "${pair#*:}") --catalogue "$run/config/catalogue.textproto" \
-    --project demo --dataset "${pair%%:*}" --csv "$run/population/${pair%%:*}.csv" >/dev/null
-done
-# shellcheck disable=SC2046
-"$TRELINK_BIN/trelink-cli" link --linker "127.0.0.1:$(cat "$run/linker.port")" --project demo $(tls linkage-admin) >/dev/null
-TRELINK_RUN_DIR=$run TRELINK_AGGREGATOR=127.0.0.1:$(cat "$run/aggregator.port") \
-  TRELINK_QUERIES=$root/deploy/queries PYTHONPATH="$build/clients/python:$root/clients/python" \
-  /usr/bin/python3 "$root/tests/python/client_test.py" -v
+
+# Install as a user would, from a copy so the checkout stays clean (setup.py
+# generates the stubs from proto/ while it builds).
+cp -r "$root/clients/python" "$run/client-src"
+rm -rf "$run/client-src/build" "$run/client-src/trelink_client/_proto" "$run/client-src"/*.egg-info
+/usr/bin/python3 -m venv --system-site-packages "$run/venv"
+TRELINK_PROTO_DIR=$root/proto "$run/venv/bin/pip" install --quiet --no-build-isolation --no-index "$run/client-src"
+
+cd "$run"  # nothing of the checkout on sys.path: the installed package is what runs
+TRELINK_RUN_DIR=$run TRELINK_ROOT=$root TRELINK_BIN=$TRELINK_BIN \
+  TRELINK_PSEUDONYMISER=127.0.0.1:$(cat "$run/pseudonymiser.port") \
+  TRELINK_LINKER=127.0.0.1:$(cat "$run/linker.port") \
+  TRELINK_AGGREGATOR=127.0.0.1:$(cat "$run/aggregator.port") \
+  "$run/venv/bin/python" "$root/tests/python/client_test.py" -v

@@ -1,66 +1,36 @@
-"""A Python client for trelink's AggregateService, over mTLS.
+"""trelink's Python client: every RPC of the pseudonymiser, linker and
+aggregator over mutual TLS, the provider pipeline from pandas DataFrames or
+CSV files, count tables as DataFrames and offline verification of the
+disclosure log.
 
-The gRPC stubs are generated from proto/ at build time (CMake target
-``trelink_python_client``) into ``build/clients/python``; put that directory
-and this one on ``PYTHONPATH``. Uses Debian's python3-grpcio and
-python3-protobuf.
+    from trelink_client import TlsFiles, Pseudonymiser, Linker, Aggregator, Pipeline
 
-    from trelink_client import AggregatorClient, load_query
-    client = AggregatorClient("127.0.0.1:7003", ca="ca.pem", cert="analyst.pem", key="analyst.key")
-    table = client.count(load_query("deploy/queries/q1_maternal_deaths_social_care.textproto"))
-    for cell in table.cells:
-        print(cell.values, cell.count, cell.status)
+    tls = TlsFiles.from_directory("run/certs", "provider.maternity")
+    with Pseudonymiser(PSEUDONYMISER, tls) as p, Linker(LINKER, tls) as l:
+        Pipeline(p, l, "catalogue.textproto").ingest(df, project="demo", dataset="maternity")
+
+    with Aggregator(AGGREGATOR, TlsFiles.from_directory("run/certs", "analyst")) as a:
+        table = a.count("deploy/queries/q6_parental_learning_disability.textproto").to_dataframe()
+
+Install: see clients/python/README.md (offline, Debian packages only).
 """
 
-import grpc
-from google.protobuf import text_format
+from . import pb
+from .audit import NoteVerifier, LogVerification, verify_consistency, verify_inclusion, verify_log
+from .errors import (AlreadyExists, ConnectionFailed, DataLoss, DeadlineExceeded, FailedPrecondition, FieldViolation,
+                     Internal, InvalidArgument, InvalidRecord, NotFound, PermissionDenied, RejectedRow,
+                     ResourceExhausted, RowsRejected, TrelinkError, Unauthenticated, Unavailable, Unimplemented)
+from .pipeline import IngestResult, OptOutResult, Pipeline, WithdrawResult
+from .records import load_catalogue
+from .services import Aggregator, Auditor, FetchedLog, Linker, Pseudonymiser, TlsFiles
+from .tables import Cell, CountResult, load_query, released
 
-from trelink.v1 import aggregate_pb2, aggregate_pb2_grpc
-
-__all__ = ["AggregatorClient", "load_query", "released", "aggregate_pb2"]
-
-
-def load_query(path):
-    """Reads a CountQuery in protobuf text format (the files in deploy/queries)."""
-    with open(path, encoding="utf-8") as f:
-        return text_format.Parse(f.read(), aggregate_pb2.CountQuery())
-
-
-def released(cell):
-    """True when the cell's count was released (possibly rounded), not suppressed."""
-    return cell.status in (aggregate_pb2.RELEASED, aggregate_pb2.ROUNDED)
-
-
-class AggregatorClient:
-    """Counts under disclosure control, as an analyst (or auditor) certificate allows."""
-
-    def __init__(self, address, ca, cert, key, timeout=60.0):
-        with open(ca, "rb") as f:
-            root = f.read()
-        with open(cert, "rb") as f:
-            chain = f.read()
-        with open(key, "rb") as f:
-            private_key = f.read()
-        credentials = grpc.ssl_channel_credentials(root_certificates=root, private_key=private_key,
-                                                   certificate_chain=chain)
-        self._channel = grpc.secure_channel(address, credentials)
-        self._stub = aggregate_pb2_grpc.AggregateServiceStub(self._channel)
-        self._timeout = timeout
-
-    def count(self, query):
-        """Runs a CountQuery; returns the CountTable. Raises grpc.RpcError with the
-        service's status (INVALID_ARGUMENT naming the field, PERMISSION_DENIED, ...)."""
-        return self._stub.Count(query, timeout=self._timeout)
-
-    def catalogue(self):
-        """The datasets, dimensions and disclosure policy."""
-        return self._stub.DescribeCatalogue(aggregate_pb2.DescribeCatalogueRequest(), timeout=self._timeout)
-
-    def close(self):
-        self._channel.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+__all__ = [
+    "pb", "TlsFiles", "Pseudonymiser", "Linker", "Aggregator", "Auditor", "FetchedLog", "Pipeline", "IngestResult",
+    "WithdrawResult", "OptOutResult", "CountResult", "Cell", "load_query", "load_catalogue", "released",
+    "NoteVerifier", "LogVerification", "verify_log", "verify_inclusion", "verify_consistency",
+    "TrelinkError", "FieldViolation", "InvalidArgument", "InvalidRecord", "RowsRejected", "RejectedRow", "NotFound",
+    "AlreadyExists", "PermissionDenied", "Unauthenticated", "FailedPrecondition", "ResourceExhausted", "Unavailable",
+    "ConnectionFailed", "DeadlineExceeded", "Unimplemented", "DataLoss", "Internal",
+]
+__version__ = "0.2.0"
