@@ -89,6 +89,25 @@ size_t Comparator::PatternCount() const {
 }
 
 std::vector<uint32_t> RelatedParticipants(const ParticipantTable& table) {
+  // Stored tables hold each record's participants side by side, in record
+  // order: one sequential pass then finds the two-participant records.
+  bool in_record_order = true;
+  for (uint32_t p = 1; p < table.size() && in_record_order; ++p) {
+    in_record_order = table.record_id(p - 1) <= table.record_id(p);
+  }
+  if (in_record_order) {
+    std::vector<uint32_t> related(table.size(), kNoRelated);
+    for (uint32_t p = 0; p < table.size();) {
+      uint32_t end = p;
+      while (end < table.size() && table.record_id(end) == table.record_id(p)) ++end;
+      if (end - p == 2) {
+        related[p] = p + 1;
+        related[p + 1] = p;
+      }
+      p = end;
+    }
+    return related;
+  }
   absl::flat_hash_map<int64_t, std::pair<uint32_t, uint32_t>> by_record;  // first participant, count
   for (uint32_t p = 0; p < table.size(); ++p) {
     auto [it, fresh] = by_record.try_emplace(table.record_id(p), p, 0);

@@ -23,17 +23,32 @@ struct PassTally {
   explicit PassTally(size_t datasets) : in(datasets, 0), linked(datasets, 0) {}
 };
 
-std::vector<bool> Singletons(UnionFind& sets) {
+// The participants a pass reports on: every one, or an incremental run's
+// fresh ones (whose list keeps the run's cost to what changed).
+struct PassScope {
+  size_t size;
+  const std::vector<uint32_t>* fresh = nullptr;
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    if (fresh != nullptr) {
+      for (uint32_t p : *fresh) visit(p);
+    } else {
+      for (uint32_t p = 0; p < size; ++p) visit(p);
+    }
+  }
+};
+
+std::vector<bool> Singletons(UnionFind& sets, const PassScope& scope) {
   std::vector<bool> single(sets.size());
-  for (uint32_t p = 0; p < sets.size(); ++p) single[p] = sets.SetSize(sets.Find(p)) == 1;
+  scope.ForEach([&](uint32_t p) { single[p] = sets.SetSize(sets.Find(p)) == 1; });
   return single;
 }
 
 void CountNewlyLinked(const ParticipantTable& table, UnionFind& sets, const std::vector<bool>& before,
-                      PassTally& tally) {
-  for (uint32_t p = 0; p < table.size(); ++p) {
+                      const PassScope& scope, PassTally& tally) {
+  scope.ForEach([&](uint32_t p) {
     if (before[p] && sets.SetSize(sets.Find(p)) > 1) tally.linked[table.dataset(p)]++;
-  }
+  });
 }
 
 void AddPassReports(const ParticipantTable& table, const std::string& name, const PassTally& tally,
@@ -163,6 +178,13 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
   MergeGuard guard(table, sets, options.once_per_person, options.one_related_person);
   const size_t datasets = table.datasets().size();
   const std::vector<bool>* fresh = seed != nullptr ? seed->fresh : nullptr;
+  std::vector<uint32_t> fresh_list;
+  if (fresh != nullptr) {
+    for (uint32_t p = 0; p < table.size(); ++p) {
+      if ((*fresh)[p]) fresh_list.push_back(p);
+    }
+  }
+  const PassScope scope{table.size(), fresh != nullptr ? &fresh_list : nullptr};
   if (seed != nullptr) {
     // The earlier persons that keep all their records stay as they were.
     const std::vector<uint32_t>& previous = *seed->previous_set_of;
@@ -178,9 +200,9 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
           absl::StrCat("linkage.deterministic_keys: no stored batch carries the key \"", key, "\""));
     }
     PassTally tally(datasets);
-    const std::vector<bool> before = Singletons(sets);
+    const std::vector<bool> before = Singletons(sets, scope);
     DeterministicPass(table, slot, options.max_key_group, fresh, sets, guard, tally);
-    CountNewlyLinked(table, sets, before, tally);
+    CountNewlyLinked(table, sets, before, scope, tally);
     AddPassReports(table, key, tally, result.report);
     if (observer) observer(key, sets);
   }
@@ -188,10 +210,10 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
   std::unique_ptr<ProbabilisticPass> pass;
   if (options.probabilistic) {
     PassTally tally(datasets);
-    const std::vector<bool> before = Singletons(sets);
-    for (uint32_t p = 0; p < table.size(); ++p) {
-      if (fresh == nullptr ? !table.retired(p) : (*fresh)[p]) tally.in[table.dataset(p)]++;
-    }
+    const std::vector<bool> before = Singletons(sets, scope);
+    scope.ForEach([&](uint32_t p) {
+      if (!table.retired(p)) tally.in[table.dataset(p)]++;
+    });
     // Rounds, because links feed the related_person comparison: babies
     // joined through their linked mothers can then join those mothers'
     // other records, and back.
@@ -227,7 +249,7 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
       if (merged == 0) break;
     }
     trelink::v1::ProbabilisticReport report = pass->report();
-    CountNewlyLinked(table, sets, before, tally);
+    CountNewlyLinked(table, sets, before, scope, tally);
     AddPassReports(table, "probabilistic", tally, result.report);
     Set(report.mutable_accepted_pairs(), accepted);
     *result.report.mutable_probabilistic() = std::move(report);
