@@ -43,7 +43,8 @@ std::string Text(double x, double y, const char* anchor, const std::string& text
 
 // The released values' range, always including zero.
 std::pair<double, double> Range(const BarChart& chart) {
-  double lo = 0, hi = 0;
+  double lo = std::isfinite(chart.axis_min) ? std::min(0.0, chart.axis_min) : 0.0;
+  double hi = std::isfinite(chart.axis_max) ? std::max(0.0, chart.axis_max) : 0.0;
   for (const BarRow& row : chart.rows) {
     for (const BarValue& v : row.layers) {
       if (v.suppressed || !std::isfinite(v.value)) continue;
@@ -55,6 +56,15 @@ std::pair<double, double> Range(const BarChart& chart) {
   return {lo, hi};
 }
 
+bool AnySuppressed(const BarChart& chart) {
+  for (const BarRow& row : chart.rows) {
+    for (const BarValue& v : row.layers) {
+      if (v.suppressed) return true;
+    }
+  }
+  return false;
+}
+
 std::string Legend(const BarChart& chart) {
   std::string svg;
   double x = kLabelWidth;
@@ -63,11 +73,7 @@ std::string Legend(const BarChart& chart) {
                     Text(x + 16, 15, "start", chart.layer_names[i]));
     x += 30 + 7.0 * static_cast<double>(chart.layer_names[i].size());
   }
-  bool any_suppressed = false;
-  for (const BarRow& row : chart.rows) {
-    for (const BarValue& v : row.layers) any_suppressed |= v.suppressed;
-  }
-  if (any_suppressed) {
+  if (AnySuppressed(chart)) {
     absl::StrAppend(&svg, Rect(x, 5, 12, 12, "suppressed-mark"), Text(x + 16, 15, "start", "suppressed"));
   }
   return svg;
@@ -79,7 +85,7 @@ std::string BarChartSvg(const BarChart& chart) {
   const auto [lo, hi] = Range(chart);
   const double scale = kPlotWidth / (hi - lo);
   const double axis = kLabelWidth + (0 - lo) * scale;
-  const double top = kLegendHeight + 4;
+  const double top = (chart.layer_names.empty() && !AnySuppressed(chart) ? 0 : kLegendHeight) + 4;
   const double width = kLabelWidth + kPlotWidth + kNoteWidth;
   const double height = top + kRowHeight * static_cast<double>(chart.rows.size()) + 4;
   std::string svg = absl::StrCat("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"", Coordinate(width),

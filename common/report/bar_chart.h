@@ -25,6 +25,10 @@ struct BarChart {
   std::string title;                     // the chart's accessible name
   std::vector<std::string> layer_names;  // the legend, one per layer; empty: none
   std::vector<BarRow> rows;
+  // The axis covers at least [axis_min, axis_max], so charts drawn with the
+  // same range share one scale.
+  double axis_min = 0;
+  double axis_max = 0;
 };
 
 // The chart as an <svg> element; every text in it is escaped.

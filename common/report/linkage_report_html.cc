@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/report/bar_chart.h"
@@ -99,17 +102,18 @@ std::string Waterfall(const LinkageReport& r, const Counts& counts) {
             rows));
 }
 
-std::string FieldWeightsHtml(const trelink::v1::FieldWeights& w) {
-  BarChart chart{absl::StrCat("Match weight per comparison level of ", w.field()), {}, {}};
+// `range`: the lowest and highest weight of all fields, one scale for all.
+std::string FieldWeightsHtml(const trelink::v1::FieldWeights& w, std::pair<double, double> range) {
+  BarChart chart{absl::StrCat("Match weight per comparison level of ", w.field()), {}, {}, range.first, range.second};
   std::vector<std::vector<std::string>> rows;
   for (int l = 0; l < w.levels_size(); ++l) {
     const double weight = l < w.match_weight_size() ? w.match_weight(l) : 0;
     const double m = l < w.m_size() ? w.m(l) : 0;
     const double u = l < w.u_size() ? w.u(l) : 0;
     chart.rows.push_back(BarRow{w.levels(l), {BarValue{weight, false}},
-                                absl::StrFormat("%+.2f (m %.3f, u %.4f)", weight, m, u)});
-    rows.push_back({TextCell(w.levels(l)), NumberCell(absl::StrFormat("%.4f", m)),
-                    NumberCell(absl::StrFormat("%.4f", u)), NumberCell(absl::StrFormat("%+.2f", weight))});
+                                absl::StrFormat("%+.2f (m %.3g, u %.3g)", weight, m, u)});
+    rows.push_back({TextCell(w.levels(l)), NumberCell(absl::StrFormat("%.4g", m)),
+                    NumberCell(absl::StrFormat("%.4g", u)), NumberCell(absl::StrFormat("%+.2f", weight))});
   }
   return absl::StrCat(
       Element("h3", w.field()),
@@ -132,8 +136,16 @@ std::string Probabilistic(const LinkageReport& r, const Counts& counts) {
           {"Accepted pairs", counts.Html(f.accepted_pairs())},
       }),
       Element("p", "Per comparison level: m = P(level | match) fitted by EM, u = P(level | non-match) from random "
-                   "pairs, and the match weight log2(m/u) a pair gains at that level."));
-  for (const auto& w : f.weights()) absl::StrAppend(&html, FieldWeightsHtml(w));
+                   "pairs, and the match weight log2(m/u) a pair gains at that level. The charts share one "
+                   "scale."));
+  std::pair<double, double> range{0, 0};
+  for (const auto& w : f.weights()) {
+    for (const double weight : w.match_weight()) {
+      if (!std::isfinite(weight)) continue;
+      range = {std::min(range.first, weight), std::max(range.second, weight)};
+    }
+  }
+  for (const auto& w : f.weights()) absl::StrAppend(&html, FieldWeightsHtml(w, range));
   return html;
 }
 

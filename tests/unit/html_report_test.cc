@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -255,7 +257,8 @@ TEST(HtmlReportTest, ShowsWeightsQualityLineageModeAndOptOut) {
   // One chart per comparison, one bar label per level.
   EXPECT_TRUE(absl::StrContains(html, "<h3>given_name</h3>"));
   EXPECT_TRUE(absl::StrContains(html, ">jaro-winkler &gt;= 0.92</text>"));
-  EXPECT_TRUE(absl::StrContains(html, "+8.83 (m 0.910, u 0.0020)")) << "log2(0.91/0.002) = 8.83";
+  EXPECT_TRUE(absl::StrContains(html, "+8.83 (m 0.91, u 0.002)")) << "log2(0.91/0.002) = 8.83";
+  EXPECT_TRUE(absl::StrContains(html, "<td>exact</td><td class=\"num\">0.91</td><td class=\"num\">0.002</td>"));
   EXPECT_TRUE(absl::StrContains(html, "<rect class=\"neg\"")) << "the 'else' level weighs against a match";
   EXPECT_TRUE(absl::StrContains(html, "<td class=\"num\">0.9987</td><td class=\"num\">0.9812</td>"));
   EXPECT_TRUE(absl::StrContains(html, "<td>gold pairs of this scope</td>"));
@@ -268,6 +271,32 @@ TEST(HtmlReportTest, ShowsWeightsQualityLineageModeAndOptOut) {
   EXPECT_TRUE(absl::StrContains(html, "<dd>2026-11-02T10:00:00Z</dd>"));
   EXPECT_TRUE(absl::StrContains(html, "counts below 10 are shown as &lt;10"));
   EXPECT_EQ(MarkupProblem(html), "");
+}
+
+TEST(HtmlReportTest, WeightChartsShareOneScaleAndSkipInfiniteWeights) {
+  trelink::v1::LinkageReport r = SampleReport();
+  auto* w = r.mutable_probabilistic()->add_weights();
+  w->set_field("date_of_birth");
+  w->add_levels("exact");
+  w->add_m(0.99);
+  w->add_u(0.0001);
+  w->add_match_weight(std::log2(0.99 / 0.0001));  // 13.27: the longest bar of every chart
+  w->add_levels("never");
+  w->add_m(0);
+  w->add_u(0.5);
+  w->add_match_weight(-std::numeric_limits<double>::infinity());
+  const std::string html = LinkageReportHtml(r);
+  EXPECT_FALSE(absl::StrContains(html, "nan")) << html;
+  EXPECT_EQ(MarkupProblem(html), "");
+  // given_name's axis sits where date_of_birth's does: at the same x, from
+  // the same range (the else level's -5.04 to 13.27).
+  const std::string axis = "<line class=\"axis\" x1=\"";
+  const size_t first = html.find(axis, html.find("<h3>given_name</h3>"));
+  const size_t second = html.find(axis, html.find("<h3>date_of_birth</h3>"));
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(second, std::string::npos);
+  EXPECT_EQ(html.substr(first, axis.size() + 6), html.substr(second, axis.size() + 6));
+  EXPECT_TRUE(absl::StrContains(html, absl::StrCat(axis, "323.6\""))) << "230 + 5.041 / 18.315 * 340";
 }
 
 TEST(HtmlReportTest, AFullReportWithoutOptionalSectionsIsWellFormed) {
