@@ -5,6 +5,7 @@
 // in the browser's console (no failed fetch, no script, no CSP violation).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -188,6 +189,7 @@ TEST(HtmlReportBrowserTest, LinkageReportAndCountTableRenderInHeadlessChromium) 
   const Rendered fetching = Render(dir, fetching_page);
   ASSERT_EQ(fetching.console.size(), 1u) << fetching.dom;
   EXPECT_TRUE(absl::StrContains(fetching.console[0], "Content Security Policy")) << fetching.console[0];
+  std::filesystem::remove_all(dir + "/chromium");  // the browser profile: megabytes, of no use after
 }
 
 }  // namespace
