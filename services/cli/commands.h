@@ -62,15 +62,17 @@ absl::Status Prefixed(const grpc::Status& status, absl::string_view service);
 
 // Runs linkage (linkage-admin) and prints the report.
 absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full);
-// Prints the latest linkage report.
-absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project);
+// Prints the latest linkage report; with `html_file`, also writes it there
+// as a self-contained HTML page.
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, const std::string& html_file);
 
 // Runs a query file (CountQuery, text format) as an analyst and prints the
 // disclosure-controlled table as aligned text, csv or json. With a truth file
 // from trelink-truth, prints the true value beside each cell.
-// `project`, when not empty, replaces the query file's project.
+// `project`, when not empty, replaces the query file's project. With
+// `html_file`, also writes the table there as an HTML page.
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project, const std::string& format,
-                      const std::string& truth_file, uint32_t rounding_base);
+                      const std::string& truth_file, uint32_t rounding_base, const std::string& html_file);
 // Prints the catalogue's datasets, dimensions and the disclosure policy.
 // The aggregator's catalogue and policy; with a project, also the linkage
 // generation its counts come from and that generation's estimated quality.

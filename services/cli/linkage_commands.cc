@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/report/html_report.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
 #include "trelink/v1/linkage.grpc.pb.h"
@@ -87,7 +88,7 @@ absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& projec
   return absl::OkStatus();
 }
 
-absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project) {
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, const std::string& html_file) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
@@ -97,7 +98,8 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
   trelink::v1::LinkageReport report;
   TRELINK_RETURN_IF_ERROR(FromGrpc(stub->GetLinkageReport(&context, request, &report)));
   PrintReport(report);
-  return absl::OkStatus();
+  if (html_file.empty()) return absl::OkStatus();
+  return report::WriteHtmlFile(html_file, report::LinkageReportHtml(report));
 }
 
 void PrintQuality(const trelink::v1::QualityReport& q) {

@@ -13,8 +13,8 @@
 //       --csv FILE --out FILE.sealed
 //   trelink-cli link --linker HOST:PORT --project P [--full]
 //       (links what changed since the previous generation; --full: everything afresh)
-//   trelink-cli report --linker HOST:PORT --project P
-//   trelink-cli query --aggregator HOST:PORT --query FILE [--format text|csv|json]
+//   trelink-cli report --linker HOST:PORT --project P [--html OUT.html]
+//   trelink-cli query --aggregator HOST:PORT --query FILE [--format text|csv|json] [--html OUT.html]
 //   trelink-cli catalogue --aggregator HOST:PORT
 //   trelink-cli key-info --pseudonymiser HOST:PORT --project P
 //   trelink-cli health --server HOST:PORT [--timeout S]
@@ -49,6 +49,8 @@ ABSL_FLAG(bool, strict, false, "stop at the first row that fails validation (def
 ABSL_FLAG(std::string, aggregator, "", "aggregator address HOST:PORT");
 ABSL_FLAG(std::string, query, "", "query file (trelink.v1.CountQuery, text format)");
 ABSL_FLAG(std::string, format, "text", "query output: text, csv or json");
+ABSL_FLAG(std::string, html, "",
+          "report, query: also write the report or table to this file as a self-contained HTML page");
 ABSL_FLAG(std::string, truth, "", "evaluation only: true counts from trelink-truth, shown beside each cell");
 
 namespace trelink {
@@ -115,7 +117,7 @@ absl::Status Dispatch(const std::string& command) {
     if (absl::Status s = Require({{"project", project}, {"linker", absl::GetFlag(FLAGS_linker)}}); !s.ok()) return s;
     const Endpoint linker = EndpointAt(absl::GetFlag(FLAGS_linker));
     return command == "link" ? RunLinkageCommand(linker, project, absl::GetFlag(FLAGS_full))
-                             : PrintLinkageReport(linker, project);
+                             : PrintLinkageReport(linker, project, absl::GetFlag(FLAGS_html));
   }
   if (command == "query" || command == "catalogue") {
     if (absl::Status s = Require({{"aggregator", absl::GetFlag(FLAGS_aggregator)}}); !s.ok()) return s;
@@ -123,7 +125,7 @@ absl::Status Dispatch(const std::string& command) {
     if (command == "catalogue") return PrintCatalogue(aggregator, project);
     if (absl::Status s = Require({{"query", absl::GetFlag(FLAGS_query)}}); !s.ok()) return s;
     return RunQuery(aggregator, absl::GetFlag(FLAGS_query), project, absl::GetFlag(FLAGS_format),
-                    absl::GetFlag(FLAGS_truth), 5);
+                    absl::GetFlag(FLAGS_truth), 5, absl::GetFlag(FLAGS_html));
   }
   if (command == "key-info") {
     if (absl::Status s = Require({{"pseudonymiser", absl::GetFlag(FLAGS_pseudonymiser)}}); !s.ok()) return s;
