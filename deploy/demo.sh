@@ -110,9 +110,9 @@ echo "  the TRE applies the national data opt-out list (NHS numbers of three mot
 # shellcheck disable=SC2046
 "$bin/trelink-cli" opt-out --pseudonymiser "$pseudonymiser" --linker "$linker" $(tls linkage-admin) \
   --project demo --csv "$out/extracts/opt-out.csv" --list_version 2026-11
-echo "  linking again: persons keep their ids (lineage), opted-out persons' records leave the generation"
+echo "  linking again, incrementally: only the new, corrected and withdrawn records and the persons they touch are linked; persons keep their ids (lineage), opted-out persons' records leave the generation"
 # shellcheck disable=SC2046
-"$bin/trelink-cli" link --linker "$linker" --project demo $(tls linkage-admin) | grep -E "^linkage generation|^  records|person ids|opt-out"
+"$bin/trelink-cli" link --linker "$linker" --project demo $(tls linkage-admin) | grep -E "^linkage generation|^  records|^  incremental|person ids|opt-out"
 echo "  (the true values beside the tables below count everyone: before the withdrawal and the opt-out)"
 
 step "7. The analyst asks Q1-Q7 in project demo (sdc mode: rules and a release audit); every answer is logged first"
