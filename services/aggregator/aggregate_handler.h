@@ -39,6 +39,10 @@ struct AggregateContext {
   std::map<std::string, DisclosureControl*> project_controls = {};
   // dp mode's budget ledger, rebuilt from the log at start (LoadLedger).
   PrivacyLedger* ledger = nullptr;
+  // Called once the disclosure log refuses every append (DATA_LOSS: a failed
+  // append it could not undo), so health checks can say the service cannot
+  // answer until restarted; may be empty. Thread-safe.
+  std::function<void(absl::string_view reason)> log_lost = nullptr;
 };
 
 // Replays every entry of the log into `ledger`; DATA_LOSS when the charges
@@ -86,6 +90,9 @@ class AggregateHandler {
                                                              const trelink::v1::CountQuery& query,
                                                              trelink::v1::LogEntry& entry, const CallState& call);
   absl::Status RefuseStranger(absl::string_view identity);
+  // Appends a release to the log; UNAVAILABLE (nothing may be released)
+  // when it cannot.
+  absl::StatusOr<uint64_t> AppendRelease(trelink::v1::LogEntry& entry);
 
   AggregateContext context_;
   std::mutex mu_;
