@@ -203,10 +203,10 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   list.set_list_services("");
   auto listed = ::trelink::testing::ReflectV1(ports["aggregator"], "analyst", {list});
   ASSERT_EQ(listed.size(), 1u);
-  std::set<std::string> services;
-  for (const auto& s : listed[0].list_services_response().service()) services.insert(s.name());
-  EXPECT_EQ(services.count("trelink.v1.AggregateService"), 1u);
-  EXPECT_EQ(services.count("trelink.v1.AuditService"), 1u);
+  std::set<std::string> offered;
+  for (const auto& s : listed[0].list_services_response().service()) offered.insert(s.name());
+  EXPECT_EQ(offered.count("trelink.v1.AggregateService"), 1u);
+  EXPECT_EQ(offered.count("trelink.v1.AuditService"), 1u);
 
   // The auditor: fetch, verify, tamper, detect.
   grpc::ClientContext analyst_context;
@@ -224,10 +224,11 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
                                            dir + "/audit/checkpoint", "--pubkey", dir + "/log.pub"};
   ProcessResult verified = RunCommand(BinaryDir() + "/trelink-audit", verify, dir);
   EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
-  // Every answer and every refusal of a caller with a role is in the log;
-  // the call whose deadline passed is not.
-  EXPECT_NE(verified.stdout_text.find(absl::StrCat(query_files.size() + 3, " entries (", query_files.size(),
-                                                   " released tables, 3 refusals)")),
+  // Every answer and every refusal of a caller with a role is in the log
+  // (the two invalid queries among them); the call whose deadline passed is
+  // not.
+  EXPECT_NE(verified.stdout_text.find(absl::StrCat(query_files.size() + 4, " entries (", query_files.size(),
+                                                   " released tables, 4 refusals)")),
             std::string::npos)
       << verified.stdout_text;
   {
