@@ -29,6 +29,12 @@ OUT = HERE / "trelink_client" / "_proto"
 PROTOC = os.environ.get("PROTOC", shutil.which("protoc") or "protoc")
 GRPC_PLUGIN = os.environ.get("GRPC_PYTHON_PLUGIN", shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin")
 
+# The protos the client needs stubs of. proto/google/rpc (the error details,
+# decoded by errors.py without stubs) and proto/grpc/reflection stay out: as
+# modules they would register google.rpc.* in the process's descriptor pool
+# beside any copy the user's other packages bring.
+STUB_DIRS = ("trelink/", "grpc/health/")
+
 # "from trelink.v1 import x_pb2" / "import grpc.health.v1..." in generated code.
 IMPORT = re.compile(r"^(from|import) (trelink\.v1|grpc\.health\.v1)(\b)", re.MULTILINE)
 # The module name each generated module gives its classes.
@@ -36,7 +42,8 @@ MODULE_NAME = re.compile(r"'((?:trelink\.v1|grpc\.health\.v1)\.\w+_pb2)'")
 
 
 def generate_stubs() -> None:
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.glob("**/*.proto"))
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.glob("**/*.proto")
+                    if str(p.relative_to(PROTO_ROOT)).startswith(STUB_DIRS))
     if not protos:
         sys.exit(f"setup.py: no .proto files under {PROTO_ROOT}")
     for tool in (PROTOC, GRPC_PLUGIN):

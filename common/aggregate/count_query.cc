@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "common/config/proto_bytes.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -20,9 +21,7 @@ namespace {
 using trelink::v1::CountQuery;
 using trelink::v1::Dimension;
 
-absl::Status Invalid(const std::string& field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
+absl::Status Invalid(const std::string& field, absl::string_view what) { return FieldError(field, what); }
 
 int IndexOf(const google::protobuf::RepeatedPtrField<std::string>& list, absl::string_view value) {
   auto it = std::find(list.begin(), list.end(), value);

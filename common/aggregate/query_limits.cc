@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/aggregate/count_query.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -11,9 +12,7 @@ namespace {
 
 using google::protobuf::RepeatedPtrField;
 
-absl::Status TooLarge(const std::string& field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
+absl::Status TooLarge(const std::string& field, absl::string_view what) { return FieldError(field, what); }
 
 absl::Status CheckLabel(const std::string& field, const std::string& value) {
   if (value.size() <= kMaxQueryLabelBytes) return absl::OkStatus();

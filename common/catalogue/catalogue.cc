@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/text_config.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -181,8 +182,7 @@ absl::StatusOr<Catalogue> Catalogue::Load(const std::string& path) {
 
 absl::Status Catalogue::ValidateRole(const DatasetSpec& dataset, absl::string_view role) {
   if (std::find(dataset.roles().begin(), dataset.roles().end(), role) == dataset.roles().end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("role: \"", role, "\" is not a role of dataset ", dataset.name()));
+    return FieldError("role", absl::StrCat("\"", role, "\" is not a role of dataset ", dataset.name()));
   }
   return absl::OkStatus();
 }
@@ -190,7 +190,7 @@ absl::Status Catalogue::ValidateRole(const DatasetSpec& dataset, absl::string_vi
 absl::Status ValidateEventNotFuture(const trelink::v1::ContentRecord& record, absl::CivilDay today) {
   absl::CivilDay date;
   if (ParseIsoDate(record.event_date(), date) && date > today) {
-    return absl::InvalidArgumentError("event_date: after today");
+    return FieldError("event_date", "after today");
   }
   return absl::OkStatus();
 }
@@ -202,18 +202,16 @@ const DatasetSpec* Catalogue::Find(absl::string_view dataset) const {
 
 absl::Status Catalogue::ValidateContent(const DatasetSpec& dataset, const trelink::v1::ContentRecord& record) const {
   if (!Contains(dataset.events(), record.event())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("event: not an event of dataset ", dataset.name(), " (see the catalogue)"));
+    return FieldError("event", absl::StrCat("not an event of dataset ", dataset.name(), " (see the catalogue)"));
   }
   absl::CivilDay date;
   if (!ParseIsoDate(record.event_date(), date)) {
-    return absl::InvalidArgumentError("event_date: not an ISO date YYYY-MM-DD");
+    return FieldError("event_date", "not an ISO date YYYY-MM-DD");
   }
   const DateRange& range = event_dates_.at(dataset.name());
   if (date < range.earliest || date > range.latest) {
-    return absl::InvalidArgumentError(absl::StrCat("event_date: outside the dataset's range ",
-                                                   dataset.earliest_event_date(), " to ",
-                                                   dataset.latest_event_date()));
+    return FieldError("event_date", absl::StrCat("outside the dataset's range ", dataset.earliest_event_date(), " to ",
+                                                 dataset.latest_event_date()));
   }
   for (const auto& attribute : record.attributes()) {
     // Not a structured binding: C++17 lambdas cannot capture one (clang
@@ -223,33 +221,32 @@ absl::Status Catalogue::ValidateContent(const DatasetSpec& dataset, const trelin
     const auto it = std::find_if(dataset.attributes().begin(), dataset.attributes().end(),
                                  [&](const AttributeSpec& a) { return a.name() == name; });
     if (it == dataset.attributes().end()) {
-      return absl::InvalidArgumentError(absl::StrCat("attributes.", name, ": not an attribute of dataset ",
-                                                     dataset.name()));
+      return FieldError(absl::StrCat("attributes.", name), absl::StrCat("not an attribute of dataset ", dataset.name()));
     }
     if (value.empty()) continue;  // missing
-    const std::string field = absl::StrCat("attributes.", name, ": ");
+    const std::string field = absl::StrCat("attributes.", name);
     switch (it->type()) {
       case AttributeSpec::CODE:
         if (!Contains(it->allowed_values(), value)) {
-          return absl::InvalidArgumentError(absl::StrCat(field, "not one of the catalogue's allowed values"));
+          return FieldError(field, "not one of the catalogue's allowed values");
         }
         break;
       case AttributeSpec::INTEGER: {
         int64_t n = 0;
-        if (!absl::SimpleAtoi(value, &n)) return absl::InvalidArgumentError(absl::StrCat(field, "not an integer"));
+        if (!absl::SimpleAtoi(value, &n)) return FieldError(field, "not an integer");
         if (n < it->min() || n > it->max()) {
-          return absl::InvalidArgumentError(absl::StrCat(field, "outside ", it->min(), "..", it->max()));
+          return FieldError(field, absl::StrCat("outside ", it->min(), "..", it->max()));
         }
         break;
       }
       case AttributeSpec::DATE: {
         absl::CivilDay day;
-        if (!ParseIsoDate(value, day)) return absl::InvalidArgumentError(absl::StrCat(field, "not an ISO date"));
+        if (!ParseIsoDate(value, day)) return FieldError(field, "not an ISO date");
         break;
       }
       case AttributeSpec::TEXT:
         if (value.size() > 64 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= ' ' && c < 127; })) {
-          return absl::InvalidArgumentError(absl::StrCat(field, "must be up to 64 printable ASCII characters"));
+          return FieldError(field, "must be up to 64 printable ASCII characters");
         }
         break;
       default:
@@ -260,7 +257,7 @@ absl::Status Catalogue::ValidateContent(const DatasetSpec& dataset, const trelin
     if (!a.required()) continue;
     auto it = record.attributes().find(a.name());
     if (it == record.attributes().end() || it->second.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("attributes.", a.name(), ": required"));
+      return FieldError(absl::StrCat("attributes.", a.name()), "required");
     }
   }
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/field_violation.h"
 
 namespace trelink {
 
@@ -16,7 +17,7 @@ namespace {
 absl::Status CheckNameText(absl::string_view field, absl::string_view name) {
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": contains a control character"));
+      return FieldError(field, "contains a control character");
     }
   }
   return absl::OkStatus();
@@ -37,11 +38,11 @@ absl::Status ParticipantFields::Assign(const trelink::v1::Identifiers& ids, cons
   }
 
   absl::StatusOr<std::string> dob = NormaliseDate(ids.date_of_birth(), dob_range);
-  if (!dob.ok()) return absl::InvalidArgumentError(absl::StrCat("date_of_birth: ", dob.status().message()));
+  if (!dob.ok()) return FieldError("date_of_birth", dob.status().message());
   absl::StatusOr<std::string> sex = NormaliseSex(ids.sex());
-  if (!sex.ok()) return absl::InvalidArgumentError(absl::StrCat("sex: ", sex.status().message()));
+  if (!sex.ok()) return FieldError("sex", sex.status().message());
   absl::StatusOr<NormalisedPostcode> postcode = NormalisePostcode(ids.postcode());
-  if (!postcode.ok()) return absl::InvalidArgumentError(absl::StrCat("postcode: ", postcode.status().message()));
+  if (!postcode.ok()) return FieldError("postcode", postcode.status().message());
 
   if (absl::Status s = CheckNameText("given_name", ids.given_name()); !s.ok()) return s;
   if (absl::Status s = CheckNameText("family_name", ids.family_name()); !s.ok()) return s;

@@ -11,6 +11,7 @@
 #include "common/crypto/sealed_batch.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/pseudonym/participant_fields.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -35,20 +36,21 @@ bool IsValidLabel(const std::string& s, size_t max) {
 
 absl::Status CheckBatchHeader(const PseudonymiseBatchRequest& request, const PseudonymiserLimits& limits) {
   if (!IsValidLabel(request.batch_id(), 128)) {
-    return absl::InvalidArgumentError("batch_id: must be 1-128 characters of [A-Za-z0-9_.:-]");
+    return FieldError("batch_id", "must be 1-128 characters of [A-Za-z0-9_.:-]");
   }
   const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
   if (!IsValidLabel(request.project(), 64)) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "project: must be 1-64 characters of [A-Za-z0-9_.:-]"));
+    return FieldError("project", "must be 1-64 characters of [A-Za-z0-9_.:-]", batch);
   }
   if (!IsValidLabel(request.dataset(), 64)) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "dataset: must be 1-64 characters of [A-Za-z0-9_.:-]"));
+    return FieldError("dataset", "must be 1-64 characters of [A-Za-z0-9_.:-]", batch);
   }
-  if (request.records().empty()) return absl::InvalidArgumentError(absl::StrCat(batch, "records: batch is empty"));
+  if (request.records().empty()) return FieldError("records", "batch is empty", batch);
   if (static_cast<uint32_t>(request.records_size()) > limits.max_records_per_batch) {
-    return absl::ResourceExhaustedError(absl::StrCat(batch, "records: ", request.records_size(),
-                                                     " records exceed the limit of ", limits.max_records_per_batch,
-                                                     " per batch"));
+    return FieldError("records",
+                      absl::StrCat(request.records_size(), " records exceed the limit of ",
+                                   limits.max_records_per_batch, " per batch"),
+                      batch, absl::StatusCode::kResourceExhausted);
   }
   return absl::OkStatus();
 }
@@ -70,17 +72,17 @@ constexpr char kOptOutDataset[] = "opt-out";
 absl::Status CheckOptOutRecords(const PseudonymiseBatchRequest& request) {
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& record = request.records(r);
-    const std::string where = absl::StrCat("batch ", request.batch_id(), ": records[", r, "]");
+    const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
+    const std::string where = absl::StrCat("records[", r, "]");
     if (record.participants_size() != 1 || record.participants(0).role() != kOptOutDataset ||
         !record.record_id().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": an opt-out record has one participant, role \"opt-out\", and no record_id"));
+      return FieldError(where, "an opt-out record has one participant, role \"opt-out\", and no record_id", batch);
     }
     trelink::v1::Identifiers only_nhs;
     only_nhs.set_nhs_number(record.participants(0).identifiers().nhs_number());
     if (!google::protobuf::util::MessageDifferencer::Equals(only_nhs, record.participants(0).identifiers())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ".participants[0].identifiers: an opt-out carries an NHS number only"));
+      return FieldError(absl::StrCat(where, ".participants[0].identifiers"), "an opt-out carries an NHS number only",
+                        batch);
     }
   }
   return absl::OkStatus();
@@ -91,8 +93,8 @@ absl::Status CheckOptOutRecords(const PseudonymiseBatchRequest& request) {
 absl::Status CheckPurpose(const PseudonymiseBatchRequest& request) {
   const bool opt_out = request.purpose() == trelink::v1::BATCH_OPT_OUT;
   if (opt_out != (request.dataset() == kOptOutDataset)) {
-    return absl::InvalidArgumentError(absl::StrCat("batch ", request.batch_id(),
-                                                   ": dataset: \"opt-out\" is for opt-out lists, and only it is"));
+    return FieldError("dataset", "\"opt-out\" is for opt-out lists, and only it is",
+                      absl::StrCat("batch ", request.batch_id(), ": "));
   }
   return opt_out ? CheckOptOutRecords(request) : absl::OkStatus();
 }
@@ -178,18 +180,19 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   std::vector<std::string> others;
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& record = request.records(r);
+    const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
     auto where = [&](int p) {
-      return absl::StrCat("batch ", request.batch_id(), ": records[", r, "]", p < 0 ? "" : absl::StrCat(".participants[", p, "]"));
+      return absl::StrCat("records[", r, "]", p < 0 ? "" : absl::StrCat(".participants[", p, "]"));
     };
     trelink::v1::RecordKeys* record_keys = sealed.add_records();
     if (!record.record_id().empty()) {
       if (!IsValidRecordId(record.record_id())) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where(-1), ".record_id: must be 1-128 characters, none of them a control character"));
+        return FieldError(where(-1) + ".record_id", "must be 1-128 characters, none of them a control character",
+                          batch);
       }
       auto [first, fresh] = record_ids.emplace(record.record_id(), r);
       if (!fresh) {
-        return absl::InvalidArgumentError(absl::StrCat(where(-1), ".record_id: repeats records[", first->second, "]"));
+        return FieldError(where(-1) + ".record_id", absl::StrCat("repeats records[", first->second, "]"), batch);
       }
       const absl::string_view parts[] = {request.dataset(), record.record_id()};
       std::string* token = record_keys->mutable_record_token();
@@ -203,34 +206,32 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
     }
     if (request.purpose() == trelink::v1::BATCH_WITHDRAWAL) {
       if (record.record_id().empty() || !record.participants().empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where(-1), ": a withdrawal names a record_id and no participants"));
+        return FieldError(where(-1), "a withdrawal names a record_id and no participants", batch);
       }
       continue;
     }
-    if (record.participants().empty()) return absl::InvalidArgumentError(absl::StrCat(where(-1), ".participants: none"));
+    if (record.participants().empty()) return FieldError(where(-1) + ".participants", "none", batch);
     if (static_cast<uint32_t>(record.participants_size()) > limits_.max_participants_per_record) {
-      return absl::InvalidArgumentError(absl::StrCat(where(-1), ".participants: more than ",
-                                                     limits_.max_participants_per_record));
+      return FieldError(where(-1) + ".participants", absl::StrCat("more than ", limits_.max_participants_per_record),
+                        batch);
     }
     for (int p = 0; p < record.participants_size(); ++p) {
       const auto& participant = record.participants(p);
       if (!IsValidLabel(participant.role(), 32)) {
-        return absl::InvalidArgumentError(absl::StrCat(where(p), ".role: must be 1-32 characters of [A-Za-z0-9_.:-]"));
+        return FieldError(where(p) + ".role", "must be 1-32 characters of [A-Za-z0-9_.:-]", batch);
       }
       for (const auto& [name, value] : participant.identifiers().other()) {
         if (other_names_.count(name) == 0) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(where(p), ".identifiers.other: \"", name, "\" is not an identifier of the key schema"));
+          return FieldError(where(p) + ".identifiers.other",
+                            absl::StrCat("\"", name, "\" is not an identifier of the key schema"), batch);
         }
       }
       NormalisationNotes notes;
       if (absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(where(p), ".identifiers.", s.message()));
+        return NestedFieldError(s, where(p) + ".identifiers", batch);
       }
       if (request.purpose() == trelink::v1::BATCH_OPT_OUT && (notes.nhs_number_invalid || notes.nhs_number_missing)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where(p), ".identifiers.nhs_number: an opt-out needs a valid NHS number"));
+        return FieldError(where(p) + ".identifiers.nhs_number", "an opt-out needs a valid NHS number", batch);
       }
       stats.set_participants(stats.participants() + 1);
       if (notes.nhs_number_invalid) stats.set_invalid_nhs_numbers(stats.invalid_nhs_numbers() + 1);

@@ -8,11 +8,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 
+#include <climits>
 #include <cstdio>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/reflection_v1.h"
 #include "common/server/tls.h"
 #include "common/status/status_macros.h"
 
@@ -40,6 +42,31 @@ absl::Status WritePortFile(const std::string& path, int port) {
   }
   return absl::OkStatus();
 }
+
+// Milliseconds for a channel argument, where INT_MAX means never.
+int Milliseconds(uint32_t seconds) {
+  return seconds == 0 || seconds > INT_MAX / 1000 ? INT_MAX : static_cast<int>(seconds * 1000);
+}
+
+void ApplyConnectionLifetime(const trelink::v1::ConnectionLifetime& config, grpc::ServerBuilder& builder) {
+  const ConnectionLifetimeDefaults defaults;
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(config.has_keepalive_time_seconds()
+                                                                          ? config.keepalive_time_seconds()
+                                                                          : defaults.keepalive_time_seconds));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             Milliseconds(config.has_keepalive_timeout_seconds() ? config.keepalive_timeout_seconds()
+                                                                                 : defaults.keepalive_timeout_seconds));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, config.keepalive_permit_without_calls() ? 1 : 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             Milliseconds(config.has_max_connection_age_seconds() ? config.max_connection_age_seconds()
+                                                                                  : defaults.max_connection_age_seconds));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             Milliseconds(config.has_max_connection_age_grace_seconds()
+                                              ? config.max_connection_age_grace_seconds()
+                                              : defaults.max_connection_age_grace_seconds));
+}
+
+constexpr char kHealthService[] = "grpc.health.v1.Health";
 
 }  // namespace
 
@@ -89,6 +116,8 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::strin
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  std::shared_ptr<const ServedServices> served = AddReflectionV1(builder);
+  ApplyConnectionLifetime(config.connections(), builder);
   int port = 0;
   builder.AddListeningPort(config.listen_address(), credentials, &port);
   const int max_bytes =
@@ -100,7 +129,12 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::strin
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
   }
+  // "" stands for the whole server; each service is also reported by its
+  // own name, so a client can wait for the one it calls.
   server->GetHealthCheckService()->SetServingStatus(true);
+  for (const std::string& service : served->names()) {
+    if (service != kHealthService) server->GetHealthCheckService()->SetServingStatus(service, true);
+  }
   std::printf("%s listening on %s:%d\n", name.c_str(), host.c_str(), port);
   std::fflush(stdout);
   if (!config.port_file().empty()) {
@@ -111,6 +145,12 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const std::strin
     }
   }
   return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(server), port, config.port_file()));
+}
+
+void ServiceHost::SetNotServing(const std::string& service, absl::string_view reason) {
+  LogError(absl::StrCat(service, " reports NOT_SERVING to health checks: ", reason));
+  server_->GetHealthCheckService()->SetServingStatus(service, false);
+  server_->GetHealthCheckService()->SetServingStatus("", false);
 }
 
 void ServiceHost::Shutdown(absl::Duration grace) {

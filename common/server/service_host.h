@@ -1,6 +1,8 @@
 // The scaffolding every trelink service binary shares: listen with mTLS (or
-// plain text on loopback when explicitly asked), serve health and
-// reflection, report the bound port, and shut down gracefully on SIGTERM.
+// plain text on loopback when explicitly asked), serve health (for the
+// server, "", and for each service by name) and reflection (v1 and
+// v1alpha), keep connections alive and age them, report the bound port, and
+// shut down gracefully on SIGTERM.
 #pragma once
 
 #include <grpcpp/server.h>
@@ -11,12 +13,21 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "trelink/v1/config.pb.h"
 
 namespace trelink {
 
 inline constexpr uint32_t kDefaultMaxMessageBytes = 32 << 20;
+
+// ServerConfig.connections fields left unset (see config.proto).
+struct ConnectionLifetimeDefaults {
+  uint32_t keepalive_time_seconds = 300;
+  uint32_t keepalive_timeout_seconds = 20;
+  uint32_t max_connection_age_seconds = 3600;
+  uint32_t max_connection_age_grace_seconds = 600;
+};
 
 // The verified client certificate's subject common name; empty when the
 // peer presented none (plain text).
@@ -36,6 +47,11 @@ class ServiceHost {
                                                             const std::vector<grpc::Service*>& services);
 
   int port() const { return port_; }
+  // Reports `service` ("trelink.v1.AggregateService") and the server as
+  // NOT_SERVING to health checks from now on, and logs `reason`: the
+  // service cannot answer (its disclosure log is lost, say) until restarted.
+  // Thread-safe.
+  void SetNotServing(const std::string& service, absl::string_view reason);
   // Marks the service not serving, then stops accepting calls and waits up to
   // `grace` for calls in flight before cancelling them. Removes the port
   // file, so nobody waits on a stale port.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/aggregate/query_limits.h"
 #include "common/log/log.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -93,6 +94,16 @@ void NoteReasons(const CountTableDraft& table, trelink::v1::LogEntry& entry) {
 
 }  // namespace
 
+absl::StatusOr<uint64_t> AggregateHandler::AppendRelease(trelink::v1::LogEntry& entry) {
+  absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
+  if (logged.ok()) return logged;
+  LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
+  if (logged.status().code() == absl::StatusCode::kDataLoss && context_.log_lost) {
+    context_.log_lost("the disclosure log cannot record answers until the aggregator restarts");
+  }
+  return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
+}
+
 absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::v1::CountQuery& query,
                                                                  trelink::v1::LogEntry& entry, const CallState& call) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<const EventIndex> index, IndexFor(query.project()));
@@ -122,22 +133,13 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   }
   *entry.mutable_table() = table;
   NoteReasons(evaluated.table, entry);
-  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, AppendRelease(entry));
   // Remembered, so that the same query asked again gets this table.
   if (context_.ledger != nullptr) {
     if (absl::Status kept = context_.ledger->Replay(entry); !kept.ok()) LogError(kept.ToString());
   }
   table.set_log_index(logged);
   return table;
-}
-
-absl::StatusOr<uint64_t> AggregateHandler::LogAnswer(trelink::v1::LogEntry& entry) {
-  absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
-  if (!logged.ok()) {
-    LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
-    return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
-  }
-  return logged;
 }
 
 // sdc mode: the same query on the same generation gets the table it got
@@ -153,7 +155,7 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerAgain(const trel
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
   *entry.mutable_table() = table;
   entry.set_repeat_of(earlier.index);
-  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, AppendRelease(entry));
   table.set_log_index(logged);
   return table;
 }
@@ -185,7 +187,7 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerWithNoise(const 
   }
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
   *entry.mutable_table() = table;
-  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, AppendRelease(entry));
   // The log holds the charge now; the ledger follows it.
   if (absl::Status charged = ledger.Replay(entry); !charged.ok()) LogError(charged.ToString());
   table.set_log_index(logged);
@@ -198,7 +200,7 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AuthorizeAndAnswer(abs
                                                                              const CallState& call) {
   TRELINK_ASSIGN_OR_RETURN(Caller caller,
                            context_.access->Authorize(identity, {trelink::v1::ANALYST}, query.project(), "Count"));
-  if (query.project().empty()) return absl::InvalidArgumentError("project: required");
+  if (query.project().empty()) return FieldError("project", "required");
   if (!Serves(query.project())) {
     // Its tables would land in a log whose auditors need not hold the project.
     return absl::NotFoundError(absl::StrCat("project \"", query.project(), "\" is not served by this aggregator"));

@@ -41,6 +41,10 @@ struct AggregateContext {
   // them again), rebuilt from the log at start (LoadLedger). Null: no
   // repeats are recognised and dp mode cannot answer.
   PrivacyLedger* ledger = nullptr;
+  // Called once the disclosure log refuses every append (DATA_LOSS: a failed
+  // append it could not undo), so health checks can say the service cannot
+  // answer until restarted; may be empty. Thread-safe.
+  std::function<void(absl::string_view reason)> log_lost = nullptr;
 };
 
 // Replays every entry of the log into `ledger`; DATA_LOSS when the charges
@@ -84,9 +88,6 @@ class AggregateHandler {
   absl::StatusOr<trelink::v1::CountTable> AnswerAgain(const trelink::v1::CountQuery& query,
                                                       const PrivacyLedger::Earlier& earlier,
                                                       trelink::v1::LogEntry& entry, const CallState& call);
-  // Appends the entry of an answer; UNAVAILABLE (the answer withheld) when
-  // the log cannot take it.
-  absl::StatusOr<uint64_t> LogAnswer(trelink::v1::LogEntry& entry);
   absl::StatusOr<std::shared_ptr<const EventIndex>> IndexFor(const std::string& project);
   absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query, trelink::v1::LogEntry& entry,
                                                  const CallState& call);
@@ -94,6 +95,9 @@ class AggregateHandler {
                                                              const trelink::v1::CountQuery& query,
                                                              trelink::v1::LogEntry& entry, const CallState& call);
   absl::Status RefuseStranger(absl::string_view identity);
+  // Appends a release to the log; UNAVAILABLE (nothing may be released)
+  // when it cannot.
+  absl::StatusOr<uint64_t> AppendRelease(trelink::v1::LogEntry& entry);
 
   AggregateContext context_;
   std::mutex mu_;

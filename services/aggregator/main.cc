@@ -1,6 +1,8 @@
 // trelink-aggregator: serves AggregateService and AuditService.
 //
 //   trelink-aggregator --config aggregator.textproto
+#include <atomic>
+
 #include "common/config/text_config.h"
 #include "common/log/log.h"
 #include "common/sdc/stored_release_history.h"
@@ -69,11 +71,19 @@ absl::Status Serve(const std::string& config_path) {
   context.project_controls = by_project;
   context.ledger = &ledger;
   if (config.refresh_seconds() != 0) context.refresh_interval = absl::Seconds(config.refresh_seconds());
+  // Set as soon as the host is up (calls, and so a lost log, need the host).
+  std::atomic<ServiceHost*> serving_host{nullptr};
+  context.log_lost = [&serving_host](absl::string_view reason) {
+    if (ServiceHost* host = serving_host.load(); host != nullptr) {
+      host->SetNotServing(trelink::v1::AggregateService::service_full_name(), reason);
+    }
+  };
   AggregateHandler handler(context);
   AggregateServiceImpl aggregate(handler, *count_limit);
   AuditServiceImpl audit(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,
                            ServiceHost::Start("trelink-aggregator", config.server(), {&aggregate, &audit}));
+  serving_host.store(host.get());
   return ServeUntilSignal(
       *host, absl::StrCat("serving; policy ", (*control)->policy().version(), " (k=", (*control)->policy().threshold(),
                           ", base ", (*control)->policy().rounding_base(), "; ", project_controls.size(),

@@ -13,8 +13,11 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/server/grpc_status.h"
 #include "common/server/tls.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
 #include "services/cli/csv_batches.h"
@@ -198,7 +201,15 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
 }  // namespace
 
 absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  const absl::Status result = FromGrpcStatus(status);
+  // The fields the server named, spelled out unless its message already does.
+  std::string named;
+  for (const FieldViolation& violation : FieldViolations(result)) {
+    if (!absl::StrContains(result.message(), violation.field)) {
+      absl::StrAppend(&named, "\n  field ", violation.field, ": ", violation.description);
+    }
+  }
+  return named.empty() ? result : absl::Status(result.code(), absl::StrCat(result.message(), named));
 }
 
 absl::Status Prefixed(const grpc::Status& status, absl::string_view service) {

@@ -2,17 +2,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
 
-absl::Status LinkageHandler::ValidateEventDates(const trelink::v1::IngestBatchRequest& request) const {
+// The content of each record, checked here as well as by the ingester (which
+// checks it against the dataset in the sealed keys, once opened) so that the
+// error names the record's field for a client to read.
+absl::Status LinkageHandler::ValidateRecords(const trelink::v1::IngestBatchRequest& request) const {
+  const std::string batch = absl::StrCat("batch ", request.sealed().batch_id(), ": ");
+  const trelink::v1::DatasetSpec* dataset = catalogue_.Find(request.sealed().dataset());
+  if (dataset == nullptr) return absl::OkStatus();  // the ingester says so
   const absl::CivilDay today = absl::ToCivilDay(run_context_.clock->Now(), absl::UTCTimeZone());
   for (int r = 0; r < request.records_size(); ++r) {
-    if (absl::Status s = ValidateEventNotFuture(request.records(r), today); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch ", request.sealed().batch_id(), ": records[", r, "].", s.message()));
-    }
+    absl::Status s = catalogue_.ValidateContent(*dataset, request.records(r));
+    if (s.ok()) s = ValidateEventNotFuture(request.records(r), today);
+    if (!s.ok()) return NestedFieldError(s, absl::StrCat("records[", r, "]"), batch);
   }
   return absl::OkStatus();
 }
@@ -22,8 +28,8 @@ absl::StatusOr<trelink::v1::BatchResult> LinkageHandler::Ingest(
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::PROVIDER}, request.sealed().project(), "Ingest").status());
   TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.sealed().dataset(), "Ingest"));
-  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
-  absl::Status valid = ValidateEventDates(request);
+  if (request.sealed().project().empty()) return FieldError("sealed.project", "required");
+  absl::Status valid = ValidateRecords(request);
   absl::StatusOr<trelink::v1::BatchResult> result = valid.ok() ? ingester_.Ingest(request) : valid;
   if (!result.ok()) {
     // Batch, record and field only: safe to log.
@@ -37,7 +43,7 @@ absl::StatusOr<trelink::v1::WithdrawResponse> LinkageHandler::Withdraw(
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::PROVIDER}, request.sealed().project(), "Withdraw").status());
   TRELINK_RETURN_IF_ERROR(access_.AuthorizeDataset(identity, request.sealed().dataset(), "Withdraw"));
-  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
+  if (request.sealed().project().empty()) return FieldError("sealed.project", "required");
   absl::StatusOr<trelink::v1::WithdrawResponse> response = ingester_.Withdraw(request);
   if (response.ok()) {
     LogInfo(absl::StrCat("withdrawal ", request.sealed().batch_id(), " from \"", identity, "\": ",
@@ -51,7 +57,7 @@ absl::StatusOr<trelink::v1::OptOutResponse> LinkageHandler::ApplyOptOut(
     absl::string_view identity, const trelink::v1::OptOutRequest& request) const {
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::LINKAGE_ADMIN}, request.sealed().project(), "ApplyOptOut").status());
-  if (request.sealed().project().empty()) return absl::InvalidArgumentError("sealed.project: required");
+  if (request.sealed().project().empty()) return FieldError("sealed.project", "required");
   absl::StatusOr<trelink::v1::OptOutResponse> response = ingester_.ApplyOptOut(request);
   if (response.ok() && request.complete()) {
     LogInfo(absl::StrCat("opt-out list ", request.list_version(), " of project ", request.sealed().project(),
@@ -64,7 +70,7 @@ absl::StatusOr<trelink::v1::LinkageReport> LinkageHandler::RunLinkage(absl::stri
                                                                       const trelink::v1::RunLinkageRequest& request) {
   TRELINK_RETURN_IF_ERROR(
       access_.Authorize(identity, {trelink::v1::LINKAGE_ADMIN}, request.project(), "RunLinkage").status());
-  if (request.project().empty()) return absl::InvalidArgumentError("project: required");
+  if (request.project().empty()) return FieldError("project", "required");
   std::unique_lock<std::mutex> lock(run_mu_, std::try_to_lock);
   if (!lock.owns_lock()) {
     return absl::FailedPreconditionError("RunLinkage: a linkage run is already in progress; try again when it ends");

@@ -16,12 +16,17 @@ namespace trelink {
 class LinkageHandler {
  public:
   // Nothing is owned; everything must outlive the handler.
-  LinkageHandler(const AccessPolicy& access, const BatchIngester& ingester, LinkageRunContext run_context,
-                 LinkageOptions options)
-      : access_(access), ingester_(ingester), run_context_(std::move(run_context)), options_(std::move(options)) {}
+  LinkageHandler(const AccessPolicy& access, const Catalogue& catalogue, const BatchIngester& ingester,
+                 LinkageRunContext run_context, LinkageOptions options)
+      : access_(access),
+        catalogue_(catalogue),
+        ingester_(ingester),
+        run_context_(std::move(run_context)),
+        options_(std::move(options)) {}
 
-  // Providers, for a project they may act on and a dataset they hold. An
-  // event after today (the run context's clock) is INVALID_ARGUMENT.
+  // Providers, for a project they may act on and a dataset they hold. A
+  // record the catalogue refuses, or an event after today (the run
+  // context's clock), is INVALID_ARGUMENT naming the record's field.
   absl::StatusOr<trelink::v1::BatchResult> Ingest(absl::string_view identity,
                                                   const trelink::v1::IngestBatchRequest& request) const;
   // Providers, for a project they may act on and a dataset they hold.
@@ -40,9 +45,10 @@ class LinkageHandler {
                                                        const trelink::v1::GetLinkageReportRequest& request) const;
 
  private:
-  absl::Status ValidateEventDates(const trelink::v1::IngestBatchRequest& request) const;
+  absl::Status ValidateRecords(const trelink::v1::IngestBatchRequest& request) const;
 
   const AccessPolicy& access_;
+  const Catalogue& catalogue_;
   const BatchIngester& ingester_;
   LinkageRunContext run_context_;
   LinkageOptions options_;

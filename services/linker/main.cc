@@ -32,7 +32,7 @@ absl::Status Serve(const std::string& config_path) {
   const uint32_t max_records = config.max_records_per_batch() != 0 ? config.max_records_per_batch() : 10000;
   const uint32_t threshold = config.disclosure_threshold() != 0 ? config.disclosure_threshold() : 10;
   BatchIngester ingester(catalogue, keys, *store, max_records);
-  LinkageHandler handler(access, ingester, LinkageRunContext{store.get(), &Clock::System(), nullptr, threshold},
+  LinkageHandler handler(access, catalogue, ingester, LinkageRunContext{store.get(), &Clock::System(), nullptr, threshold},
                          options);
   LinkageServiceImpl service(handler);
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ServiceHost> host,

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -14,14 +15,13 @@ absl::Status ValidateAgainstCatalogue(const Catalogue& catalogue,
   const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
   const trelink::v1::DatasetSpec* dataset = catalogue.Find(request.dataset());
   if (dataset == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "dataset: \"", request.dataset(), "\" is not in the catalogue"));
+    return FieldError("dataset", absl::StrCat("\"", request.dataset(), "\" is not in the catalogue"), batch);
   }
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& participants = request.records(r).participants();
     for (int p = 0; p < participants.size(); ++p) {
       if (absl::Status s = Catalogue::ValidateRole(*dataset, participants[p].role()); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "].participants[", p, "].", s.message()));
+        return NestedFieldError(s, absl::StrCat("records[", r, "].participants[", p, "]"), batch);
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -181,6 +182,31 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(refused.error_message().find("group_by[0].attribute: \"local_authority\" is not groupable"), std::string::npos)
       << refused.error_message();
+  EXPECT_EQ(::trelink::testing::BadRequestFields(refused), std::vector<std::string>{"group_by[0].attribute"});
+  trelink::v1::CountQuery no_values;
+  ASSERT_THAT(LoadTextConfig(std::string(TRELINK_SOURCE_DIR) + "/deploy/queries/q6_parental_learning_disability.textproto",
+                             no_values),
+              IsOk());
+  no_values.mutable_cohort()->mutable_filters(0)->clear_values();
+  refused = Count(ports["aggregator"], "analyst", no_values, table);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(::trelink::testing::BadRequestFields(refused), std::vector<std::string>{"cohort.filters[0].values"})
+      << refused.error_message();
+
+  // Health per service, and reflection v1 listing both of this server's.
+  for (const std::string service : {"", "trelink.v1.AggregateService", "trelink.v1.AuditService"}) {
+    auto health = ::trelink::testing::HealthOf(ports["aggregator"], "analyst", service);
+    ASSERT_THAT(health, IsOk()) << service;
+    EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  grpc::reflection::v1::ServerReflectionRequest list;
+  list.set_list_services("");
+  auto listed = ::trelink::testing::ReflectV1(ports["aggregator"], "analyst", {list});
+  ASSERT_EQ(listed.size(), 1u);
+  std::set<std::string> offered;
+  for (const auto& s : listed[0].list_services_response().service()) offered.insert(s.name());
+  EXPECT_EQ(offered.count("trelink.v1.AggregateService"), 1u);
+  EXPECT_EQ(offered.count("trelink.v1.AuditService"), 1u);
 
   // The auditor: fetch, verify, tamper, detect.
   grpc::ClientContext analyst_context;
@@ -198,10 +224,11 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
                                            dir + "/audit/checkpoint", "--pubkey", dir + "/log.pub"};
   ProcessResult verified = RunCommand(BinaryDir() + "/trelink-audit", verify, dir);
   EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
-  // Every answer and every refusal of a caller with a role is in the log;
-  // the call whose deadline passed is not.
-  EXPECT_NE(verified.stdout_text.find(absl::StrCat(query_files.size() + 3, " entries (", query_files.size(),
-                                                   " released tables, 3 refusals)")),
+  // Every answer and every refusal of a caller with a role is in the log
+  // (the two invalid queries among them); the call whose deadline passed is
+  // not.
+  EXPECT_NE(verified.stdout_text.find(absl::StrCat(query_files.size() + 4, " entries (", query_files.size(),
+                                                   " released tables, 4 refusals)")),
             std::string::npos)
       << verified.stdout_text;
   {

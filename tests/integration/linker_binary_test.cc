@@ -229,6 +229,19 @@ TEST_F(LinkerIngestTest, AnEventAfterTodayIsRejected) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_NE(status.error_message().find("batch m-1: records[1].event_date: after today"), std::string::npos)
       << status.error_message();
+  EXPECT_EQ(::trelink::testing::BadRequestFields(status), std::vector<std::string>{"records[1].event_date"});
+}
+
+// The field at fault reaches the client as google.rpc.BadRequest details,
+// and neither they nor the message repeat the value.
+TEST_F(LinkerIngestTest, ContentOutsideTheCatalogueNamesTheRecordsField) {
+  trelink::v1::IngestBatchRequest bad = MaternityIngest("m-2");
+  (*bad.mutable_records(1)->mutable_attributes())["region"] = "Atlantis-7";
+  grpc::Status status = Ingest(linker_port_, "provider.maternity", {bad});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_message(), "batch m-2: records[1].attributes.region: not one of the catalogue's allowed values");
+  EXPECT_EQ(::trelink::testing::BadRequestFields(status), std::vector<std::string>{"records[1].attributes.region"});
+  EXPECT_EQ((status.error_message() + status.error_details()).find("Atlantis"), std::string::npos);
 }
 
 }  // namespace

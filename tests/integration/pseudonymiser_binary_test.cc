@@ -1,5 +1,6 @@
 // End to end: the real trelink-keygen, trelink-pseudonymiser and trelink-cli
 // binaries, with mTLS on a loopback port.
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/util/delimited_message_util.h>
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 
 #include <fcntl.h>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_format.h"
 #include "common/crypto/sealed_batch.h"
@@ -21,7 +23,10 @@
 namespace trelink {
 namespace {
 
+using ::trelink::testing::BadRequestFields;
 using ::trelink::testing::BinaryDir;
+using ::trelink::testing::HealthOf;
+using ::trelink::testing::ReflectV1;
 using ::trelink::testing::CertDir;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::MaternityBatch;
@@ -128,13 +133,53 @@ TEST_F(PseudonymiserBinaryTest, IdentifiersNeverReachLogsOrErrors) {
   grpc::Status status = PseudonymStub(*port, "provider.maternity")->Pseudonymise(&context, bad, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "batch m-9: records[4].participants[0].identifiers.postcode: not a UK postcode or outward code");
+  // The field, for a client to read, in google.rpc.BadRequest details.
+  EXPECT_EQ(BadRequestFields(status), std::vector<std::string>{"records[4].participants[0].identifiers.postcode"});
   ProcessResult stopped = service.Stop();
-  const std::string everything = status.error_message() + stopped.stdout_text + stopped.stderr_text;
+  const std::string everything =
+      status.error_message() + status.error_details() + stopped.stdout_text + stopped.stderr_text;
   EXPECT_NE(stopped.stderr_text.find("rejected a batch"), std::string::npos);  // the rejection was logged...
   for (const char* value : {"QX99", "ZZZZ", "Quennell", "QUENNELL", "Ashdown", "9434765919", "943 476 5919",
                                    "1991-03-14", "Amelia", "Olivia", "LS6"}) {
     EXPECT_EQ(everything.find(value), std::string::npos) << value;  // ...without any identifier
   }
+}
+
+TEST_F(PseudonymiserBinaryTest, ReportsHealthPerServiceAndServesReflectionV1) {
+  ServiceProcess service = StartService();
+  auto port = service.WaitUntilServing("pseudonymiser.port", "provider.maternity", absl::Seconds(30));
+  ASSERT_THAT(port, IsOk());
+  using Serving = grpc::health::v1::HealthCheckResponse;
+  for (const std::string name : {"", "trelink.v1.PseudonymService"}) {
+    auto health = HealthOf(*port, "analyst", name);
+    ASSERT_THAT(health, IsOk()) << name;
+    EXPECT_EQ(*health, Serving::SERVING) << name;
+  }
+  // A service this server does not have is unknown to its health checks.
+  EXPECT_EQ(HealthOf(*port, "analyst", "trelink.v1.AggregateService").status().code(), absl::StatusCode::kNotFound);
+
+  grpc::reflection::v1::ServerReflectionRequest list;
+  list.set_list_services("");
+  grpc::reflection::v1::ServerReflectionRequest symbol;
+  symbol.set_file_containing_symbol("trelink.v1.PseudonymService.Pseudonymise");
+  grpc::reflection::v1::ServerReflectionRequest unknown;
+  unknown.set_file_by_filename("trelink/v1/nothing.proto");
+  auto answers = ReflectV1(*port, "analyst", {list, symbol, unknown});
+  ASSERT_EQ(answers.size(), 3u);
+  std::set<std::string> services;
+  for (const auto& s : answers[0].list_services_response().service()) services.insert(s.name());
+  EXPECT_EQ(services, (std::set<std::string>{"trelink.v1.PseudonymService", "grpc.health.v1.Health",
+                                             "grpc.reflection.v1.ServerReflection",
+                                             "grpc.reflection.v1alpha.ServerReflection"}));
+  // The file defining the method comes first, then what it imports.
+  ASSERT_GE(answers[1].file_descriptor_response().file_descriptor_proto_size(), 2);
+  google::protobuf::FileDescriptorProto file;
+  ASSERT_TRUE(file.ParseFromString(answers[1].file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(file.name(), "trelink/v1/pseudonym.proto");
+  ASSERT_EQ(file.service_size(), 1);
+  EXPECT_EQ(file.service(0).name(), "PseudonymService");
+  EXPECT_EQ(answers[1].original_request().file_containing_symbol(), "trelink.v1.PseudonymService.Pseudonymise");
+  EXPECT_EQ(answers[2].error_response().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(PseudonymiserBinaryTest, RefusesToStartOnAGroupReadableKeyFile) {

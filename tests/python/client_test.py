@@ -208,8 +208,9 @@ class RefusalTest(unittest.TestCase):
             analyst.count(query)
         self.assertEqual(error.exception.code.name, "INVALID_ARGUMENT")
         self.assertIn("group_by[0].attribute", str(error.exception))
-        for violation in error.exception.field_violations:  # when the server sends google.rpc details
-            self.assertTrue(violation.field)
+        # The field, machine-readable, from the google.rpc.BadRequest details.
+        self.assertEqual([v.field for v in error.exception.field_violations], ["group_by[0].attribute"])
+        self.assertIn("shoe_size", error.exception.field_violations[0].description)  # says which name is unknown
 
     def test_wrong_role_is_permission_denied(self):
         with tc.Aggregator(AGGREGATOR, tls("provider.maternity")) as provider, \
