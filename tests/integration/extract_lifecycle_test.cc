@@ -17,6 +17,7 @@ namespace {
 
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
 using ::trelink::testing::TlsFlags;
@@ -47,7 +48,7 @@ class ExtractLifecycleTest : public ::testing::Test {
 
   ProcessResult Cli(const std::string& command, const std::vector<std::string>& flags, const std::string& identity) {
     ProcessResult result = RunCommand(BinaryDir() + "/trelink-cli",
-                                      Concat(Concat(Concat({command}, flags), services_.CliEndpoints()), TlsFlags(identity)),
+                                      Concat(Concat(Concat({command}, flags), FlagsFor(command, services_.CliEndpoints())), TlsFlags(identity)),
                                       dir_);
     EXPECT_EQ(result.exit_code, 0) << command << ": " << result.stderr_text;
     return result;
@@ -139,7 +140,7 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
   // Another provider cannot withdraw maternity records.
   ProcessResult refused = RunCommand(
       BinaryDir() + "/trelink-cli",
-      Concat(Concat({"withdraw", "--dataset", "maternity", "--csv", "withdraw.csv"}, services_.CliEndpoints()),
+      Concat(Concat({"withdraw", "--dataset", "maternity", "--csv", "withdraw.csv"}, FlagsFor("withdraw", services_.CliEndpoints())),
              TlsFlags("provider.court")),
       dir_);
   EXPECT_NE(refused.exit_code, 0);
@@ -174,7 +175,7 @@ TEST_F(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedA
   // the opted-out mother back in, so it is refused until the list is
   // applied again.
   ProcessResult refused = RunCommand(
-      BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, services_.CliEndpoints()), TlsFlags("linkage-admin")), dir_);
+      BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, FlagsFor("link", services_.CliEndpoints())), TlsFlags("linkage-admin")), dir_);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.stderr_text.find("apply the opt-out list again"), std::string::npos) << refused.stderr_text;
   Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
