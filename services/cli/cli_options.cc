@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -244,7 +243,6 @@ ParsedCommandLine ParseCliArguments(const std::vector<std::string>& args) {
   DefineCommands(app, options);
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  std::ostringstream out, err;
   if (args.size() <= 1) {
     parsed.err = app.help();
     parsed.exit_code = kExitUsage;
@@ -253,8 +251,7 @@ ParsedCommandLine ParseCliArguments(const std::vector<std::string>& args) {
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::CallForHelp&) {
-    const std::vector<CLI::App*> chosen = app.get_subcommands();
-    parsed.out = chosen.empty() ? app.help() : chosen.front()->help();
+    parsed.out = app.help();  // the chosen command's, named "trelink-cli COMMAND"
     return parsed;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) {

@@ -34,9 +34,12 @@ std::string Unavailable(const grpc::Status& status, const Endpoint& endpoint) {
                           endpoint.ca_file, " does not vouch for (", probe.detail,
                           "): check --ca, and that the address is the ", TrelinkService(endpoint));
     case TlsProbeOutcome::kClientRefused:
+      if (endpoint.certificate_file.empty()) {
+        return absl::StrCat("the server at ", endpoint.address,
+                            " requires a client certificate: pass --cert and --key");
+      }
       return absl::StrCat("the server at ", endpoint.address, " refused this client's certificate",
-                          endpoint.certificate_file.empty() ? " (none was given: pass --cert and --key)"
-                                                            : absl::StrCat(" --cert ", endpoint.certificate_file),
+                          " --cert ", endpoint.certificate_file,
                           " (", probe.detail,
                           "): it must be issued by the CA the server trusts and be within its validity period");
     case TlsProbeOutcome::kHandshakeFailed:

@@ -3,6 +3,8 @@
 // exit codes; `trelink-cli COMMAND --help` a command's flags, with an
 // example (services/cli/cli_options.cc). Every flag is checked before any
 // call; every call goes over mTLS with the certificate given by --cert/--key.
+#include <grpc/support/log.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -68,6 +70,9 @@ absl::StatusOr<int> Dispatch(const CliOptions& o) {
 
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-cli");
+  // gRPC's own log lines ("Handshake failed with fatal error ...") say less
+  // than the CLI's messages and come before them: not shown.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   trelink::ParsedCommandLine parsed = trelink::ParseCliArguments(std::vector<std::string>(argv, argv + argc));
   std::fputs(parsed.out.c_str(), stdout);
   std::fputs(parsed.err.c_str(), stderr);

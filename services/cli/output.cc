@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -85,7 +86,13 @@ std::string OutputValue::ScalarText() const {
     case Kind::kBool: return bool_ ? "true" : "false";
     case Kind::kInteger: return absl::StrCat(integer_);
     case Kind::kUnsigned: return absl::StrCat(unsigned_);
-    case Kind::kDouble: return absl::StrFormat("%.17g", double_);
+    case Kind::kDouble: {
+      // The shortest of 15 or 17 digits that reads back as the same double.
+      std::string text = absl::StrFormat("%.15g", double_);
+      double back = 0;
+      if (!absl::SimpleAtod(text, &back) || back != double_) text = absl::StrFormat("%.17g", double_);
+      return text;
+    }
     case Kind::kString: return string_;
     default: return "";
   }

@@ -1,6 +1,8 @@
 #include "services/cli/tls_diagnosis.h"
 
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -151,6 +153,27 @@ bool RefusedClientCertificate(unsigned long error) {
   }
 }
 
+// Writing to a connection the server closed raises SIGPIPE, which would end
+// the CLI before it could explain: blocked on this thread for the probe, and
+// any that arrived taken before unblocking.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &before_);
+  }
+  ~SigpipeBlocked() {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &now) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, before_;
+};
+
 TlsProbeResult Failure(unsigned long error) {
   const char* reason = ERR_reason_error_string(error);
   const std::string detail = reason != nullptr ? reason : "the TLS handshake failed";
@@ -169,6 +192,7 @@ TlsProbeResult ProbeTls(const std::string& address, const std::string& ca, const
     port = address.substr(colon + 1);
   }
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const SigpipeBlocked sigpipe_blocked;
   std::string detail;
   const int fd = ConnectTcp(host, port, std::clamp(timeout_seconds, 1, 10), detail);
   if (fd < 0) return {TlsProbeOutcome::kNoAnswer, detail};
@@ -205,9 +229,13 @@ TlsProbeResult ProbeTls(const std::string& address, const std::string& ca, const
     char buffer[64];
     if (SSL_read(ssl.get(), buffer, sizeof buffer) <= 0) {
       const unsigned long error = ERR_peek_error();
-      result = error != 0 ? Failure(error)
-                          : TlsProbeResult{TlsProbeOutcome::kHandshakeFailed,
-                                           "the server closed the connection after the handshake"};
+      // A gRPC server that will not take the certificate closes the
+      // connection without an alert once it has seen it; one that took it
+      // answers the preface with its settings.
+      const bool closed = error == 0 || ERR_GET_REASON(error) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+      result = closed ? TlsProbeResult{TlsProbeOutcome::kClientRefused,
+                                       "it closed the connection once it had seen the certificate"}
+                      : Failure(error);
     }
   }
   ERR_clear_error();

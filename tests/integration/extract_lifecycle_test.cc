@@ -113,8 +113,12 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
   // nobody here, and one that is not an NHS number.
   WriteCsv("opt-out.csv", "nhs_number",
            {::trelink::testing::SeriesNhsNumber(7), ::trelink::testing::SeriesNhsNumber(500), "1234567890"});
-  ProcessResult opt_out =
-      Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
+  // The invalid one is left out: exit code 3 says so, unless allowed.
+  const std::vector<std::string> opt_out_args = Concat(
+      Concat({"opt-out", "--csv", "opt-out.csv", "--list_version", "2026-11"}, FlagsFor("opt-out", services_.CliEndpoints())),
+      TlsFlags("linkage-admin"));
+  ProcessResult opt_out = RunCommand(BinaryDir() + "/trelink-cli", opt_out_args, dir_);
+  EXPECT_EQ(opt_out.exit_code, 3) << opt_out.stderr_text;
   EXPECT_NE(opt_out.stdout_text.find("numbers read      3, 1 not valid"), std::string::npos) << opt_out.stdout_text;
   EXPECT_NE(opt_out.stdout_text.find("in the list       2 distinct"), std::string::npos) << opt_out.stdout_text;
   EXPECT_NE(opt_out.stdout_text.find("active list       2026-11"), std::string::npos) << opt_out.stdout_text;

@@ -35,6 +35,7 @@ inline std::vector<std::string> FlagsFor(const std::string& command, const std::
       {"opt-out", {"--pseudonymiser", "--linker", "--project", "--batch_size"}},
       {"link", {"--linker", "--project"}},
       {"report", {"--linker", "--project"}},
+      {"key-info", {"--pseudonymiser", "--project"}},
   };
   const std::vector<std::string>& names = taken.at(command);
   std::vector<std::string> kept;

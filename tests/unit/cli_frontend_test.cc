@@ -1,5 +1,6 @@
 // trelink-cli's command line, validation and output formats, without a
 // server: what is refused before any call, and what JSON and CSV look like.
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -209,6 +210,8 @@ TEST(CliOutputTest, CsvIsQuotedAndCarriesGenerationPolicyAndLogIndex) {
             "generation,policy_version,log_index,region,count,status\r\n"
             "12,test-1,7,\"North, \"\"East\"\"\",25,ROUNDED\r\n"
             "12,test-1,7,London,,SUPPRESSED\r\n");
+  EXPECT_EQ(OutputValue::Double(0.1).ScalarText(), "0.1");
+  EXPECT_EQ(ToJson(OutputValue::Double(std::nan(""))), "null");
   EXPECT_EQ(CsvField("plain"), "plain");
   EXPECT_EQ(CsvField("a\nb"), "\"a\nb\"");
   EXPECT_EQ(CsvField(" padded"), "\" padded\"");
