@@ -151,6 +151,13 @@ int Main() {
   auto first = bench.Link("full_link");
   if (!first.ok()) return fail(first.status());
   Report("lifecycle.records_before_extract", static_cast<double>(first->records().value()), "records");
+  // What the linker keeps in memory between runs for the next incremental one.
+  const LinkageState& state = bench.state;
+  Report("lifecycle.state_participants", static_cast<double>(state.table->size()), "participants");
+  Report("lifecycle.state_megabytes",
+         static_cast<double>(state.table->MemoryBytes() + state.set_of.capacity() * sizeof(uint32_t) +
+                             state.person_of.capacity() * sizeof(uint64_t)) / 1e6,
+         "MB");
 
   const auto extract_start = std::chrono::steady_clock::now();
   auto added = IngestPopulation(november, bench.catalogue, *bench.pseudonymiser, *bench.ingester, kProject, 5000,

@@ -81,10 +81,11 @@ CellsByValues ReplayCells(const LogEntry& entry, LogVerification& result, const 
 }
 
 // The auditors' reasons: one per cell, NOT_SUPPRESSED exactly for the
-// released ones. A dp repeat is the earlier entry's table and may carry none.
+// released ones. A repeat is the earlier entry's table and may carry none.
 void ReplayReasons(const LogEntry& entry, const PolicyProblems& problem) {
   const CountTable& table = entry.table();
-  if (entry.suppression_reasons_size() == 0 && IsDp(entry) && entry.privacy().repeat()) return;
+  const bool repeat = IsDp(entry) ? entry.privacy().repeat() : entry.has_repeat_of();
+  if (entry.suppression_reasons_size() == 0 && repeat) return;
   if (entry.suppression_reasons_size() != table.cells_size()) {
     problem(absl::StrCat(entry.suppression_reasons_size(), " suppression reasons for ", table.cells_size(), " cells"));
     return;
@@ -108,6 +109,12 @@ void ReplayReasons(const LogEntry& entry, const PolicyProblems& problem) {
 void ReplayReleaseAudit(const LogEntry& entry, const PolicyProblems& problem) {
   if (IsDp(entry)) {
     if (entry.has_release_audit()) problem("a dp release carries a release audit summary");
+    return;
+  }
+  if (entry.has_repeat_of()) {
+    // The table was audited when first released; the ledger checks it is
+    // the same.
+    if (entry.has_release_audit()) problem("a repeat carries a release audit summary");
     return;
   }
   if (!entry.has_release_audit()) {
@@ -173,9 +180,10 @@ void ReplayPolicy(int64_t index, const LogEntry& entry, LogVerification& result)
   if (!IsDp(entry)) ReplayLines(entry.table(), cells, problem);
 }
 
-// Runs the charges through a PrivacyLedger in log order, as the aggregator
-// did when it answered. `charged` holds every dp entry and every entry that
-// carries a charge, in log order.
+// Runs the charges and answers through a PrivacyLedger in log order, as the
+// aggregator did when it answered (a repeat must carry the table it
+// repeats). `charged` holds every dp entry, every entry that carries a
+// charge and every answer, in log order.
 void ReplayLedger(const std::vector<std::pair<int64_t, LogEntry>>& charged, LogVerification& result) {
   PrivacyLedger ledger;
   for (const auto& [index, entry] : charged) {
@@ -232,7 +240,9 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
         } else {
           ++part.refusals;
         }
-        if (IsDp(entry) || entry.has_privacy()) charged[t].emplace_back(static_cast<int64_t>(i), entry);
+        if (IsDp(entry) || entry.has_privacy() || entry.has_table()) {
+          charged[t].emplace_back(static_cast<int64_t>(i), entry);
+        }
       }
     });
   }

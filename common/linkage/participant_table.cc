@@ -94,6 +94,12 @@ void ParticipantTable::Retire(size_t p) {
   distrusted_[p] = 0;  // its cleared keys are gone for good
 }
 
+size_t ParticipantTable::MemoryBytes() const {
+  auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+  return bytes(keys_) + bytes(participant_ids_) + bytes(record_ids_) + bytes(dataset_) + bytes(role_) +
+         bytes(event_) + bytes(retired_) + bytes(distrusted_) + bytes(subgroup_) + cleared_.size() * 16;
+}
+
 uint64_t ParticipantTable::OriginalKey(size_t p, int slot) const {
   const size_t at = p * width_ + static_cast<size_t>(slot);
   if (keys_[at] != 0 || distrusted_[p] == 0) return keys_[at];

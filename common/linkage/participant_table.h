@@ -57,6 +57,9 @@ class ParticipantTable {
   // Clears the keys `names` of every participant (as if never formed).
   void ClearKeys(const std::vector<std::string>& names);
 
+  // Roughly the heap memory the table holds (its per-participant arrays).
+  size_t MemoryBytes() const;
+
   const std::vector<std::string>& subgroup_attributes() const { return subgroup_attributes_; }
   // The value of subgroup attribute `a` for p, or "" when the record has none.
   const std::string& SubgroupValue(size_t p, size_t a) const {

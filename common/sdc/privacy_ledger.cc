@@ -82,35 +82,53 @@ trelink::v1::PrivacyCharge PrivacyLedger::Repeat(const std::string& project, con
   return charge;
 }
 
+template <typename Fail>
+absl::Status PrivacyLedger::CheckRepeatLocked(const trelink::v1::LogEntry& entry, const std::string& digest,
+                                              uint64_t repeat_of, const Fail& fail) const {
+  std::optional<Earlier> earlier = FindLocked(entry.project(), digest, entry.table().generation());
+  if (!earlier.has_value() || earlier->index != repeat_of) return fail("repeats no earlier answer");
+  trelink::v1::CountTable table = entry.table(), before = earlier->table;
+  table.clear_log_index();
+  table.clear_query_name();
+  before.clear_log_index();
+  before.clear_query_name();
+  if (!google::protobuf::util::MessageDifferencer::Equals(table, before)) {
+    return fail("a repeat whose table differs from the earlier answer");
+  }
+  return absl::OkStatus();
+}
+
+template <typename Fail>
+absl::Status PrivacyLedger::ReplayReleaseLocked(const trelink::v1::LogEntry& entry, const Fail& fail) {
+  if (entry.has_privacy()) return fail("a charge outside dp mode");
+  const std::string digest = QueryDigest(entry.query());
+  if (entry.has_repeat_of()) return CheckRepeatLocked(entry, digest, entry.repeat_of(), fail);
+  // The first answer is the one a repeat gets (logs from before repeats
+  // were answered so may hold later fresh answers to the same query).
+  answers_.try_emplace({entry.project(), digest, entry.table().generation()}, Earlier{entry.index(), entry.table()});
+  return absl::OkStatus();
+}
+
 absl::Status PrivacyLedger::Replay(const trelink::v1::LogEntry& entry) {
   std::lock_guard<std::mutex> lock(mu_);
   ++entries_;
   const bool dp = entry.policy().mode() == trelink::v1::DisclosurePolicy::DP;
   if (!entry.has_table()) return absl::OkStatus();  // a refusal costs nothing
-  if (!dp) {
-    if (entry.has_privacy()) return absl::DataLossError(absl::StrCat("entry ", entry.index(), ": a charge outside dp mode"));
-    return absl::OkStatus();
-  }
   auto fail = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat("entry ", entry.index(), " (project ", entry.project(), "): ", why));
   };
+  if (!dp) return ReplayReleaseLocked(entry, fail);
   if (!entry.has_privacy()) return fail("a dp answer without a privacy charge");
   const trelink::v1::PrivacyCharge& charge = entry.privacy();
   const std::string& project = entry.project();
   if (charge.query_digest() != QueryDigest(entry.query())) return fail("the charge names another query");
   if (charge.budget_micro() != entry.policy().dp().budget_micro()) return fail("the charge's budget is not the policy's");
   const uint64_t generation = entry.table().generation();
+  if (entry.has_repeat_of()) return fail("an sdc repeat in dp mode");
   if (charge.repeat()) {
-    std::optional<Earlier> earlier = FindLocked(project, charge.query_digest(), generation);
     if (charge.charged_micro() != 0) return fail("a repeat was charged");
-    if (!earlier.has_value() || earlier->index != charge.repeat_of()) return fail("repeats no earlier answer");
-    trelink::v1::CountTable table = entry.table(), before = earlier->table;
-    table.clear_log_index();
-    table.clear_query_name();
-    before.clear_log_index();
-    before.clear_query_name();
-    if (!google::protobuf::util::MessageDifferencer::Equals(table, before)) {
-      return fail("a repeat whose table differs from the earlier answer");
+    if (absl::Status same = CheckRepeatLocked(entry, charge.query_digest(), charge.repeat_of(), fail); !same.ok()) {
+      return same;
     }
   } else {
     if (charge.charged_micro() != entry.policy().dp().epsilon_per_query_micro()) {

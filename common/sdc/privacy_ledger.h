@@ -6,6 +6,9 @@
 //
 // A query asked again on the same linkage generation is answered from the
 // earlier entry at no cost: fresh noise would let an analyst average it away.
+// The ledger keeps the sdc mode's answers too, so that a repeat there gets
+// the table it got before (not a table the release audit, seeing the first
+// release, would now withhold more of).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +58,11 @@ class PrivacyLedger {
 
  private:
   uint64_t SpentLocked(const std::string& project) const;
+  template <typename Fail>
+  absl::Status CheckRepeatLocked(const trelink::v1::LogEntry& entry, const std::string& digest, uint64_t repeat_of,
+                                 const Fail& fail) const;
+  template <typename Fail>
+  absl::Status ReplayReleaseLocked(const trelink::v1::LogEntry& entry, const Fail& fail);
   std::optional<Earlier> FindLocked(const std::string& project, const std::string& digest, uint64_t generation) const;
 
   mutable std::mutex mu_;

@@ -100,6 +100,12 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   *entry.mutable_policy() = control.policy();
   entry.set_opt_out_list(index->opt_out_list());
   if (control.dp()) return AnswerWithNoise(query, *index, control, entry, call);
+  const std::string digest = QueryDigest(query);
+  if (context_.ledger != nullptr) {
+    if (auto earlier = context_.ledger->Find(query.project(), digest, index->generation())) {
+      return AnswerAgain(query, *earlier, entry, call);
+    }
+  }
   TRELINK_ASSIGN_OR_RETURN(EvaluatedCount evaluated, EvaluateCount(*index, query, control.policy().max_cells()));
   TRELINK_RETURN_IF_ERROR(control.Apply(query.project(), *index, evaluated.table, entry.mutable_release_audit()));
   trelink::v1::CountTable table = ToCountTable(query, evaluated, control.policy().version(), index->generation());
@@ -116,12 +122,39 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   }
   *entry.mutable_table() = table;
   NoteReasons(evaluated.table, entry);
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
+  // Remembered, so that the same query asked again gets this table.
+  if (context_.ledger != nullptr) {
+    if (absl::Status kept = context_.ledger->Replay(entry); !kept.ok()) LogError(kept.ToString());
+  }
+  table.set_log_index(logged);
+  return table;
+}
+
+absl::StatusOr<uint64_t> AggregateHandler::LogAnswer(trelink::v1::LogEntry& entry) {
   absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
   if (!logged.ok()) {
     LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
     return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
   }
-  table.set_log_index(*logged);
+  return logged;
+}
+
+// sdc mode: the same query on the same generation gets the table it got
+// before, logged again as a repeat. Nothing new leaves, so the release
+// audit is not asked (it would see the first release and withhold more).
+absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerAgain(const trelink::v1::CountQuery& query,
+                                                                      const PrivacyLedger::Earlier& earlier,
+                                                                      trelink::v1::LogEntry& entry,
+                                                                      const CallState& call) {
+  trelink::v1::CountTable table = earlier.table;
+  table.set_query_name(query.name());
+  table.clear_log_index();
+  TRELINK_RETURN_IF_ERROR(StillWaiting(call));
+  *entry.mutable_table() = table;
+  entry.set_repeat_of(earlier.index);
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
+  table.set_log_index(logged);
   return table;
 }
 
@@ -152,14 +185,10 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::AnswerWithNoise(const 
   }
   TRELINK_RETURN_IF_ERROR(StillWaiting(call));
   *entry.mutable_table() = table;
-  absl::StatusOr<uint64_t> logged = context_.log->Append(entry);
-  if (!logged.ok()) {
-    LogError(absl::StrCat("disclosure log append failed; answer withheld: ", logged.status().ToString()));
-    return absl::UnavailableError("the disclosure log could not record this answer, so nothing was released");
-  }
+  TRELINK_ASSIGN_OR_RETURN(const uint64_t logged, LogAnswer(entry));
   // The log holds the charge now; the ledger follows it.
   if (absl::Status charged = ledger.Replay(entry); !charged.ok()) LogError(charged.ToString());
-  table.set_log_index(*logged);
+  table.set_log_index(logged);
   return table;
 }
 

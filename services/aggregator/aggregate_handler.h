@@ -37,7 +37,9 @@ struct AggregateContext {
   absl::Duration refresh_interval = absl::Seconds(2);
   // Projects with their own policy (for example dp mode).
   std::map<std::string, DisclosureControl*> project_controls = {};
-  // dp mode's budget ledger, rebuilt from the log at start (LoadLedger).
+  // dp mode's budget ledger and every mode's earlier answers (repeats get
+  // them again), rebuilt from the log at start (LoadLedger). Null: no
+  // repeats are recognised and dp mode cannot answer.
   PrivacyLedger* ledger = nullptr;
 };
 
@@ -79,6 +81,12 @@ class AggregateHandler {
   absl::StatusOr<trelink::v1::CountTable> AnswerWithNoise(const trelink::v1::CountQuery& query, const EventIndex& index,
                                                           DisclosureControl& control, trelink::v1::LogEntry& entry,
                                                           const CallState& call);
+  absl::StatusOr<trelink::v1::CountTable> AnswerAgain(const trelink::v1::CountQuery& query,
+                                                      const PrivacyLedger::Earlier& earlier,
+                                                      trelink::v1::LogEntry& entry, const CallState& call);
+  // Appends the entry of an answer; UNAVAILABLE (the answer withheld) when
+  // the log cannot take it.
+  absl::StatusOr<uint64_t> LogAnswer(trelink::v1::LogEntry& entry);
   absl::StatusOr<std::shared_ptr<const EventIndex>> IndexFor(const std::string& project);
   absl::StatusOr<trelink::v1::CountTable> Answer(const trelink::v1::CountQuery& query, trelink::v1::LogEntry& entry,
                                                  const CallState& call);

@@ -81,6 +81,7 @@ class Flags {
                   "the delivery's name (e.g. 2026-11), part of every batch id; default: a digest of the file")
         ->type_name("NAME");
   }
+  void Html(CLI::App* c, const char* what) { c->add_option("--html", o_.html, what)->type_name("FILE"); }
   void Rows(CLI::App* c) {
     c->add_flag("--strict", o_.strict, "stop at the first row that fails validation (default: leave it out)");
     c->add_flag("--allow-rejected", o_.allow_rejected, "exit 0, not 3, when rows were left out");
@@ -166,6 +167,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
                      "trelink-cli report --linker HOST:7002 --project demo --format json " + tls);
   f.Address(c, "linker", o.linker, "linker");
   f.Project(c, true);
+  f.Html(c, "also write the report to this file as a self-contained HTML page");
   f.Tls(c);
 
   c = Flags::Command(app, "query", "run a query file against the aggregator and print the table (analyst)",
@@ -175,6 +177,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   f.Project(c, false, "ask in this project instead of the query file's");
   c->add_option("--truth", o.truth, "evaluation only: true counts from trelink-truth, shown beside each cell (text)")
       ->type_name("FILE");
+  f.Html(c, "also write the table to this file as a self-contained HTML page");
   f.Tls(c);
 
   c = Flags::Command(app, "catalogue", "show the datasets, dimensions and disclosure policy (analyst)",
@@ -296,8 +299,9 @@ absl::Status ValidateCliOptions(CliOptions& o) {
     if (value->empty()) continue;
     if (absl::Status s = Readable(flag, *value); !s.ok()) return s;
   }
-  if (!o.out.empty()) {
-    if (absl::Status s = Writable("out", o.out); !s.ok()) return s;
+  for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"out", &o.out}, {"html", &o.html}}) {
+    if (value->empty()) continue;
+    if (absl::Status s = Writable(flag, *value); !s.ok()) return s;
   }
   if (!o.truth.empty() && o.output_format != OutputFormat::kText) {
     return absl::InvalidArgumentError("--truth: shown only with --format text");

@@ -26,7 +26,7 @@ struct CliOptions {
   std::string server, pseudonymiser, linker, aggregator;  // HOST:PORT
   std::string ca, cert, key;
   int timeout = 600;
-  std::string catalogue, project, dataset, csv, out, extract, list_version, query, truth;
+  std::string catalogue, project, dataset, csv, out, extract, list_version, query, truth, html;
   int batch_size = 2000;
   bool full = false;
   bool strict = false;

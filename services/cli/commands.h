@@ -53,15 +53,19 @@ absl::StatusOr<size_t> ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpo
 
 // Runs linkage (linkage-admin) and prints the report.
 absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full, OutputFormat format);
-// Prints the latest linkage report.
-absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, OutputFormat format);
+// Prints the latest linkage report; with `html_file`, also writes it there
+// as a self-contained HTML page.
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, OutputFormat format,
+                                const std::string& html_file);
 
 // Runs a query file (CountQuery, text format) as an analyst and prints the
 // disclosure-controlled table. With a truth file from trelink-truth (text
 // only), prints the true value beside each cell. `project`, when not empty,
-// replaces the query file's project.
+// replaces the query file's project. With `html_file`, also writes the
+// table there as an HTML page.
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project,
-                      OutputFormat format, const std::string& truth_file, uint32_t rounding_base);
+                      OutputFormat format, const std::string& truth_file, uint32_t rounding_base,
+                      const std::string& html_file);
 // The aggregator's catalogue and policy; with a project, also the linkage
 // generation its counts come from and that generation's estimated quality.
 absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& project, OutputFormat format);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/report/html_report.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
 #include "trelink/v1/linkage.grpc.pb.h"
@@ -91,7 +92,8 @@ absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& projec
   return absl::OkStatus();
 }
 
-absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, OutputFormat format) {
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, OutputFormat format,
+                                const std::string& html_file) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
@@ -101,7 +103,8 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
   trelink::v1::LinkageReport report;
   TRELINK_RETURN_IF_ERROR(CallError(stub->GetLinkageReport(&context, request, &report), linker));
   PrintReport(report, format);
-  return absl::OkStatus();
+  if (html_file.empty()) return absl::OkStatus();
+  return report::WriteHtmlFile(html_file, report::LinkageReportHtml(report));
 }
 
 void PrintQuality(const trelink::v1::QualityReport& q) {

@@ -49,9 +49,9 @@ absl::StatusOr<int> Dispatch(const CliOptions& o) {
   } else if (o.command == "link") {
     done = RunLinkageCommand(linker, o.project, o.full, o.output_format);
   } else if (o.command == "report") {
-    done = PrintLinkageReport(linker, o.project, o.output_format);
+    done = PrintLinkageReport(linker, o.project, o.output_format, o.html);
   } else if (o.command == "query") {
-    done = RunQuery(aggregator, o.query, o.project, o.output_format, o.truth, 5);
+    done = RunQuery(aggregator, o.query, o.project, o.output_format, o.truth, 5, o.html);
   } else if (o.command == "catalogue") {
     done = PrintCatalogue(aggregator, o.project, o.output_format);
   } else if (o.command == "key-info") {

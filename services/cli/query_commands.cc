@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config/text_config.h"
+#include "common/report/html_report.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
 #include "trelink/v1/aggregate.grpc.pb.h"
@@ -51,10 +52,12 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
 }  // namespace
 
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project,
-                      OutputFormat format, const std::string& truth_file, uint32_t rounding_base) {
+                      OutputFormat format, const std::string& truth_file, uint32_t rounding_base,
+                      const std::string& html_file) {
   // Every flag was checked before this (ValidateCliOptions): every answer is
   // logged and counts towards the release history, so a typo must not cost
   // a release.
+  if (!html_file.empty()) TRELINK_RETURN_IF_ERROR(report::WriteHtmlFile(html_file, ""));
   trelink::v1::CountQuery query;
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(query_file, query));
   if (!project.empty()) query.set_project(project);
@@ -64,6 +67,7 @@ absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file,
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(aggregator.timeout_seconds));
   trelink::v1::CountTable table;
   TRELINK_RETURN_IF_ERROR(CallError(stub->Count(&context, query, &table), aggregator));
+  if (!html_file.empty()) TRELINK_RETURN_IF_ERROR(report::WriteHtmlFile(html_file, report::CountTableHtml(table)));
   if (format == OutputFormat::kJson) {
     PrintStructured(FromMessage(table), format);
     return absl::OkStatus();

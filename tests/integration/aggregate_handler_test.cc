@@ -59,8 +59,9 @@ class AggregateHandlerTest : public ::testing::Test {
     auto log = DisclosureLog::Open(log_path_, *std::move(signer));
     ASSERT_THAT(log, IsOk());
     log_ = *std::move(log);
-    handler_ = std::make_unique<AggregateHandler>(
-        AggregateContext{access_.get(), catalogue_, store_, control_.get(), log_.get(), &kClock, {"demo"}});
+    AggregateContext context{access_.get(), catalogue_, store_, control_.get(), log_.get(), &kClock, {"demo"}};
+    context.ledger = &ledger_;
+    handler_ = std::make_unique<AggregateHandler>(context);
   }
 
   static trelink::v1::CountQuery Q2() {
@@ -81,6 +82,7 @@ class AggregateHandlerTest : public ::testing::Test {
   std::unique_ptr<DisclosureControl> control_;
   std::string log_path_;
   std::unique_ptr<DisclosureLog> log_;
+  PrivacyLedger ledger_;
   std::unique_ptr<AggregateHandler> handler_;
 };
 
@@ -92,6 +94,32 @@ TEST_F(AggregateHandlerTest, AnsweredCallIsLoggedAndRemembered) {
   ASSERT_THAT(table, IsOk());
   EXPECT_EQ(log_->size(), 1u);
   EXPECT_GT(history_.tables(), 0u);
+}
+
+// Asking the same question again on the same generation tells nothing new:
+// it gets the same table, not one with more withheld.
+TEST_F(AggregateHandlerTest, TheSameQueryAskedAgainGetsTheSameTable) {
+  int released = 0;
+  for (const char* file : {"q3_newborn_proceedings_by_region", "q5_perinatal_mental_health_by_region",
+                           "q2_newborn_share_of_proceedings"}) {
+    trelink::v1::CountQuery query;
+    ASSERT_THAT(LoadTextConfig(std::string(TRELINK_SOURCE_DIR) + "/deploy/queries/" + file + ".textproto", query),
+                IsOk());
+    auto first = handler_->Count("analyst", query, [] { return absl::OkStatus(); });
+    auto again = handler_->Count("analyst", query, [] { return absl::OkStatus(); });
+    ASSERT_THAT(first, IsOk());
+    ASSERT_THAT(again, IsOk());
+    ASSERT_EQ(first->cells_size(), again->cells_size()) << file;
+    for (int c = 0; c < first->cells_size(); ++c) {
+      EXPECT_EQ(first->cells(c).status(), again->cells(c).status()) << file << " cell " << c;
+      EXPECT_EQ(first->cells(c).count(), again->cells(c).count()) << file << " cell " << c;
+      released += first->cells(c).status() != trelink::v1::SUPPRESSED ? 1 : 0;
+    }
+    EXPECT_NE(first->log_index(), again->log_index()) << "each answer is logged";
+  }
+  EXPECT_GT(released, 10);
+  // The repeats say what they repeat; the log holds six entries.
+  EXPECT_EQ(log_->size(), 6u);
 }
 
 // An auditor must see which national data opt-out list each release used.

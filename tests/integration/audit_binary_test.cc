@@ -227,5 +227,30 @@ TEST_F(AuditVerifyTest, ATamperedChargeFailsNamingTheEntry) {
   EXPECT_NE(verified.stdout_text.find("FAILED"), std::string::npos) << verified.stdout_text;
 }
 
+TEST_F(AuditVerifyTest, AnSdcRepeatMustCarryTheEarlierTable) {
+  trelink::v1::LogEntry repeat = ::trelink::testing::SdcRelease(1);
+  repeat.clear_release_audit();
+  repeat.set_repeat_of(0);
+  ProcessResult verified = VerifyLog({::trelink::testing::SdcRelease(0), repeat});
+  EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
+
+  // A "repeat" that shows more than the first answer did.
+  repeat.mutable_table()->mutable_cells(0)->set_count(5);
+  repeat.mutable_table()->mutable_cells(0)->set_status(trelink::v1::ROUNDED);
+  verified = VerifyLog({::trelink::testing::SdcRelease(0), repeat});
+  EXPECT_EQ(verified.exit_code, 1) << verified.stdout_text << verified.stderr_text;
+  EXPECT_NE(verified.stdout_text.find("entry 1 (project demo): a repeat whose table differs from the earlier answer"),
+            std::string::npos)
+      << verified.stdout_text;
+
+  // A repeat of nothing.
+  repeat = ::trelink::testing::SdcRelease(1);
+  repeat.set_repeat_of(7);
+  verified = VerifyLog({::trelink::testing::SdcRelease(0), repeat});
+  EXPECT_EQ(verified.exit_code, 1) << verified.stdout_text << verified.stderr_text;
+  EXPECT_NE(verified.stdout_text.find("entry 1 (project demo): repeats no earlier answer"), std::string::npos)
+      << verified.stdout_text;
+}
+
 }  // namespace
 }  // namespace trelink

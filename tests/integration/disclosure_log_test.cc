@@ -317,7 +317,7 @@ TEST_F(DisclosureLogTest, AChargeOutsideDpModeIsNamed) {
   *charged.mutable_privacy() = DpAnswer("a", 500000).privacy();
   AppendAll({charged});
   LogVerification v = Verify(Entries());
-  EXPECT_THAT(Problems(v), ElementsAre("0 budget: entry 0: a charge outside dp mode"));
+  EXPECT_THAT(Problems(v), ElementsAre("0 budget: entry 0 (project demo): a charge outside dp mode"));
   EXPECT_THAT(v.budgets, IsEmpty());
 }
 
