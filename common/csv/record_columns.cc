@@ -221,4 +221,25 @@ int RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Identi
   return unreadable;
 }
 
+std::string RecordColumns::ColumnOf(const std::string& role, const std::string& field) const {
+  for (const Column& column : columns_) {
+    bool match = false;
+    switch (column.kind) {
+      case Kind::kIdentifier: {
+        if (role.empty() || roles_[static_cast<size_t>(column.role)] != role) break;
+        const auto* proto_field = trelink::v1::Identifiers::descriptor()->FindFieldByName(field);
+        match = column.field == 0 ? column.other == field
+                                  : proto_field != nullptr && proto_field->number() == column.field;
+        break;
+      }
+      case Kind::kEvent: match = role.empty() && field == "event"; break;
+      case Kind::kEventDate: match = role.empty() && field == "event_date"; break;
+      case Kind::kAttribute: match = role.empty() && field == absl::StrCat("attributes.", column.name); break;
+      case Kind::kIgnored: break;
+    }
+    if (match) return column.name;
+  }
+  return "";
+}
+
 }  // namespace trelink

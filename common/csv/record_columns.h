@@ -53,6 +53,13 @@ class RecordColumns {
 
   size_t width() const { return columns_.size(); }
 
+  // The header name of the column a validation message's field came from:
+  // `field` is a trelink.v1.Identifiers field name or an other identifier
+  // of participant `role`, or (role empty) "event", "event_date" or
+  // "attributes.NAME". Empty when no column holds it (a catalogue default,
+  // an age band derived from two columns).
+  std::string ColumnOf(const std::string& role, const std::string& field) const;
+
  private:
   enum class Kind { kIgnored, kIdentifier, kEvent, kEventDate, kAttribute };
   struct Column {

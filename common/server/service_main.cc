@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/flags_help.h"
 
 ABSL_FLAG(std::string, config, "", "the service's configuration, protobuf text format");
 
@@ -19,6 +20,7 @@ int RunServiceMain(int argc, char** argv, const std::string& program, const std:
   umask(077);
   BlockShutdownSignals();
   SetLogProgram(program);
+  ListOwnFlagsInHelp();
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
   const std::string config = absl::GetFlag(FLAGS_config);

@@ -28,6 +28,7 @@
 #include "common/disclosure_log/disclosure_log.h"
 #include "common/disclosure_log/log_verifier.h"
 #include "common/log/log.h"
+#include "common/server/flags_help.h"
 #include "common/server/tls.h"
 #include "common/status/status_macros.h"
 #include "trelink/v1/disclosure_log.grpc.pb.h"
@@ -212,7 +213,12 @@ absl::Status Fetch() {
 
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-audit");
-  absl::SetProgramUsageMessage("trelink-audit verify|fetch [flags] (see the file header)");
+  trelink::ListOwnFlagsInHelp();
+  absl::SetProgramUsageMessage(
+      "trelink-audit verify|fetch [flags]\n"
+      "  verify --log FILE --checkpoint FILE --pubkey FILE [--earlier FILE] [--json]\n"
+      "      exit 0 only when the log, its checkpoint and every release rule hold\n"
+      "  fetch --aggregator HOST:PORT --out DIR --ca FILE --cert FILE --key FILE   (auditor certificate)");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const std::string command = positional.size() == 2 ? positional[1] : "";
   if (command == "fetch") {

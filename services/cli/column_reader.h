@@ -40,7 +40,8 @@ class ColumnReader {
       if (!more) break;
       if (row.size() == 1 && row[0].empty()) continue;
       if (row.size() != width_ || row[index_].empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(path_, " line ", csv_.row_line(), ": ", column_, ": missing"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path_, " line ", csv_.row_line(), ": column ", column_, ": missing"));
       }
       values.push_back(std::move(row[index_]));
     }

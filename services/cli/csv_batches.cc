@@ -101,9 +101,9 @@ absl::Status CsvBatchReader::ValidateText(const std::vector<std::string>& row) c
 absl::Status CsvBatchReader::ValidateRecordId(const std::vector<std::string>& row) {
   if (record_id_column_ < 0) return absl::OkStatus();
   const std::string& id = row[static_cast<size_t>(record_id_column_)];
-  if (id.empty()) return absl::InvalidArgumentError("record_id: empty");
+  if (id.empty()) return absl::InvalidArgumentError("column record_id: empty");
   const auto [it, added] = record_id_lines_.emplace(id, reader_.row_line());
-  if (!added) return absl::InvalidArgumentError(absl::StrCat("record_id: repeats line ", it->second));
+  if (!added) return absl::InvalidArgumentError(absl::StrCat("column record_id: repeats line ", it->second));
   return absl::OkStatus();
 }
 
@@ -118,11 +118,25 @@ absl::Status CsvBatchReader::ValidateRow(const trelink::v1::IdentifierRecord& id
   for (const auto& participant : identifiers.participants()) {
     NormalisationNotes notes;
     absl::Status s = fields.Assign(participant.identifiers(), dob_range, notes);
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(participant.role(), " ", s.message()));
+    if (!s.ok()) return NameColumn(participant.role(), s);
   }
-  TRELINK_RETURN_IF_ERROR(catalogue_->ValidateContent(*spec_, content));
-  TRELINK_RETURN_IF_ERROR(ValidateEventNotFuture(content, today));
-  return columns_->ValidateEventAfterBirth(identifiers, content);
+  absl::Status s = catalogue_->ValidateContent(*spec_, content);
+  if (s.ok()) s = ValidateEventNotFuture(content, today);
+  if (s.ok()) s = columns_->ValidateEventAfterBirth(identifiers, content);
+  return NameColumn("", s);
+}
+
+// The user wrote a CSV, not protobuf: "date_of_birth: ..." of the mother is
+// reported as "column mother_dob: ...".
+absl::Status CsvBatchReader::NameColumn(const std::string& role, const absl::Status& status) const {
+  if (status.ok()) return status;
+  const std::string message(status.message());
+  const size_t colon = message.find(": ");
+  if (colon != std::string::npos) {
+    const std::string column = columns_->ColumnOf(role, message.substr(0, colon));
+    if (!column.empty()) return absl::InvalidArgumentError(absl::StrCat("column ", column, message.substr(colon)));
+  }
+  return role.empty() ? status : absl::InvalidArgumentError(absl::StrCat("participant ", role, ": ", message));
 }
 
 std::string WithCsvLine(const std::string& message, const std::vector<size_t>& lines, const std::string& csv) {

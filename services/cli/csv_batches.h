@@ -23,7 +23,7 @@ namespace trelink {
 // A row the reader left out, and why (never the value).
 struct RejectedRow {
   size_t line;
-  std::string reason;  // "participant mother: date_of_birth: date is in the future"
+  std::string reason;  // "column mother_dob: date is in the future"
 };
 
 struct CsvBatch {
@@ -73,6 +73,7 @@ class CsvBatchReader {
   absl::Status ValidateRecordId(const std::vector<std::string>& row);
   absl::Status ValidateRow(const trelink::v1::IdentifierRecord& identifiers,
                            const trelink::v1::ContentRecord& content) const;
+  absl::Status NameColumn(const std::string& role, const absl::Status& status) const;
 
   std::string path_;
   std::ifstream in_;

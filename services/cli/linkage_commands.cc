@@ -17,7 +17,11 @@ std::string Count(const trelink::v1::ReportCount& c) {
   return c.suppressed() ? std::string("<suppressed>") : absl::StrCat(c.value());
 }
 
-void PrintReport(const trelink::v1::LinkageReport& r) {
+void PrintReport(const trelink::v1::LinkageReport& r, OutputFormat format) {
+  if (format != OutputFormat::kText) {
+    PrintStructured(FromMessage(r), format);
+    return;
+  }
   std::printf("linkage generation %llu of project %s (%s, %.1f s; counts below %u suppressed)\n",
               static_cast<unsigned long long>(r.generation()), r.project().c_str(), r.created_at().c_str(),
               r.seconds(), r.disclosure_threshold());
@@ -74,7 +78,7 @@ void PrintReport(const trelink::v1::LinkageReport& r) {
 
 }  // namespace
 
-absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full) {
+absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& project, bool full, OutputFormat format) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
@@ -83,12 +87,13 @@ absl::Status RunLinkageCommand(const Endpoint& linker, const std::string& projec
   request.set_project(project);
   request.set_full(full);
   trelink::v1::LinkageReport report;
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->RunLinkage(&context, request, &report)));
-  PrintReport(report);
+  TRELINK_RETURN_IF_ERROR(CallError(stub->RunLinkage(&context, request, &report), linker));
+  PrintReport(report, format);
   return absl::OkStatus();
 }
 
-absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, const std::string& html_file) {
+absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& project, OutputFormat format,
+                                const std::string& html_file) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
@@ -96,8 +101,8 @@ absl::Status PrintLinkageReport(const Endpoint& linker, const std::string& proje
   trelink::v1::GetLinkageReportRequest request;
   request.set_project(project);
   trelink::v1::LinkageReport report;
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->GetLinkageReport(&context, request, &report)));
-  PrintReport(report);
+  TRELINK_RETURN_IF_ERROR(CallError(stub->GetLinkageReport(&context, request, &report), linker));
+  PrintReport(report, format);
   if (html_file.empty()) return absl::OkStatus();
   return report::WriteHtmlFile(html_file, report::LinkageReportHtml(report));
 }

@@ -15,8 +15,11 @@
 
 namespace trelink {
 
-absl::Status ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const std::string& project,
-                            const std::string& csv_path, const std::string& list_version, int batch_size) {
+absl::StatusOr<size_t> ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const DatasetRun& run,
+                                      const std::string& list_version) {
+  const std::string& project = run.project;
+  const std::string& csv_path = run.csv_path;
+  const int batch_size = run.batch_size;
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<ColumnReader> reader, ColumnReader::Open(csv_path, "nhs_number"));
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> to_pseudonymiser, Connect(pseudonymiser));
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> to_linker, Connect(linker));
@@ -53,21 +56,33 @@ absl::Status ApplyOptOutCsv(const Endpoint& pseudonymiser, const Endpoint& linke
     grpc::ClientContext seal_context;
     seal_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(pseudonymiser.timeout_seconds));
     trelink::v1::PseudonymiseBatchResponse sealed;
-    TRELINK_RETURN_IF_ERROR(Prefixed(sealer->Pseudonymise(&seal_context, request, &sealed), "pseudonymiser"));
+    TRELINK_RETURN_IF_ERROR(CallError(sealer->Pseudonymise(&seal_context, request, &sealed), pseudonymiser));
     trelink::v1::OptOutRequest apply;
     apply.set_list_version(list_version);
     *apply.mutable_sealed() = sealed.sealed();
     apply.set_complete(chunk.empty());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(linker.timeout_seconds));
-    TRELINK_RETURN_IF_ERROR(Prefixed(applier->ApplyOptOut(&context, apply, &response), "linker"));
+    TRELINK_RETURN_IF_ERROR(CallError(applier->ApplyOptOut(&context, apply, &response), linker));
+  }
+  if (run.format != OutputFormat::kText) {
+    PrintStructured(OutputValue::Object()
+                        .Add("csv", OutputValue::String(csv_path))
+                        .Add("project", OutputValue::String(project))
+                        .Add("list_version", OutputValue::String(list_version))
+                        .Add("numbers_read", OutputValue::Unsigned(read))
+                        .Add("numbers_left_out_invalid", OutputValue::Unsigned(invalid))
+                        .Add("numbers_in_list", OutputValue::Unsigned(response.numbers_in_list()))
+                        .Add("active_list", OutputValue::String(response.active_list())),
+                    run.format);
+    return invalid;
   }
   std::printf("opt-out list %s of project %s (%s)\n", list_version.c_str(), project.c_str(), csv_path.c_str());
   std::printf("  numbers read      %zu, %zu not valid NHS numbers (left out)\n", read, invalid);
   std::printf("  in the list       %u distinct\n  active list       %s\n", response.numbers_in_list(),
               response.active_list().c_str());
   std::printf("  applies from the next linkage run (trelink-cli link)\n");
-  return absl::OkStatus();
+  return invalid;
 }
 
 }  // namespace trelink

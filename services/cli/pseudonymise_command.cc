@@ -15,9 +15,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/server/grpc_status.h"
-#include "common/server/tls.h"
-#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 #include "services/cli/commands.h"
 #include "services/cli/csv_batches.h"
@@ -50,6 +47,23 @@ struct Totals {
     sealed_bytes += response.sealed().blob().size();
     key_version = response.sealed().key_version();
     fingerprint = response.sealed().recipient_fingerprint();
+  }
+
+  // The summary's numbers, for JSON and CSV.
+  OutputValue ToValue(const DatasetRun& run) const {
+    return OutputValue::Object()
+        .Add("csv", OutputValue::String(run.csv_path))
+        .Add("project", OutputValue::String(run.project))
+        .Add("dataset", OutputValue::String(run.dataset))
+        .Add("records", OutputValue::Unsigned(records))
+        .Add("batches", OutputValue::Unsigned(batches))
+        .Add("participants", OutputValue::Unsigned(participants))
+        .Add("nhs_numbers_invalid", OutputValue::Unsigned(invalid_nhs))
+        .Add("nhs_numbers_missing", OutputValue::Unsigned(missing_nhs))
+        .Add("keys_not_formed", OutputValue::Unsigned(keys_not_formed))
+        .Add("sealed_bytes", OutputValue::Unsigned(sealed_bytes))
+        .Add("key_version", OutputValue::Unsigned(key_version))
+        .Add("linker_key_fingerprint", OutputValue::String(fingerprint));
   }
 
   void Print(const DatasetRun& run, double seconds) const {
@@ -97,6 +111,20 @@ struct ReadCounts {
   size_t rows_read = 0;
   size_t unreadable_values = 0;  // of invalid_as_missing columns, sent as missing
 };
+
+// The rows read and those left out, for JSON and CSV.
+void AddRejected(const std::vector<RejectedRow>& rejected, const ReadCounts& counts, OutputValue& summary) {
+  summary.Add("rows_read", OutputValue::Unsigned(counts.rows_read));
+  summary.Add("rows_left_out", OutputValue::Unsigned(rejected.size()));
+  summary.Add("unreadable_values", OutputValue::Unsigned(counts.unreadable_values));
+  OutputValue rows = OutputValue::List();
+  for (const RejectedRow& row : rejected) {
+    rows.Append(OutputValue::Object()
+                    .Add("line", OutputValue::Unsigned(row.line))
+                    .Add("reason", OutputValue::String(row.reason)));
+  }
+  summary.Add("rejected_rows", std::move(rows));
+}
 
 // Rows left out for failing validation: how many, why, and where.
 void PrintRejected(const std::vector<RejectedRow>& rejected, const ReadCounts& counts, const std::string& csv) {
@@ -182,11 +210,12 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
   const grpc::Status finished = stream->Finish();
   TRELINK_RETURN_IF_ERROR(read_status);
   if (consumer_failed) return absl::OkStatus();  // the consumer reports its own error
+  if (IsConnectionFailure(finished)) return CallError(finished, endpoint);
   if (!finished.ok()) {
     std::lock_guard<std::mutex> lock(mu);
     const std::vector<size_t> lines = in_flight.empty() ? std::vector<size_t>() : in_flight.front().lines;
     *failed_batch_lines = WithCsvLine(finished.error_message(), lines, run.csv_path);
-    return absl::Status(FromGrpc(finished).code(), *failed_batch_lines);
+    return absl::Status(static_cast<absl::StatusCode>(finished.error_code()), *failed_batch_lines);
   }
   // The server may end the stream with OK without reading everything (a
   // request that did not serialise or parse): rows sent but not answered
@@ -200,30 +229,8 @@ absl::Status StreamToPseudonymiser(const Endpoint& endpoint, const Catalogue& ca
 
 }  // namespace
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  const absl::Status result = FromGrpcStatus(status);
-  // The fields the server named, spelled out unless its message already does.
-  std::string named;
-  for (const FieldViolation& violation : FieldViolations(result)) {
-    if (!absl::StrContains(result.message(), violation.field)) {
-      absl::StrAppend(&named, "\n  field ", violation.field, ": ", violation.description);
-    }
-  }
-  return named.empty() ? result : absl::Status(result.code(), absl::StrCat(result.message(), named));
-}
-
-absl::Status Prefixed(const grpc::Status& status, absl::string_view service) {
-  const absl::Status s = FromGrpc(status);
-  return s.ok() ? s : absl::Status(s.code(), absl::StrCat(service, ": ", s.message()));
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const Endpoint& endpoint) {
-  return CreateMutualTlsChannel(endpoint.address,
-                                {endpoint.ca_file, endpoint.certificate_file, endpoint.private_key_file});
-}
-
-absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& catalogue, const DatasetRun& run,
-                             const std::string& out_path) {
+absl::StatusOr<size_t> PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& catalogue,
+                                       const DatasetRun& run, const std::string& out_path) {
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   if (!out) return absl::InternalError(absl::StrCat("cannot create ", out_path));
   Totals totals;
@@ -241,15 +248,22 @@ absl::Status PseudonymiseCsv(const Endpoint& pseudonymiser, const Catalogue& cat
       &error, &rejected, &counts));
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", out_path));
+  if (run.format != OutputFormat::kText) {
+    OutputValue summary = totals.ToValue(run);
+    AddRejected(rejected, counts, summary);
+    summary.Add("out", OutputValue::String(out_path));
+    PrintStructured(summary, run.format);
+    return rejected.size();
+  }
   std::printf("pseudonymised ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   PrintRejected(rejected, counts, run.csv_path);
   std::printf("  sealed batches    -> %s\n", out_path.c_str());
-  return absl::OkStatus();
+  return rejected.size();
 }
 
-absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const Catalogue& catalogue,
-                       const DatasetRun& run) {
+absl::StatusOr<size_t> IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, const Catalogue& catalogue,
+                                 const DatasetRun& run) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(linker));
   auto stub = trelink::v1::LinkageService::NewStub(channel);
   grpc::ClientContext context;
@@ -281,6 +295,7 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
   writer->WritesDone();
   const grpc::Status finished = writer->Finish();
   TRELINK_RETURN_IF_ERROR(pseudonymised);
+  if (IsConnectionFailure(finished)) return CallError(finished, linker);
   if (!finished.ok()) {
     std::string message = finished.error_message();
     for (const auto& [batch_id, lines] : lines_of_batch) {
@@ -289,13 +304,22 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
         break;
       }
     }
-    return absl::Status(FromGrpc(finished).code(), absl::StrCat("linker: ", message));
+    return absl::Status(static_cast<absl::StatusCode>(finished.error_code()), absl::StrCat("linker: ", message));
   }
   if (unsent_line) return UnsentBatchError("linker", *unsent_line, run.csv_path);
   uint64_t replaced = 0;
   for (const auto& result : response.batches()) {
     (result.already_stored() ? totals.already_stored : totals.stored)++;
     replaced += result.records_replaced();
+  }
+  if (run.format != OutputFormat::kText) {
+    OutputValue summary = totals.ToValue(run);
+    AddRejected(rejected, counts, summary);
+    summary.Add("batches_stored", OutputValue::Unsigned(totals.stored));
+    summary.Add("batches_already_stored", OutputValue::Unsigned(totals.already_stored));
+    summary.Add("corrections", OutputValue::Unsigned(replaced));
+    PrintStructured(summary, run.format);
+    return rejected.size();
   }
   std::printf("ingested ");
   totals.Print(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -304,10 +328,10 @@ absl::Status IngestCsv(const Endpoint& pseudonymiser, const Endpoint& linker, co
               static_cast<unsigned long long>(totals.stored), static_cast<unsigned long long>(totals.already_stored));
   std::printf("  corrections       %llu records replace an earlier delivery of their record_id\n",
               static_cast<unsigned long long>(replaced));
-  return absl::OkStatus();
+  return rejected.size();
 }
 
-absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project) {
+absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project, OutputFormat format) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(endpoint));
   auto stub = trelink::v1::PseudonymService::NewStub(channel);
   grpc::ClientContext context;
@@ -315,7 +339,11 @@ absl::Status PrintKeyInfo(const Endpoint& endpoint, const std::string& project) 
   trelink::v1::GetKeyInfoRequest request;
   request.set_project(project);
   trelink::v1::GetKeyInfoResponse response;
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->GetKeyInfo(&context, request, &response)));
+  TRELINK_RETURN_IF_ERROR(CallError(stub->GetKeyInfo(&context, request, &response), endpoint));
+  if (format != OutputFormat::kText) {
+    PrintStructured(FromMessage(response), format);
+    return absl::OkStatus();
+  }
   for (const auto& v : response.versions()) {
     std::printf("key version %u%s\n", v.version(), v.primary() ? " (primary)" : "");
   }

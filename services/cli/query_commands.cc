@@ -6,8 +6,6 @@
 #include <fstream>
 #include <map>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -54,13 +52,11 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
 }  // namespace
 
 absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file, const std::string& project,
-                      const std::string& format, const std::string& truth_file, uint32_t rounding_base,
+                      OutputFormat format, const std::string& truth_file, uint32_t rounding_base,
                       const std::string& html_file) {
-  // Before the query is sent: every answer is logged and counts towards
-  // the release history, so a typo must not cost a release.
-  if (format != "text" && format != "csv" && format != "json") {
-    return absl::InvalidArgumentError(absl::StrCat("--format: \"", format, "\" is not text, csv or json"));
-  }
+  // Every flag was checked before this (ValidateCliOptions): every answer is
+  // logged and counts towards the release history, so a typo must not cost
+  // a release.
   if (!html_file.empty()) TRELINK_RETURN_IF_ERROR(report::WriteHtmlFile(html_file, ""));
   trelink::v1::CountQuery query;
   TRELINK_RETURN_IF_ERROR(LoadTextConfig(query_file, query));
@@ -70,22 +66,15 @@ absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(aggregator.timeout_seconds));
   trelink::v1::CountTable table;
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->Count(&context, query, &table)));
+  TRELINK_RETURN_IF_ERROR(CallError(stub->Count(&context, query, &table), aggregator));
   if (!html_file.empty()) TRELINK_RETURN_IF_ERROR(report::WriteHtmlFile(html_file, report::CountTableHtml(table)));
-  if (format == "json") {
-    std::string json;
-    google::protobuf::util::MessageToJsonString(table, &json);
-    std::printf("%s\n", json.c_str());
+  if (format == OutputFormat::kJson) {
+    PrintStructured(FromMessage(table), format);
     return absl::OkStatus();
   }
-  if (format == "csv") {
-    std::printf("%s%scount,status\n", absl::StrJoin(table.dimensions(), ",").c_str(),
-                table.dimensions().empty() ? "" : ",");
-    for (const auto& cell : table.cells()) {
-      std::printf("%s%s%s,%s\n", absl::StrJoin(cell.values(), ",").c_str(), cell.values().empty() ? "" : ",",
-                  Suppressed(cell.status()) ? "" : absl::StrCat(cell.count()).c_str(),
-                  trelink::v1::CellStatus_Name(cell.status()).c_str());
-    }
+  if (format == OutputFormat::kCsv) {
+    const std::string csv = CountTableCsv(table);
+    std::fwrite(csv.data(), 1, csv.size(), stdout);
     return absl::OkStatus();
   }
   const std::map<std::string, uint64_t> truth = truth_file.empty() ? std::map<std::string, uint64_t>() : ReadTruth(truth_file);
@@ -126,7 +115,7 @@ absl::Status RunQuery(const Endpoint& aggregator, const std::string& query_file,
   return absl::OkStatus();
 }
 
-absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& project) {
+absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& project, OutputFormat format) {
   TRELINK_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(aggregator));
   auto stub = trelink::v1::AggregateService::NewStub(channel);
   grpc::ClientContext context;
@@ -134,7 +123,11 @@ absl::Status PrintCatalogue(const Endpoint& aggregator, const std::string& proje
   trelink::v1::CatalogueDescription description;
   trelink::v1::DescribeCatalogueRequest request;
   request.set_project(project);
-  TRELINK_RETURN_IF_ERROR(FromGrpc(stub->DescribeCatalogue(&context, request, &description)));
+  TRELINK_RETURN_IF_ERROR(CallError(stub->DescribeCatalogue(&context, request, &description), aggregator));
+  if (format != OutputFormat::kText) {
+    PrintStructured(FromMessage(description), format);
+    return absl::OkStatus();
+  }
   const auto& p = description.policy();
   if (p.mode() == trelink::v1::DisclosurePolicy::DP) {
     std::printf("disclosure policy %s (dp): noise of epsilon %.3f per query, budget %.3f, each person in at most %u "

@@ -43,16 +43,28 @@ absl::Status WithdrawCsv(const Endpoint& pseudonymiser, const Endpoint& linker, 
     grpc::ClientContext seal_context;
     seal_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(pseudonymiser.timeout_seconds));
     trelink::v1::PseudonymiseBatchResponse sealed;
-    TRELINK_RETURN_IF_ERROR(Prefixed(sealer->Pseudonymise(&seal_context, request, &sealed), "pseudonymiser"));
+    TRELINK_RETURN_IF_ERROR(CallError(sealer->Pseudonymise(&seal_context, request, &sealed), pseudonymiser));
     trelink::v1::WithdrawRequest withdrawal;
     *withdrawal.mutable_sealed() = sealed.sealed();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(linker.timeout_seconds));
     trelink::v1::WithdrawResponse response;
-    TRELINK_RETURN_IF_ERROR(Prefixed(withdrawer->Withdraw(&context, withdrawal, &response), "linker"));
+    TRELINK_RETURN_IF_ERROR(CallError(withdrawer->Withdraw(&context, withdrawal, &response), linker));
     total.set_withdrawn(total.withdrawn() + response.withdrawn());
     total.set_already_withdrawn(total.already_withdrawn() + response.already_withdrawn());
     total.set_not_found(total.not_found() + response.not_found());
+  }
+  if (run.format != OutputFormat::kText) {
+    PrintStructured(OutputValue::Object()
+                        .Add("csv", OutputValue::String(run.csv_path))
+                        .Add("project", OutputValue::String(run.project))
+                        .Add("dataset", OutputValue::String(run.dataset))
+                        .Add("record_ids", OutputValue::Unsigned(named))
+                        .Add("withdrawn", OutputValue::Unsigned(total.withdrawn()))
+                        .Add("already_withdrawn", OutputValue::Unsigned(total.already_withdrawn()))
+                        .Add("not_found", OutputValue::Unsigned(total.not_found())),
+                    run.format);
+    return absl::OkStatus();
   }
   std::printf("withdrawal of %zu record ids of %s/%s (%s)\n", named, run.project.c_str(), run.dataset.c_str(),
               run.csv_path.c_str());

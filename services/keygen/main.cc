@@ -7,6 +7,7 @@
 //
 // Secret files are created with mode 0600 and never overwritten (rotate
 // replaces the keyset atomically). Keys are never printed.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -31,10 +32,11 @@ constexpr const char* kUsage =
     "  trelink-keygen log --name ORIGIN --out FILE --public-out FILE\n"
     "                                                        create the disclosure log's signing key\n";
 
-// Returns the value following `--name`, or "".
+// Returns the value of `--name VALUE` or `--name=VALUE`, or "".
 std::string Option(const std::vector<std::string>& args, const std::string& name) {
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) return args[i + 1];
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind(name + "=", 0) == 0) return args[i].substr(name.size() + 1);
   }
   return "";
 }
@@ -95,7 +97,8 @@ absl::Status Run(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-keygen");
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+  if (std::find_if(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }) !=
+      args.end()) {
     std::fputs(trelink::kUsage, stdout);
     return 0;
   }

@@ -9,8 +9,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/flags_help.h"
 #include "common/synth/population.h"
 
 ABSL_FLAG(uint32_t, mothers, 5000, "mothers in the population (about 4 records each)");
@@ -21,6 +23,10 @@ ABSL_FLAG(std::string, errors, "default",
 
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-synth");
+  trelink::ListOwnFlagsInHelp();
+  absl::SetProgramUsageMessage(
+      "trelink-synth --mothers N --seed S --out DIR [--errors default|harsh|none]\n"
+      "  writes a synthetic population: maternity.csv, social_care.csv, court.csv and truth.csv");
   absl::ParseCommandLine(argc, argv);
   trelink::PopulationOptions options;
   options.mothers = absl::GetFlag(FLAGS_mothers);

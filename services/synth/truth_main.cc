@@ -12,11 +12,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "common/aggregate/count_query.h"
 #include "common/config/text_config.h"
 #include "common/linkage/linkage_run.h"
 #include "common/log/log.h"
+#include "common/server/flags_help.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/status/status_macros.h"
 #include "common/store/sqlite_linked_store.h"
@@ -80,6 +82,10 @@ absl::Status Run(const std::vector<std::string>& query_files) {
 
 int main(int argc, char** argv) {
   trelink::SetLogProgram("trelink-truth");
+  trelink::ListOwnFlagsInHelp();
+  absl::SetProgramUsageMessage(
+      "trelink-truth --population DIR --catalogue FILE --out DIR QUERY_FILE...\n"
+      "  true answers of each query over a trelink-synth population, for evaluation");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> files(positional.begin() + 1, positional.end());
   absl::Status status = trelink::Run(files);

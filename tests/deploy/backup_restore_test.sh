@@ -95,7 +95,7 @@ cmp -s "$work/report.before" "$work/report.after" || fail "the linkage report ch
 [ "$(log_entries)" = "$entries_before" ] || fail "the log has $(log_entries) entries, not $entries_before"
 query >"$work/repeat.after"
 # The same cells, generation and policy; only the log index moves on.
-strip() { sed 's/,"logIndex":"[0-9]*"//' "$1"; }
+strip() { sed 's/,"log_index":[0-9]*//' "$1"; }
 [ "$(strip "$work/repeat.before")" = "$(strip "$work/repeat.after")" ] ||
   fail "the query answers differently after the restore: $(diff "$work/repeat.before" "$work/repeat.after")"
 [ "$(log_entries)" = $((entries_before + 1)) ] || fail "the repeated query was not logged after the restored entries"

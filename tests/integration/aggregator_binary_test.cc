@@ -30,6 +30,7 @@ namespace {
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::Count;
 using ::trelink::testing::TlsFlags;
 using ::trelink::testing::IsOk;
@@ -73,7 +74,7 @@ TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   for (const ProcessResult& ingest : ::trelink::testing::IngestAllDatasets(dir, endpoints)) {
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
   }
-  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, FlagsFor("link", endpoints)), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
 
   // The linkage report carries its own quality estimate, and analysts see it

@@ -39,6 +39,7 @@ namespace {
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
@@ -180,7 +181,7 @@ class AuthorizationMatrixTest : public ::testing::Test {
       ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
     }
     ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli",
-                                    Concat(Concat({"link"}, services_.CliEndpoints()), TlsFlags("linkage-admin")), dir_);
+                                    Concat(Concat({"link"}, FlagsFor("link", services_.CliEndpoints())), TlsFlags("linkage-admin")), dir_);
     ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
     ASSERT_THAT(LoadTextConfig(std::string(TRELINK_SOURCE_DIR) +
                                    "/deploy/queries/q2_newborn_share_of_proceedings.textproto",

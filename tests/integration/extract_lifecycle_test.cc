@@ -17,6 +17,7 @@ namespace {
 
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
 using ::trelink::testing::TlsFlags;
@@ -47,7 +48,7 @@ class ExtractLifecycleTest : public ::testing::Test {
 
   ProcessResult Cli(const std::string& command, const std::vector<std::string>& flags, const std::string& identity) {
     ProcessResult result = RunCommand(BinaryDir() + "/trelink-cli",
-                                      Concat(Concat(Concat({command}, flags), services_.CliEndpoints()), TlsFlags(identity)),
+                                      Concat(Concat(Concat({command}, flags), FlagsFor(command, services_.CliEndpoints())), TlsFlags(identity)),
                                       dir_);
     EXPECT_EQ(result.exit_code, 0) << command << ": " << result.stderr_text;
     return result;
@@ -112,8 +113,12 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
   // nobody here, and one that is not an NHS number.
   WriteCsv("opt-out.csv", "nhs_number",
            {::trelink::testing::SeriesNhsNumber(7), ::trelink::testing::SeriesNhsNumber(500), "1234567890"});
-  ProcessResult opt_out =
-      Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");
+  // The invalid one is left out: exit code 3 says so, unless allowed.
+  const std::vector<std::string> opt_out_args = Concat(
+      Concat({"opt-out", "--csv", "opt-out.csv", "--list_version", "2026-11"}, FlagsFor("opt-out", services_.CliEndpoints())),
+      TlsFlags("linkage-admin"));
+  ProcessResult opt_out = RunCommand(BinaryDir() + "/trelink-cli", opt_out_args, dir_);
+  EXPECT_EQ(opt_out.exit_code, 3) << opt_out.stderr_text;
   EXPECT_NE(opt_out.stdout_text.find("numbers read      3, 1 not valid"), std::string::npos) << opt_out.stdout_text;
   EXPECT_NE(opt_out.stdout_text.find("in the list       2 distinct"), std::string::npos) << opt_out.stdout_text;
   EXPECT_NE(opt_out.stdout_text.find("active list       2026-11"), std::string::npos) << opt_out.stdout_text;
@@ -139,7 +144,7 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
   // Another provider cannot withdraw maternity records.
   ProcessResult refused = RunCommand(
       BinaryDir() + "/trelink-cli",
-      Concat(Concat({"withdraw", "--dataset", "maternity", "--csv", "withdraw.csv"}, services_.CliEndpoints()),
+      Concat(Concat({"withdraw", "--dataset", "maternity", "--csv", "withdraw.csv"}, FlagsFor("withdraw", services_.CliEndpoints())),
              TlsFlags("provider.court")),
       dir_);
   EXPECT_NE(refused.exit_code, 0);
@@ -174,7 +179,7 @@ TEST_F(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedA
   // the opted-out mother back in, so it is refused until the list is
   // applied again.
   ProcessResult refused = RunCommand(
-      BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, services_.CliEndpoints()), TlsFlags("linkage-admin")), dir_);
+      BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, FlagsFor("link", services_.CliEndpoints())), TlsFlags("linkage-admin")), dir_);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.stderr_text.find("apply the opt-out list again"), std::string::npos) << refused.stderr_text;
   Cli("opt-out", {"--csv", "opt-out.csv", "--list_version", "2026-11"}, "linkage-admin");

@@ -28,6 +28,7 @@ namespace {
 
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
 using ::trelink::testing::RunCommand;
@@ -110,13 +111,13 @@ TEST(HtmlReportBrowserTest, LinkageReportAndCountTableRenderInHeadlessChromium) 
     ASSERT_EQ(ingest.exit_code, 0) << ingest.stderr_text;
   }
   const std::string cli = BinaryDir() + "/trelink-cli";
-  ProcessResult link = RunCommand(cli, Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
+  ProcessResult link = RunCommand(cli, Concat(Concat({"link"}, FlagsFor("link", endpoints)), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
 
   // The pages, as a user makes them.
   const std::string report_page = dir + "/report.html";
   ProcessResult report = RunCommand(
-      cli, Concat(Concat({"report", "--html", report_page}, endpoints), TlsFlags("linkage-admin")), dir);
+      cli, Concat(Concat({"report", "--html", report_page}, FlagsFor("report", endpoints)), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(report.exit_code, 0) << report.stderr_text;
   const std::string table_page = dir + "/q3.html";
   ProcessResult query = RunCommand(

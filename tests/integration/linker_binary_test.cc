@@ -29,6 +29,7 @@ namespace {
 using ::trelink::testing::BinaryDir;
 using ::trelink::testing::CertDir;
 using ::trelink::testing::Concat;
+using ::trelink::testing::FlagsFor;
 using ::trelink::testing::TlsFlags;
 using ::trelink::testing::IsOk;
 using ::trelink::testing::ProcessResult;
@@ -63,7 +64,7 @@ TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
   }
   // A provider may not link; a resend stores nothing new.
   ProcessResult denied = RunCommand(BinaryDir() + "/trelink-cli",
-                                    Concat(Concat({"link"}, endpoints), TlsFlags("provider.court")), dir);
+                                    Concat(Concat({"link"}, FlagsFor("link", endpoints)), TlsFlags("provider.court")), dir);
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.stderr_text.find("PERMISSION_DENIED"), std::string::npos) << denied.stderr_text;
   ProcessResult resend = RunCommand(
@@ -72,7 +73,7 @@ TEST(LinkerBinaryTest, ProvidersIngestAdminLinksReportMatchesTruth) {
   ASSERT_EQ(resend.exit_code, 0) << resend.stderr_text;
   EXPECT_NE(resend.stdout_text.find("0 batches stored"), std::string::npos) << resend.stdout_text;
 
-  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, endpoints), TlsFlags("linkage-admin")), dir);
+  ProcessResult link = RunCommand(BinaryDir() + "/trelink-cli", Concat(Concat({"link"}, FlagsFor("link", endpoints)), TlsFlags("linkage-admin")), dir);
   ASSERT_EQ(link.exit_code, 0) << link.stderr_text;
   EXPECT_NE(link.stdout_text.find("linkage generation 1"), std::string::npos) << link.stdout_text;
 

@@ -2,6 +2,7 @@
 // trelink-keygen and service configs pointing at the dev certificates.
 #pragma once
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
@@ -22,6 +23,28 @@ inline std::vector<std::string> TlsFlags(const std::string& identity) {
 inline std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// The flags of `flags` ("--name value" pairs, as CliEndpoints() gives) that
+// trelink-cli's `command` takes: a flag of another command is a usage error.
+inline std::vector<std::string> FlagsFor(const std::string& command, const std::vector<std::string>& flags) {
+  const std::map<std::string, std::vector<std::string>> taken = {
+      {"ingest", {"--pseudonymiser", "--linker", "--catalogue", "--project", "--batch_size"}},
+      {"pseudonymise", {"--pseudonymiser", "--catalogue", "--project", "--batch_size"}},
+      {"withdraw", {"--pseudonymiser", "--linker", "--project", "--batch_size"}},
+      {"opt-out", {"--pseudonymiser", "--linker", "--project", "--batch_size"}},
+      {"link", {"--linker", "--project"}},
+      {"report", {"--linker", "--project"}},
+      {"key-info", {"--pseudonymiser", "--project"}},
+  };
+  const std::vector<std::string>& names = taken.at(command);
+  std::vector<std::string> kept;
+  for (size_t i = 0; i + 1 < flags.size(); i += 2) {
+    if (std::find(names.begin(), names.end(), flags[i]) == names.end()) continue;
+    kept.push_back(flags[i]);
+    kept.push_back(flags[i + 1]);
+  }
+  return kept;
 }
 
 // Each provider ingests its dataset CSV from `dir` with trelink-cli;
