@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sealed_batch.h"
+#include "common/status/field_violation.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -49,26 +50,35 @@ std::string PurposeName(trelink::v1::BatchPurpose purpose) {
   }
 }
 
+// The catalogue's checks fail with its own codes; a record that fails them
+// is a bad request.
+absl::Status WithCode(const absl::Status& s) {
+  if (s.code() == absl::StatusCode::kInvalidArgument) return s;
+  absl::Status out(absl::StatusCode::kInvalidArgument, s.message());
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1::IngestBatchRequest& request) const {
   const trelink::v1::SealedBatch& sealed = request.sealed();
-  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  if (sealed.batch_id().empty()) return FieldError("sealed.batch_id", "required");
   const std::string batch = absl::StrCat("batch ", sealed.batch_id(), ": ");
-  if (sealed.project().empty()) return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.project: required"));
+  if (sealed.project().empty()) return FieldError("sealed.project", "required", batch);
   const trelink::v1::DatasetSpec* dataset = catalogue_.Find(sealed.dataset());
   if (dataset == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "sealed.dataset: \"", sealed.dataset(), "\" is not in the catalogue"));
+    return FieldError("sealed.dataset", absl::StrCat("\"", sealed.dataset(), "\" is not in the catalogue"), batch);
   }
   if (static_cast<uint32_t>(request.records_size()) > max_records_) {
     return absl::ResourceExhaustedError(
         absl::StrCat(batch, "records: ", request.records_size(), " exceed the limit of ", max_records_));
   }
   if (static_cast<uint32_t>(request.records_size()) != sealed.record_count()) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "records: ", request.records_size(),
-                                                   " content records, but the batch declares ",
-                                                   sealed.record_count()));
+    return FieldError("records",
+                      absl::StrCat(request.records_size(), " content records, but the batch declares ",
+                                   sealed.record_count()),
+                      batch);
   }
   TRELINK_ASSIGN_OR_RETURN(
       trelink::v1::SealedMatchKeys keys,
@@ -76,24 +86,24 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
                       {sealed.project(), sealed.dataset(), sealed.batch_id(),
                        static_cast<uint32_t>(request.records_size())}));
   if (keys.key_version() != sealed.key_version()) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.key_version: does not match the sealed keys"));
+    return FieldError("sealed.key_version", "does not match the sealed keys", batch);
   }
   if (keys.purpose() != trelink::v1::BATCH_RECORDS) {
-    return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()),
-                                                   " batch, not records; send it to its own call"));
+    return FieldError("sealed", absl::StrCat("a ", PurposeName(keys.purpose()), " batch, not records; send it to its own call"),
+                      batch);
   }
   TRELINK_RETURN_IF_ERROR(CheckRecordTokens(keys, batch));
   for (int r = 0; r < request.records_size(); ++r) {
-    const std::string where = absl::StrCat(batch, "records[", r, "].");
+    const std::string record = absl::StrCat("records[", r, "]");
     const auto& participants = keys.records(r).participants();
-    if (participants.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "participants: none"));
+    if (participants.empty()) return FieldError(record + ".participants", "none", batch);
     for (int p = 0; p < participants.size(); ++p) {
       if (absl::Status s = Catalogue::ValidateRole(*dataset, participants[p].role()); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "participants[", p, "].", s.message()));
+        return NestedFieldError(WithCode(s), absl::StrCat(record, ".participants[", p, "]"), batch);
       }
     }
     if (absl::Status s = catalogue_.ValidateContent(*dataset, request.records(r)); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, s.message()));
+      return NestedFieldError(WithCode(s), record, batch);
     }
   }
 
@@ -130,11 +140,10 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
 
 absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trelink::v1::WithdrawRequest& request) const {
   const trelink::v1::SealedBatch& sealed = request.sealed();
-  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  if (sealed.batch_id().empty()) return FieldError("sealed.batch_id", "required");
   const std::string batch = absl::StrCat("withdrawal ", sealed.batch_id(), ": ");
   if (catalogue_.Find(sealed.dataset()) == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "sealed.dataset: \"", sealed.dataset(), "\" is not in the catalogue"));
+    return FieldError("sealed.dataset", absl::StrCat("\"", sealed.dataset(), "\" is not in the catalogue"), batch);
   }
   TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
                            OpenFor(sealed, trelink::v1::BATCH_WITHDRAWAL, batch, "a withdrawal"));
@@ -143,8 +152,7 @@ absl::StatusOr<trelink::v1::WithdrawResponse> BatchIngester::Withdraw(const trel
   for (int r = 0; r < keys.records_size(); ++r) {
     const trelink::v1::RecordKeys& record = keys.records(r);
     if (!record.participants().empty() || record.record_token().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(batch, "records[", r, "]: a withdrawal names a record id and no participants"));
+      return FieldError(absl::StrCat("records[", r, "]"), "a withdrawal names a record id and no participants", batch);
     }
     tokens.push_back(record.record_token());
   }
@@ -165,20 +173,20 @@ absl::StatusOr<trelink::v1::OptOutResponse> BatchIngester::ApplyOptOut(
                                return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
                                       c == '-';
                              });
-  if (!valid_version) return absl::InvalidArgumentError("list_version: must be 1-40 characters of [A-Za-z0-9_.-]");
-  if (sealed.batch_id().empty()) return absl::InvalidArgumentError("sealed.batch_id: required");
+  if (!valid_version) return FieldError("list_version", "must be 1-40 characters of [A-Za-z0-9_.-]");
+  if (sealed.batch_id().empty()) return FieldError("sealed.batch_id", "required");
   const std::string batch = absl::StrCat("opt-out batch ", sealed.batch_id(), ": ");
-  if (sealed.dataset() != "opt-out") return absl::InvalidArgumentError(absl::StrCat(batch, "sealed.dataset: not \"opt-out\""));
+  if (sealed.dataset() != "opt-out") return FieldError("sealed.dataset", "not \"opt-out\"", batch);
   TRELINK_ASSIGN_OR_RETURN(trelink::v1::SealedMatchKeys keys,
                            OpenFor(sealed, trelink::v1::BATCH_OPT_OUT, batch, "an opt-out list"));
   const auto slot = std::find(keys.key_names().begin(), keys.key_names().end(), "nhs");
-  if (slot == keys.key_names().end()) return absl::InvalidArgumentError(absl::StrCat(batch, "sealed: no nhs key"));
+  if (slot == keys.key_names().end()) return FieldError("sealed", "no nhs key", batch);
   const int nhs = static_cast<int>(slot - keys.key_names().begin());
   std::vector<std::string> numbers;
   for (int r = 0; r < keys.records_size(); ++r) {
     const auto& participants = keys.records(r).participants();
     if (participants.size() != 1 || participants[0].values_size() <= nhs || participants[0].values(nhs).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "]: an opt-out is one keyed NHS number"));
+      return FieldError(absl::StrCat("records[", r, "]"), "an opt-out is one keyed NHS number", batch);
     }
     numbers.push_back(participants[0].values(nhs));
   }
@@ -206,8 +214,7 @@ absl::StatusOr<trelink::v1::SealedMatchKeys> BatchIngester::OpenFor(const trelin
                            OpenSealedBatch(sealed.blob(), keys_,
                                            {sealed.project(), sealed.dataset(), sealed.batch_id(), sealed.record_count()}));
   if (keys.purpose() != purpose) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(batch, "sealed: a ", PurposeName(keys.purpose()), " batch, not ", what));
+    return FieldError("sealed", absl::StrCat("a ", PurposeName(keys.purpose()), " batch, not ", what), batch);
   }
   return keys;
 }
@@ -221,12 +228,12 @@ absl::Status BatchIngester::CheckRecordTokens(const trelink::v1::SealedMatchKeys
     const std::string& token = keys.records(r).record_token();
     if (token.empty()) continue;
     if (token.size() != kRecordTokenBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(batch, "records[", r, "].record_token: not a record token"));
+      return FieldError(absl::StrCat("records[", r, "].record_token"), "not a record token", batch);
     }
     auto [it, fresh] = first.emplace(token, r);
     if (!fresh) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(batch, "records[", r, "].record_id: repeats records[", it->second, "]"));
+      return FieldError(absl::StrCat("records[", r, "].record_id"), absl::StrCat("repeats records[", it->second, "]"),
+                        batch);
     }
   }
   return absl::OkStatus();

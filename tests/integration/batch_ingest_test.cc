@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/status/field_violation.h"
+
 #include "common/crypto/sealed_batch.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/pseudonym/pseudonymiser.h"
@@ -148,8 +150,12 @@ TEST_F(BatchIngestTest, MisboundOrDamagedSealedBlobsAreRejected) {
   EXPECT_THAT(ingester_->Ingest(swapped), StatusIs(absl::StatusCode::kInvalidArgument, "sealed for another project"));
   IngestBatchRequest short_content = batch;
   short_content.mutable_records()->RemoveLast();
-  EXPECT_THAT(ingester_->Ingest(short_content),
+  const absl::Status short_status = ingester_->Ingest(short_content).status();
+  EXPECT_THAT(short_status,
               StatusIs(absl::StatusCode::kInvalidArgument, "records: 2 content records, but the batch declares 3"));
+  // The field at fault travels as data too (google.rpc.BadRequest details).
+  ASSERT_EQ(FieldViolations(short_status).size(), 1u);
+  EXPECT_EQ(FieldViolations(short_status)[0].field, "records");
   IngestBatchRequest garbage = batch;
   garbage.mutable_sealed()->set_blob(std::string(300, 'x'));
   EXPECT_THAT(ingester_->Ingest(garbage), StatusIs(absl::StatusCode::kInvalidArgument, "sealed blob rejected"));
@@ -244,8 +250,10 @@ TEST_F(BatchIngestTest, WithdrawalAndDataBatchesCannotBeSwapped) {
   EXPECT_THAT(ingester_->Withdraw(as_withdrawal),
               StatusIs(absl::StatusCode::kInvalidArgument, "not a withdrawal"));
   const trelink::v1::WithdrawRequest withdrawal = Withdrawal("w:0", {"r1", "r2"});
-  EXPECT_THAT(ingester_->Ingest(::trelink::testing::BirthsIngest(withdrawal.sealed(), 2)),
-              StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal batch, not records"));
+  const absl::Status swapped = ingester_->Ingest(::trelink::testing::BirthsIngest(withdrawal.sealed(), 2)).status();
+  EXPECT_THAT(swapped, StatusIs(absl::StatusCode::kInvalidArgument, "a withdrawal batch, not records"));
+  ASSERT_EQ(FieldViolations(swapped).size(), 1u);
+  EXPECT_EQ(FieldViolations(swapped)[0].field, "sealed");
   EXPECT_EQ(Stored(), 0);
 }
 
