@@ -12,6 +12,7 @@
 #include <map>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_join.h"
 #include "bench/bench_report.h"
 #include "absl/flags/parse.h"
 #include "common/linkage/linkage_model.h"
@@ -66,6 +67,21 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
     }
     return false;
   };
+  // Which tokens agree ('=' agree, 'x' differ, '.' missing on a side) in
+  // missed pairs no rule proposes: what a blocking rule would have to use.
+  const std::vector<std::string> tokens = {"t.nhs", "t.given_name", "t.given_phonetic", "t.family_name",
+                                           "t.family_phonetic", "t.dob", "t.dob_year_month", "t.sex",
+                                           "t.postcode", "t.postcode_district"};
+  std::map<std::string, std::map<std::string, uint64_t>> patterns;  // scope -> pattern -> pairs
+  auto pattern = [&](uint32_t a, uint32_t b) {
+    std::string out;
+    for (const std::string& token : tokens) {
+      const int slot = table.Slot(token);
+      const uint64_t x = slot < 0 ? 0 : table.Key(a, slot), y = slot < 0 ? 0 : table.Key(b, slot);
+      out += x == 0 || y == 0 ? '.' : (x == y ? '=' : 'x');
+    }
+    return out;
+  };
   uint64_t unproposed = 0, total_missed = 0;
   for (const auto& [person, members] : by_person) {
     for (size_t i = 0; i < members.size(); ++i) {
@@ -74,7 +90,10 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
         if (sets.Find(a) == sets.Find(b)) continue;
         missed[scope(a, b)]++;
         ++total_missed;
-        if (!proposed(a, b)) ++unproposed;
+        if (!proposed(a, b)) {
+          ++unproposed;
+          patterns[scope(a, b)][pattern(a, b)]++;
+        }
       }
     }
   }
@@ -82,6 +101,15 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
               static_cast<unsigned long long>(total_missed), static_cast<unsigned long long>(unproposed));
   for (const auto& [what, n] : wrong) std::printf("false links %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
   for (const auto& [what, n] : missed) std::printf("missed      %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
+  std::printf("unproposed missed pairs by token agreement (%s)\n", absl::StrJoin(tokens, " ").c_str());
+  for (const auto& [what, by_pattern] : patterns) {
+    std::vector<std::pair<uint64_t, std::string>> top;
+    for (const auto& [p, n] : by_pattern) top.emplace_back(n, p);
+    std::sort(top.rbegin(), top.rend());
+    for (size_t i = 0; i < top.size() && i < 6; ++i) {
+      std::printf("  %-45s %s %llu\n", what.c_str(), top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
+    }
+  }
 }
 
 int Main() {

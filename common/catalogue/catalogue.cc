@@ -120,7 +120,16 @@ absl::Status ValidateDataset(const std::string& where, const DatasetSpec& d) {
     const auto& implied = d.role_implies(i);
     const std::string at = absl::StrCat(where, ".role_implies[", i, "]");
     if (!Contains(d.roles(), implied.role())) return Invalid(absl::StrCat(at, ".role"), "not a role of the dataset");
-    if (implied.sex() != "F" && implied.sex() != "M") return Invalid(absl::StrCat(at, ".sex"), "must be F or M");
+    if (!implied.sex().empty() && implied.sex() != "F" && implied.sex() != "M") {
+      return Invalid(absl::StrCat(at, ".sex"), "must be F or M");
+    }
+    if (!implied.postcode_from_role().empty() &&
+        (!Contains(d.roles(), implied.postcode_from_role()) || implied.postcode_from_role() == implied.role())) {
+      return Invalid(absl::StrCat(at, ".postcode_from_role"), "not another role of the dataset");
+    }
+    if (implied.sex().empty() && implied.postcode_from_role().empty()) {
+      return Invalid(at, "implies nothing: set sex or postcode_from_role");
+    }
   }
   seen.clear();
   for (int i = 0; i < d.attributes_size(); ++i) {

@@ -60,9 +60,14 @@ absl::StatusOr<RecordColumns> RecordColumns::Create(const std::vector<std::strin
   RecordColumns columns;
   columns.roles_.assign(dataset.roles().begin(), dataset.roles().end());
   columns.implied_sex_.resize(columns.roles_.size());
+  columns.postcode_from_.assign(columns.roles_.size(), -1);
   for (const auto& implied : dataset.role_implies()) {
     const int role = RoleIndex(columns.roles_, implied.role());
-    if (role >= 0) columns.implied_sex_[static_cast<size_t>(role)] = implied.sex();
+    if (role < 0) continue;
+    if (!implied.sex().empty()) columns.implied_sex_[static_cast<size_t>(role)] = implied.sex();
+    if (!implied.postcode_from_role().empty()) {
+      columns.postcode_from_[static_cast<size_t>(role)] = RoleIndex(columns.roles_, implied.postcode_from_role());
+    }
   }
   columns.default_event_ = dataset.default_event();
   columns.default_event_date_ = dataset.default_event_date();
@@ -210,6 +215,12 @@ int RecordColumns::Fill(const std::vector<std::string>& row, trelink::v1::Identi
         break;
       }
     }
+  }
+  for (size_t r = 0; r < roles_.size(); ++r) {
+    const int from = postcode_from_[r];
+    if (!present[r] || from < 0 || !present[static_cast<size_t>(from)]) continue;
+    auto* ids = participants[r].mutable_identifiers();
+    if (ids->postcode().empty()) ids->set_postcode(participants[static_cast<size_t>(from)].identifiers().postcode());
   }
   for (size_t r = 0; r < roles_.size(); ++r) {
     if (!present[r]) continue;

@@ -36,7 +36,9 @@ class RecordColumns {
   // Fills both halves from a row. A participant whose identifier columns are
   // all empty is left out (a booking with no baby yet). Empty content cells
   // are missing. A present participant without a sex gets the one its role
-  // implies (the catalogue's role_implies: a mother is female). Returns how
+  // implies (the catalogue's role_implies: a mother is female), and one
+  // without a postcode the postcode of the role its role takes it from (a
+  // newborn lives at its mother's address). Returns how
   // many values of invalid_as_missing columns could not be read and were
   // left out.
   int Fill(const std::vector<std::string>& row, trelink::v1::IdentifierRecord& identifiers,
@@ -78,6 +80,7 @@ class RecordColumns {
 
   std::vector<std::string> roles_;
   std::vector<std::string> implied_sex_;  // by role; empty: none implied
+  std::vector<int> postcode_from_;         // by role; the role whose postcode it takes, or -1
   std::vector<Column> columns_;
   std::vector<const trelink::v1::AttributeSpec*> derived_;  // age-band attributes
   std::string default_event_, default_event_date_;

@@ -67,6 +67,7 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   AddBlockingRule(model, {"t.dob", "t.postcode_district"});
   // The babies of one mother born on one day, named or not.
   AddBlockingRule(model, {"related_person", "t.dob"});
+  AddBlockingRule(model, {"related_person", "t.dob_year_month"});
   return model;
 }
 

@@ -86,6 +86,38 @@ TEST(RecordColumnsTest, ARoleImpliesItsSexWhereTheFileHasNone) {
   EXPECT_EQ(ids.participants(1).identifiers().sex(), "");  // nothing implied for a baby
 }
 
+TEST(RecordColumnsTest, ANewbornTakesItsMothersPostcodeWhereItHasNone) {
+  TRELINK_ASSERT_OK_AND_ASSIGN(Catalogue catalogue, Catalogue::Load(DefaultPath()));
+  const auto& maternity = *catalogue.Find("maternity");
+  const std::vector<std::string> header = {"mother_given_name", "mother_postcode", "baby_dob", "event", "event_date",
+                                           "region"};
+  TRELINK_ASSERT_OK_AND_ASSIGN(RecordColumns columns, RecordColumns::Create(header, maternity));
+  trelink::v1::IdentifierRecord ids;
+  trelink::v1::ContentRecord content;
+  columns.Fill({"Amelia", "LS1 4AP", "2015-06-02", "birth", "2015-06-02", "E12000003"}, ids, content);
+  ASSERT_EQ(ids.participants_size(), 2);
+  EXPECT_EQ(ids.participants(0).identifiers().postcode(), "LS1 4AP");
+  EXPECT_EQ(ids.participants(1).role(), "baby");
+  EXPECT_EQ(ids.participants(1).identifiers().postcode(), "LS1 4AP");
+  // No mother's postcode, no baby's: nothing is made up.
+  ids.Clear();
+  columns.Fill({"Amelia", "", "2015-06-02", "birth", "2015-06-02", "E12000003"}, ids, content);
+  ASSERT_EQ(ids.participants_size(), 2);
+  EXPECT_EQ(ids.participants(1).identifiers().postcode(), "");
+  // A baby without identifiers of its own stays out, postcode or not.
+  ids.Clear();
+  columns.Fill({"Amelia", "LS1 4AP", "", "booking", "2015-01-02", "E12000003"}, ids, content);
+  EXPECT_EQ(ids.participants_size(), 1);
+}
+
+TEST(CatalogueTest, APostcodeIsTakenOnlyFromAnotherRoleOfTheDataset) {
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" role_implies { role: "p" postcode_from_role: "p" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "datasets[0].role_implies[0].postcode_from_role: not another role of the dataset"));
+  EXPECT_THAT(FromText(R"pb(datasets { name: "a" roles: "p" events: "e" role_implies { role: "p" } })pb"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "datasets[0].role_implies[0]: implies nothing"));
+}
+
 TEST(CatalogueTest, ContentIsCheckedAgainstTheDataset) {
   TRELINK_ASSERT_OK_AND_ASSIGN(Catalogue catalogue, Catalogue::Load(DefaultPath()));
   const auto& maternity = *catalogue.Find("maternity");

@@ -204,7 +204,10 @@ class DatasetColumns:
     def __init__(self, raw_header: Sequence[str], spec: pb.DatasetSpec, source: str) -> None:
         self.spec = spec
         self.roles = list(spec.roles)
-        self.implied_sex = {r.role: r.sex for r in spec.role_implies}
+        self.implied_sex = {r.role: r.sex for r in spec.role_implies if r.sex}
+        # A newborn lives at its mother's address: the role whose postcode a
+        # role without one takes.
+        self.postcode_from = {r.role: r.postcode_from_role for r in spec.role_implies if r.postcode_from_role}
         self.columns: List[_Column] = []
         self.derived = [a for a in spec.attributes if a.HasField("age_bands")]
         has_event, has_date = bool(spec.default_event), bool(spec.default_event_date)
@@ -312,6 +315,12 @@ class DatasetColumns:
                 if band.min_days <= days <= band.max_days:
                     content.attributes[attribute.name] = band.label
                     break
+        for r, role in enumerate(self.roles):
+            source = self.postcode_from.get(role)
+            if not present[r] or source not in self.roles or not present[self.roles.index(source)]:
+                continue
+            if not participants[r].identifiers.postcode:
+                participants[r].identifiers.postcode = participants[self.roles.index(source)].identifiers.postcode
         identifiers = pb.IdentifierRecord()
         for r, role in enumerate(self.roles):
             if not present[r]:
