@@ -48,25 +48,6 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
     by_person[truth[p]].push_back(p);
   }
   auto scope = [&](uint32_t a, uint32_t b) { return table.Label(a) + " ~ " + table.Label(b); };
-  for (const auto& [set, members] : by_set) {
-    for (size_t i = 0; i < members.size(); ++i) {
-      for (size_t j = i + 1; j < members.size(); ++j) {
-        if (truth[members[i]] != truth[members[j]]) wrong[scope(members[i], members[j])]++;
-      }
-    }
-  }
-  const auto model = DefaultLinkageModel();
-  auto proposed = [&](uint32_t a, uint32_t b) {
-    for (const auto& rule : model.blocking_rules()) {
-      bool all = true;
-      for (const auto& token : rule.tokens()) {
-        const int slot = table.Slot(token);
-        all = all && slot >= 0 && table.Key(a, slot) != 0 && table.Key(a, slot) == table.Key(b, slot);
-      }
-      if (all) return true;
-    }
-    return false;
-  };
   // Which tokens agree ('=' agree, 'x' differ, '.' missing on a side) in
   // missed pairs no rule proposes: what a blocking rule would have to use.
   const std::vector<std::string> tokens = {"t.nhs", "t.given_name", "t.given_phonetic", "t.family_name",
@@ -81,6 +62,29 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
       out += x == 0 || y == 0 ? '.' : (x == y ? '=' : 'x');
     }
     return out;
+  };
+  std::map<std::string, std::map<std::string, uint64_t>> false_patterns;
+  for (const auto& [set, members] : by_set) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      for (size_t j = i + 1; j < members.size(); ++j) {
+        if (truth[members[i]] != truth[members[j]]) {
+          wrong[scope(members[i], members[j])]++;
+          false_patterns[scope(members[i], members[j])][pattern(members[i], members[j])]++;
+        }
+      }
+    }
+  }
+  const auto model = DefaultLinkageModel();
+  auto proposed = [&](uint32_t a, uint32_t b) {
+    for (const auto& rule : model.blocking_rules()) {
+      bool all = true;
+      for (const auto& token : rule.tokens()) {
+        const int slot = table.Slot(token);
+        all = all && slot >= 0 && table.Key(a, slot) != 0 && table.Key(a, slot) == table.Key(b, slot);
+      }
+      if (all) return true;
+    }
+    return false;
   };
   uint64_t unproposed = 0, total_missed = 0;
   for (const auto& [person, members] : by_person) {
@@ -101,15 +105,21 @@ void Explain(const ParticipantTable& table, UnionFind& sets, const std::vector<u
               static_cast<unsigned long long>(total_missed), static_cast<unsigned long long>(unproposed));
   for (const auto& [what, n] : wrong) std::printf("false links %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
   for (const auto& [what, n] : missed) std::printf("missed      %-50s %llu\n", what.c_str(), static_cast<unsigned long long>(n));
-  std::printf("unproposed missed pairs by token agreement (%s)\n", absl::StrJoin(tokens, " ").c_str());
-  for (const auto& [what, by_pattern] : patterns) {
-    std::vector<std::pair<uint64_t, std::string>> top;
-    for (const auto& [p, n] : by_pattern) top.emplace_back(n, p);
-    std::sort(top.rbegin(), top.rend());
-    for (size_t i = 0; i < top.size() && i < 6; ++i) {
-      std::printf("  %-45s %s %llu\n", what.c_str(), top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
+  auto print_top = [](const char* title, const std::vector<std::string>& tokens,
+                      const std::map<std::string, std::map<std::string, uint64_t>>& by_scope) {
+    std::printf("%s by token agreement (%s)\n", title, absl::StrJoin(tokens, " ").c_str());
+    for (const auto& [what, by_pattern] : by_scope) {
+      std::vector<std::pair<uint64_t, std::string>> top;
+      for (const auto& [p, n] : by_pattern) top.emplace_back(n, p);
+      std::sort(top.rbegin(), top.rend());
+      for (size_t i = 0; i < top.size() && i < 6; ++i) {
+        std::printf("  %-45s %s %llu\n", what.c_str(), top[i].second.c_str(),
+                    static_cast<unsigned long long>(top[i].first));
+      }
     }
-  }
+  };
+  print_top("false links", tokens, false_patterns);
+  print_top("unproposed missed pairs", tokens, patterns);
 }
 
 int Main() {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -30,12 +31,17 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir) {
+// The process's output goes to <output>stdout.txt and <output>stderr.txt in
+// `work_dir`: a service's files are its own, so that a command run in the
+// same directory never shares (and truncates) them.
+pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
+            const std::string& output = "") {
+  const std::string out_file = output + "stdout.txt", err_file = output + "stderr.txt";
   const pid_t pid = fork();
   if (pid != 0) return pid;
   if (chdir(work_dir.c_str()) != 0) _exit(127);
-  const int out = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   dup2(out, STDOUT_FILENO);
   dup2(err, STDERR_FILENO);
   std::vector<char*> argv;
@@ -53,13 +59,14 @@ std::string CertDir() { return EnvOr("TRELINK_TEST_CERTS", TRELINK_DEFAULT_TEST_
 
 absl::StatusOr<ServiceProcess> ServiceProcess::Start(const std::string& binary, const std::vector<std::string>& args,
                                                      const std::string& work_dir) {
-  const pid_t pid = Spawn(binary, args, work_dir);
+  const std::string output = std::filesystem::path(binary).filename().string() + ".";
+  const pid_t pid = Spawn(binary, args, work_dir, output);
   if (pid < 0) return absl::InternalError("fork failed");
-  return ServiceProcess(pid, work_dir);
+  return ServiceProcess(pid, work_dir, output);
 }
 
 ServiceProcess::ServiceProcess(ServiceProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), work_dir_(std::move(other.work_dir_)) {}
+    : pid_(std::exchange(other.pid_, -1)), work_dir_(std::move(other.work_dir_)), output_(std::move(other.output_)) {}
 
 ServiceProcess::~ServiceProcess() {
   if (pid_ > 0) {
@@ -79,7 +86,7 @@ absl::StatusOr<int> ServiceProcess::WaitUntilServing(const std::string& port_fil
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return absl::FailedPreconditionError(absl::StrCat("service exited during start-up: ",
-                                                        ReadFile(work_dir_ + "/stderr.txt")));
+                                                        ReadFile(work_dir_ + "/" + output_ + "stderr.txt")));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -104,8 +111,8 @@ absl::StatusOr<int> ServiceProcess::WaitUntilServing(const std::string& port_fil
 ProcessResult ServiceProcess::Collect(int status) {
   ProcessResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.stdout_text = ReadFile(work_dir_ + "/stdout.txt");
-  result.stderr_text = ReadFile(work_dir_ + "/stderr.txt");
+  result.stdout_text = ReadFile(work_dir_ + "/" + output_ + "stdout.txt");
+  result.stderr_text = ReadFile(work_dir_ + "/" + output_ + "stderr.txt");
   return result;
 }
 

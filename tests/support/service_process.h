@@ -43,10 +43,12 @@ class ServiceProcess {
   ProcessResult WaitForExit(absl::Duration timeout);
 
  private:
-  ServiceProcess(pid_t pid, std::string work_dir) : pid_(pid), work_dir_(std::move(work_dir)) {}
+  ServiceProcess(pid_t pid, std::string work_dir, std::string output)
+      : pid_(pid), work_dir_(std::move(work_dir)), output_(std::move(output)) {}
   ProcessResult Collect(int status);
   pid_t pid_;
   std::string work_dir_;
+  std::string output_;  // prefix of its stdout.txt and stderr.txt
 };
 
 // Runs a command to completion (for CLI tools).
