@@ -103,9 +103,14 @@ absl::Status PrivacyLedger::ReplayReleaseLocked(const trelink::v1::LogEntry& ent
   if (entry.has_privacy()) return fail("a charge outside dp mode");
   const std::string digest = QueryDigest(entry.query());
   if (entry.has_repeat_of()) return CheckRepeatLocked(entry, digest, entry.repeat_of(), fail);
-  // The first answer is the one a repeat gets (logs from before repeats
-  // were answered so may hold later fresh answers to the same query).
-  answers_.try_emplace({entry.project(), digest, entry.table().generation()}, Earlier{entry.index(), entry.table()});
+  // The first answer under a policy version is the one a repeat gets (logs
+  // from before repeats were answered so may hold later fresh answers); a
+  // new policy version answers afresh, and its answer is repeated from then.
+  auto [it, first] =
+      answers_.try_emplace({entry.project(), digest, entry.table().generation()}, Earlier{entry.index(), entry.table()});
+  if (!first && it->second.table.policy_version() != entry.table().policy_version()) {
+    it->second = Earlier{entry.index(), entry.table()};
+  }
   return absl::OkStatus();
 }
 

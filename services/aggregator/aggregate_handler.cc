@@ -113,7 +113,10 @@ absl::StatusOr<trelink::v1::CountTable> AggregateHandler::Answer(const trelink::
   if (control.dp()) return AnswerWithNoise(query, *index, control, entry, call);
   const std::string digest = QueryDigest(query);
   if (context_.ledger != nullptr) {
-    if (auto earlier = context_.ledger->Find(query.project(), digest, index->generation())) {
+    // Under the policy it was released under: a table of an earlier
+    // policy version would not be this policy's answer.
+    auto earlier = context_.ledger->Find(query.project(), digest, index->generation());
+    if (earlier && earlier->table.policy_version() == control.policy().version()) {
       return AnswerAgain(query, *earlier, entry, call);
     }
   }

@@ -243,6 +243,20 @@ TEST_F(AuditVerifyTest, AnSdcRepeatMustCarryTheEarlierTable) {
             std::string::npos)
       << verified.stdout_text;
 
+  // After a policy change the same query is answered afresh, and repeats
+  // repeat that answer; a repeat of the old policy's table does not verify.
+  trelink::v1::LogEntry renewed = ::trelink::testing::SdcRelease(1);
+  renewed.mutable_policy()->set_version("v2");
+  renewed.mutable_table()->set_policy_version("v2");
+  trelink::v1::LogEntry renewed_repeat = renewed;
+  renewed_repeat.clear_release_audit();
+  renewed_repeat.set_repeat_of(1);
+  verified = VerifyLog({::trelink::testing::SdcRelease(0), renewed, renewed_repeat});
+  EXPECT_EQ(verified.exit_code, 0) << verified.stdout_text << verified.stderr_text;
+  renewed_repeat.set_repeat_of(0);
+  verified = VerifyLog({::trelink::testing::SdcRelease(0), renewed, renewed_repeat});
+  EXPECT_EQ(verified.exit_code, 1) << verified.stdout_text << verified.stderr_text;
+
   // A repeat of nothing.
   repeat = ::trelink::testing::SdcRelease(1);
   repeat.set_repeat_of(7);
