@@ -34,6 +34,13 @@ void InParallel(size_t n, Work work) {
 }
 
 constexpr double kFloor = 1e-6;
+// Strongest first; ties in pair order, so a run is reproducible.
+void SortStrongestFirst(std::vector<ScoredPair>& pairs) {
+  std::sort(pairs.begin(), pairs.end(), [](const ScoredPair& x, const ScoredPair& y) {
+    return x.weight != y.weight ? x.weight > y.weight : std::tie(x.a, x.b) < std::tie(y.a, y.b);
+  });
+}
+
 double Clamp(double p) { return std::min(1 - kFloor, std::max(kFloor, p)); }
 
 // Probabilities per field and level ("missing" has none: it is left out of
@@ -422,10 +429,23 @@ std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
     std::lock_guard<std::mutex> lock(mu);
     accepted.insert(accepted.end(), found.begin(), found.end());
   });
-  // Strongest first; ties in pair order, so a run is reproducible.
-  std::sort(accepted.begin(), accepted.end(), [](const ScoredPair& x, const ScoredPair& y) {
-    return x.weight != y.weight ? x.weight > y.weight : std::tie(x.a, x.b) < std::tie(y.a, y.b);
-  });
+  SortStrongestFirst(accepted);
+  return accepted;
+}
+
+std::vector<ScoredPair> ProbabilisticPass::Reviewed(const std::vector<uint64_t>& pairs, double match_probability,
+                                                    UnionFind& sets) {
+  RefreshRelated(sets);
+  const double threshold =
+      std::log2(match_probability / (1 - match_probability)) - std::log2(prior_ / (1 - prior_));
+  std::vector<ScoredPair> accepted;
+  for (const uint64_t pair : pairs) {
+    const uint32_t a = PairFirst(pair), b = PairSecond(pair);
+    if (sets.Find(a) == sets.Find(b)) continue;
+    const double weight = Weight(comparator_->Pattern(a, b), a);
+    if (weight >= threshold) accepted.push_back({a, b, weight});
+  }
+  SortStrongestFirst(accepted);
   return accepted;
 }
 

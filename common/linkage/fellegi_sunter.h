@@ -94,6 +94,12 @@ class ProbabilisticPass {
   // strongest first.
   std::vector<ScoredPair> Accepted(UnionFind& sets);
 
+  // Of `pairs` ((a << 32) | b, as in CandidatePairs), those in different
+  // sets whose posterior reaches `match_probability`, strongest first: the
+  // pairs a deterministic key proposed and a review token spoke against
+  // (LinkageModel.key_reviews).
+  std::vector<ScoredPair> Reviewed(const std::vector<uint64_t>& pairs, double match_probability, UnionFind& sets);
+
   // The model as fitted: candidate pairs, prior, threshold, m, u and match
   // weight per level.
   const trelink::v1::ProbabilisticReport& report() const { return report_; }

@@ -19,7 +19,7 @@ void Set(trelink::v1::ReportCount* count, uint64_t value) { count->set_value(val
 // Per-dataset tallies of one pass.
 struct PassTally {
   std::vector<uint64_t> in, linked;
-  uint64_t merges = 0, refused = 0, overshared = 0;
+  uint64_t merges = 0, refused = 0, overshared = 0, reviewed = 0;
   explicit PassTally(size_t datasets) : in(datasets, 0), linked(datasets, 0) {}
 };
 
@@ -70,14 +70,32 @@ void AddPassReports(const ParticipantTable& table, const std::string& name, cons
   Set(all->mutable_merges(), tally.merges);
   Set(all->mutable_merges_refused(), tally.refused);
   Set(all->mutable_overshared_keys(), tally.overshared);
+  if (tally.reviewed != 0) Set(all->mutable_pairs_reviewed(), tally.reviewed);
 }
+
+// The tokens on which a pair sharing a deterministic key must not disagree
+// to be linked on the key alone (LinkageModel.key_reviews).
+struct KeyReviewSlots {
+  std::vector<int> slots;
+  bool Disagree(const ParticipantTable& table, uint32_t p, uint32_t q) const {
+    for (int slot : slots) {
+      const uint64_t a = table.Key(p, slot), b = table.Key(q, slot);
+      if (a != 0 && b != 0 && a != b) return true;
+    }
+    return false;
+  }
+};
 
 // Joins the participants sharing each value of one match key. Every member
 // of a group is tried against every other (a refusal between two of them
 // does not keep the rest apart), and every merge goes through the guards.
-// With `fresh`, only the groups holding a fresh participant.
+// A pair the key's review tokens tell apart goes to `reviewed` instead,
+// whether or not it is already linked, so the list depends on the keys
+// alone (the quality estimate's shadow linkage reviews the same pairs).
+// With `fresh`, only the groups and pairs holding a fresh participant.
 void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_group, const std::vector<bool>* fresh,
-                       UnionFind& sets, MergeGuard& guard, PassTally& tally) {
+                       const KeyReviewSlots& review, UnionFind& sets, MergeGuard& guard, PassTally& tally,
+                       std::vector<uint64_t>& reviewed) {
   absl::flat_hash_set<uint64_t> fresh_keys;
   if (fresh != nullptr) {
     for (uint32_t p = 0; p < table.size(); ++p) {
@@ -114,6 +132,13 @@ void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_gro
       bool refused = false;
       for (size_t y = i; y < x; ++y) {
         const uint32_t q = entries[y].second;
+        if (review.Disagree(table, p, q)) {
+          if (fresh == nullptr || (*fresh)[p] || (*fresh)[q]) {
+            reviewed.push_back((static_cast<uint64_t>(std::min(p, q)) << 32) | std::max(p, q));
+            tally.reviewed++;
+          }
+          continue;
+        }
         if (sets.Find(p) == sets.Find(q)) continue;
         if (guard.GivenNamesConflict(p, q) || !guard.TryMerge(p, q)) {
           refused = true;
@@ -125,6 +150,70 @@ void DeterministicPass(const ParticipantTable& table, int slot, uint32_t max_gro
     }
     i = j;
   }
+}
+
+// A configured review must name a deterministic key and have a model to
+// weigh with; the default model's review is dropped where it cannot apply.
+absl::Status ResolveKeyReviews(LinkageOptions& options, bool configured) {
+  auto* reviews = options.fellegi_sunter.model.mutable_key_reviews();
+  const auto& keys = options.deterministic_keys;
+  for (int k = reviews->size() - 1; k >= 0; --k) {
+    const std::string& key = reviews->Get(k).key();
+    const bool usable = options.probabilistic && std::find(keys.begin(), keys.end(), key) != keys.end();
+    if (usable) continue;
+    if (!configured) {
+      reviews->DeleteSubrange(k, 1);
+      continue;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("linkage.model.key_reviews[", k, "].key: \"", key, "\" ",
+                     options.probabilistic ? "is not one of linkage.deterministic_keys"
+                                           : "cannot be reviewed with the probabilistic pass disabled"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int>> ReviewSlots(const ParticipantTable& table, const trelink::v1::KeyReview& review,
+                                             int index) {
+  std::vector<int> slots;
+  for (const std::string& token : review.disagreeing_tokens()) {
+    const int slot = table.Slot(token);
+    if (slot < 0) {
+      return absl::FailedPreconditionError(absl::StrCat("linkage.model.key_reviews[", index,
+                                                        "].disagreeing_tokens: no stored batch carries the token \"",
+                                                        token, "\""));
+    }
+    slots.push_back(slot);
+  }
+  return slots;
+}
+
+// A key stands unless the model finds its pair four times likelier two
+// people than one.
+constexpr double kDefaultReviewProbability = 0.2;
+
+std::string ReviewPassName(const trelink::v1::KeyReview& review) { return review.key() + " reviewed"; }
+
+// Links the pairs a key proposed and its review tokens spoke against, where
+// the model accepts them; through the same guards as the key's own pass.
+void ReviewPass(const ParticipantTable& table, const trelink::v1::KeyReview& review,
+                const std::vector<uint64_t>& pairs, const PassScope& scope, ProbabilisticPass& pass, UnionFind& sets,
+                MergeGuard& guard, trelink::v1::LinkageReport& report) {
+  PassTally tally(table.datasets().size());
+  const std::vector<bool> before = Singletons(sets, scope);
+  const double probability = review.match_probability() != 0 ? review.match_probability() : kDefaultReviewProbability;
+  const std::vector<ScoredPair> accepted = pass.Reviewed(pairs, probability, sets);
+  for (const ScoredPair& pair : accepted) {
+    if (sets.Find(pair.a) == sets.Find(pair.b)) continue;
+    if (guard.GivenNamesConflict(pair.a, pair.b) || !guard.TryMerge(pair.a, pair.b)) {
+      tally.refused++;
+      continue;
+    }
+    tally.merges++;
+  }
+  tally.reviewed = pairs.size();
+  CountNewlyLinked(table, sets, before, scope, tally);
+  AddPassReports(table, ReviewPassName(review), tally, report);
 }
 
 }  // namespace
@@ -157,6 +246,7 @@ absl::StatusOr<LinkageOptions> LinkageOptions::FromPolicy(const trelink::v1::Lin
   }
   options.fellegi_sunter.model = policy.has_model() ? policy.model() : DefaultLinkageModel();
   TRELINK_RETURN_IF_ERROR(ValidateLinkageModel(options.fellegi_sunter.model));
+  TRELINK_RETURN_IF_ERROR(ResolveKeyReviews(options, policy.has_model()));
   return options;
 }
 
@@ -193,15 +283,25 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     }
   }
 
+  const auto& reviews = options.fellegi_sunter.model.key_reviews();
+  std::vector<std::vector<uint64_t>> reviewed(static_cast<size_t>(reviews.size()));
   for (const std::string& key : options.deterministic_keys) {
     const int slot = table.Slot(key);
     if (slot < 0) {
       return absl::FailedPreconditionError(
           absl::StrCat("linkage.deterministic_keys: no stored batch carries the key \"", key, "\""));
     }
+    KeyReviewSlots review;
+    std::vector<uint64_t> unused;
+    std::vector<uint64_t>* review_pairs = &unused;
+    for (int k = 0; k < reviews.size(); ++k) {
+      if (reviews[k].key() != key) continue;
+      TRELINK_ASSIGN_OR_RETURN(review.slots, ReviewSlots(table, reviews[k], k));
+      review_pairs = &reviewed[static_cast<size_t>(k)];
+    }
     PassTally tally(datasets);
     const std::vector<bool> before = Singletons(sets, scope);
-    DeterministicPass(table, slot, options.max_key_group, fresh, sets, guard, tally);
+    DeterministicPass(table, slot, options.max_key_group, fresh, review, sets, guard, tally, *review_pairs);
     CountNewlyLinked(table, sets, before, scope, tally);
     AddPassReports(table, key, tally, result.report);
     if (observer) observer(key, sets);
@@ -226,6 +326,10 @@ absl::StatusOr<LinkageResult> LinkParticipants(const ParticipantTable& table, co
     }
     if (pass == nullptr) {
       TRELINK_ASSIGN_OR_RETURN(pass, ProbabilisticPass::Prepare(table, sets, options.fellegi_sunter));
+    }
+    for (int k = 0; k < reviews.size(); ++k) {
+      ReviewPass(table, reviews[k], reviewed[static_cast<size_t>(k)], scope, *pass, sets, guard, result.report);
+      if (observer) observer(ReviewPassName(reviews[k]), sets);
     }
     uint64_t accepted = 0;
     for (uint32_t round = 0; round < options.fellegi_sunter.rounds; ++round) {
@@ -297,6 +401,7 @@ void SuppressSmallCounts(trelink::v1::LinkageReport& report, uint32_t threshold)
     apply(pass.mutable_merges());
     apply(pass.mutable_merges_refused());
     apply(pass.mutable_overshared_keys());
+    apply(pass.mutable_pairs_reviewed());
   }
   if (report.has_probabilistic()) apply(report.mutable_probabilistic()->mutable_accepted_pairs());
   if (report.has_opt_out()) {

@@ -68,6 +68,11 @@ trelink::v1::LinkageModel DefaultLinkageModel() {
   // The babies of one mother born on one day, named or not.
   AddBlockingRule(model, {"related_person", "t.dob"});
   AddBlockingRule(model, {"related_person", "t.dob_year_month"});
+  // Names and date of birth shared across postcode districts: a move, or
+  // two people with common names.
+  auto* review = model.add_key_reviews();
+  review->set_key("name_dob");
+  review->add_disagreeing_tokens("t.postcode_district");
   return model;
 }
 
@@ -102,6 +107,15 @@ absl::Status ValidateLinkageModel(const trelink::v1::LinkageModel& model) {
     const auto& tokens = model.blocking_rules(r).tokens();
     if (std::all_of(tokens.begin(), tokens.end(), [](const std::string& t) { return t == kRelatedPersonToken; })) {
       return Invalid(absl::StrCat("blocking_rules[", r, "].tokens"), "related_person cannot block alone");
+    }
+  }
+  for (int k = 0; k < model.key_reviews_size(); ++k) {
+    const auto& review = model.key_reviews(k);
+    const std::string where = absl::StrCat("key_reviews[", k, "]");
+    if (review.key().empty()) return Invalid(absl::StrCat(where, ".key"), "empty");
+    if (review.disagreeing_tokens().empty()) return Invalid(absl::StrCat(where, ".disagreeing_tokens"), "empty");
+    if (review.match_probability() < 0 || review.match_probability() >= 1) {
+      return Invalid(absl::StrCat(where, ".match_probability"), "must be in (0, 1); 0 means the default 0.2");
     }
   }
   return absl::OkStatus();

@@ -88,7 +88,8 @@ std::string Waterfall(const LinkageReport& r, const Counts& counts) {
     rows.push_back({TextCell(p.name()), TextCell(PassDataset(p)), counts.Cell(p.participants_in()),
                     counts.Cell(p.participants_linked()), all ? counts.Cell(p.merges()) : TextCell(""),
                     all ? counts.Cell(p.merges_refused()) : TextCell(""),
-                    all ? counts.Cell(p.overshared_keys()) : TextCell("")});
+                    all ? counts.Cell(p.overshared_keys()) : TextCell(""),
+                    all ? counts.Cell(p.pairs_reviewed()) : TextCell("")});
   }
   return absl::StrCat(
       Element("h2", "Linkage waterfall"),
@@ -98,7 +99,7 @@ std::string Waterfall(const LinkageReport& r, const Counts& counts) {
                                                "joined to another participant for the first time."),
       BarChartSvg(chart),
       Table("Passes", {"pass", "dataset", "participants in", "newly linked", "merges", "merges refused",
-                       "over-shared keys"},
+                       "over-shared keys", "pairs reviewed"},
             rows));
 }
 

@@ -40,14 +40,14 @@ void PrintReport(const trelink::v1::LinkageReport& r, OutputFormat format) {
                 Count(l.new_persons()).c_str(), Count(l.merged()).c_str(), Count(l.split()).c_str(),
                 Count(l.left()).c_str());
   }
-  std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", "pass", "dataset", "participants", "newly linked", "merges",
-              "refused", "overshared");
+  std::printf("  %-30s %-12s %14s %14s %10s %10s %10s %10s\n", "pass", "dataset", "participants", "newly linked",
+              "merges", "refused", "overshared", "reviewed");
   for (const auto& p : r.passes()) {
-    std::printf("  %-30s %-12s %14s %14s %10s %10s %10s\n", p.name().c_str(),
-                p.dataset().empty() ? "(all)" : p.dataset().c_str(), Count(p.participants_in()).c_str(),
-                Count(p.participants_linked()).c_str(), p.dataset().empty() ? Count(p.merges()).c_str() : "",
-                p.dataset().empty() ? Count(p.merges_refused()).c_str() : "",
-                p.dataset().empty() ? Count(p.overshared_keys()).c_str() : "");
+    const bool all = p.dataset().empty();
+    std::printf("  %-30s %-12s %14s %14s %10s %10s %10s %10s\n", p.name().c_str(), all ? "(all)" : p.dataset().c_str(),
+                Count(p.participants_in()).c_str(), Count(p.participants_linked()).c_str(),
+                all ? Count(p.merges()).c_str() : "", all ? Count(p.merges_refused()).c_str() : "",
+                all ? Count(p.overshared_keys()).c_str() : "", all ? Count(p.pairs_reviewed()).c_str() : "");
   }
   if (r.has_opt_out()) {
     const auto& o = r.opt_out();

@@ -62,9 +62,14 @@ class TableBuilder {
     std::string dataset, role, event, keys;
   };
 
+  // The table keeps a token's first 8 bytes, so those must differ with the
+  // value, as a keyed hash's do: an FNV-1a hash of it, then the value.
   static std::string Token(const std::string& domain, const std::string& value) {
     if (value.empty()) return "";
-    return domain + ":" + value + std::string(8, '#');  // at least 8 bytes
+    const std::string text = domain + ":" + value;
+    uint64_t hash = 14695981039346656037ull;
+    for (const char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return std::string(reinterpret_cast<const char*>(&hash), sizeof hash) + text;
   }
 
   std::string Keys(const Person& p) const {
@@ -365,6 +370,89 @@ TEST(LinkageEngineTest, AgreeingOnARareNameCountsForMoreThanOnACommonOne) {
   EXPECT_LT(adjust[smiths[3]], 0.0f);
   EXPECT_GT(adjust[quennell], 0.0f);
   EXPECT_EQ(adjust[unnamed], 0.0f);  // no value, no adjustment
+}
+
+// Name and date of birth shared across two postcode districts with no NHS
+// number: a move, or two people. The key alone cannot tell; the model can,
+// by how common the names are.
+TEST(LinkageEngineTest, AKeySharedAcrossDistrictsLinksARareNameButNotACommonOne) {
+  TableBuilder builder;
+  const std::vector<std::string> districts = {"LS6", "M14", "B12", "N17", "CF1"};
+  // 300 women, each with two records in her own district; two in five are
+  // called JADE and two in five SMITH.
+  for (int i = 0; i < 300; ++i) {
+    Person woman;
+    woman.given = i % 5 < 2 ? "JADE" : absl::StrCat("GIVEN", i);
+    woman.family = i % 5 == 1 || i % 5 == 2 ? "SMITH" : absl::StrCat("FAMILY", i);
+    woman.dob = absl::StrCat(1970 + i % 30, "0", 1 + i % 9, 10 + i % 18);
+    woman.sex = "F";
+    woman.postcode = absl::StrCat(districts[static_cast<size_t>(i) % districts.size()], "1AA");
+    builder.Record("social_care", "cin_referral", {{"person", woman}});
+    builder.Record("social_care", "cin_referral", {{"person", woman}});
+  }
+  Person common{"", "JADE", "SMITH", "19910707", "F", "LS61AN"};
+  const uint32_t common_leeds = builder.Record("social_care", "cin_referral", {{"person", common}})[0];
+  common.postcode = "M141PQ";
+  const uint32_t common_manchester = builder.Record("social_care", "cin_referral", {{"person", common}})[0];
+  Person rare{"", "ZOFIA", "WISNIEWSKA", "19880505", "F", "LS61AN"};
+  const uint32_t rare_leeds = builder.Record("social_care", "cin_referral", {{"person", rare}})[0];
+  rare.postcode = "M141PQ";
+  const uint32_t rare_manchester = builder.Record("social_care", "cin_referral", {{"person", rare}})[0];
+  const ParticipantTable table = builder.Build();
+
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult result, LinkParticipants(table, Options(true)));
+  EXPECT_TRUE(Together(result, rare_leeds, rare_manchester));
+  EXPECT_FALSE(Together(result, common_leeds, common_manchester));
+  const auto& passes = result.report.passes();
+  const auto name_dob = std::find_if(passes.begin(), passes.end(), [](const auto& p) {
+    return p.name() == "name_dob" && p.dataset().empty();
+  });
+  ASSERT_NE(name_dob, passes.end());
+  EXPECT_EQ(name_dob->pairs_reviewed().value(), 2u);
+  const auto reviewed = std::find_if(passes.begin(), passes.end(), [](const auto& p) {
+    return p.name() == "name_dob reviewed" && p.dataset().empty();
+  });
+  ASSERT_NE(reviewed, passes.end());
+  EXPECT_EQ(reviewed->merges().value(), 1u);
+
+  // Without the review the key links both pairs.
+  LinkageOptions unreviewed = Options(true);
+  unreviewed.fellegi_sunter.model.clear_key_reviews();
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageResult keyed, LinkParticipants(table, unreviewed));
+  EXPECT_TRUE(Together(keyed, common_leeds, common_manchester));
+  EXPECT_TRUE(Together(keyed, rare_leeds, rare_manchester));
+}
+
+TEST(LinkageEngineTest, AKeyReviewMustNameADeterministicKeyAndAStoredToken) {
+  trelink::v1::LinkagePolicy policy;
+  policy.add_deterministic_keys("nhs");
+  policy.add_deterministic_keys("name_dob");
+  *policy.mutable_model() = DefaultLinkageModel();
+  policy.mutable_model()->mutable_key_reviews(0)->set_key("dob_postcode_given");
+  EXPECT_THAT(LinkageOptions::FromPolicy(policy),
+              ::trelink::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "linkage.model.key_reviews[0].key: \"dob_postcode_given\" is not one of "
+                                           "linkage.deterministic_keys"));
+  policy.mutable_model()->mutable_key_reviews(0)->set_key("name_dob");
+  policy.mutable_model()->mutable_key_reviews(0)->set_match_probability(1.5);
+  EXPECT_THAT(LinkageOptions::FromPolicy(policy),
+              ::trelink::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "linkage.model.key_reviews[0].match_probability"));
+  policy.mutable_model()->mutable_key_reviews(0)->clear_match_probability();
+  policy.mutable_model()->mutable_key_reviews(0)->add_disagreeing_tokens("t.county");
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageOptions options, LinkageOptions::FromPolicy(policy));
+  TableBuilder builder;
+  builder.Record("social_care", "cin_referral", {{"person", kBaby}});
+  EXPECT_THAT(LinkParticipants(builder.Build(), options),
+              ::trelink::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                           "linkage.model.key_reviews[0].disagreeing_tokens: no stored batch "
+                                           "carries the token \"t.county\""));
+  // The default model's review is dropped where its key is not used.
+  policy.clear_model();
+  policy.clear_deterministic_keys();
+  policy.add_deterministic_keys("nhs");
+  TRELINK_ASSERT_OK_AND_ASSIGN(LinkageOptions defaults, LinkageOptions::FromPolicy(policy));
+  EXPECT_TRUE(defaults.fellegi_sunter.model.key_reviews().empty());
 }
 
 TEST(LinkageEngineTest, AModelNamingAMissingTokenIsRefusedByField) {
