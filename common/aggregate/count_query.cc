@@ -18,6 +18,29 @@
 namespace trelink {
 namespace {
 
+// Sorts and removes repeats. Persons are dense indexes, so a large
+// population (a cohort of 300,000 births) is radix-sorted by 11-bit digits:
+// a few linear passes instead of a comparison sort.
+void SortDistinct(Population& population) {
+  constexpr size_t kRadixFrom = 4096;
+  if (population.size() < kRadixFrom) {
+    std::sort(population.begin(), population.end());
+  } else {
+    const uint64_t largest = *std::max_element(population.begin(), population.end());
+    Population buffer(population.size());
+    constexpr int kBits = 11;
+    constexpr size_t kBuckets = size_t{1} << kBits;
+    for (int shift = 0; shift < 64 && (largest >> shift) != 0; shift += kBits) {
+      std::vector<size_t> start(kBuckets + 1, 0);
+      for (uint64_t id : population) start[((id >> shift) & (kBuckets - 1)) + 1]++;
+      for (size_t b = 1; b <= kBuckets; ++b) start[b] += start[b - 1];
+      for (uint64_t id : population) buffer[start[(id >> shift) & (kBuckets - 1)]++] = id;
+      population.swap(buffer);
+    }
+  }
+  population.erase(std::unique(population.begin(), population.end()), population.end());
+}
+
 using trelink::v1::CountQuery;
 using trelink::v1::Dimension;
 
@@ -404,8 +427,7 @@ absl::StatusOr<EvaluatedCount> EvaluateCount(const EventIndex& index, const Coun
       flat += static_cast<size_t>(c[i] < 0 ? sizes[i] : c[i]) * strides[i];
     }
     Population population = std::move(populations[flat]);
-    std::sort(population.begin(), population.end());
-    population.erase(std::unique(population.begin(), population.end()), population.end());
+    SortDistinct(population);
     result.table.cells.push_back({c, std::move(population), CellDefinition(query, result.level_labels, c)});
   }
   return result;

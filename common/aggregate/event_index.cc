@@ -115,12 +115,45 @@ absl::StatusOr<std::shared_ptr<const EventIndex>> EventIndex::Build(LinkedStore&
                 [&](uint32_t a, uint32_t b) { return index->events_[a].day < index->events_[b].day; });
     }
   }
+  index->LayOutInQueryOrder(person_events);
   for (auto& range : index->day_range_) {
     if (range.first > range.second) range = {0, -1};
   }
   Compress(index->linkage_ids_.size(), person_events, index->person_event_offsets_, index->person_events_);
   Compress(index->linkage_ids_.size(), related, index->related_offsets_, index->related_);
   return std::shared_ptr<const EventIndex>(std::move(index));
+}
+
+void EventIndex::LayOutInQueryOrder(std::vector<std::pair<uint32_t, uint32_t>>& person_events) {
+  std::vector<uint32_t> position(events_.size());
+  std::vector<Event> events;
+  std::vector<Participant> participants;
+  std::vector<int16_t> values;
+  events.reserve(events_.size());
+  participants.reserve(participants_.size());
+  values.reserve(values_.size());
+  for (auto& lists : by_dataset_event_) {
+    for (auto& list : lists) {
+      for (uint32_t& e : list) {
+        const Event& old = events_[e];
+        const int value_count = catalogue_.proto().datasets(old.dataset).attributes_size();
+        Event moved = old;
+        moved.first_person = static_cast<uint32_t>(participants.size());
+        participants.insert(participants.end(), participants_.begin() + old.first_person,
+                            participants_.begin() + old.first_person + old.person_count);
+        moved.first_value = static_cast<uint32_t>(values.size());
+        values.insert(values.end(), values_.begin() + old.first_value,
+                      values_.begin() + old.first_value + value_count);
+        position[e] = static_cast<uint32_t>(events.size());
+        events.push_back(moved);
+        e = position[e];
+      }
+    }
+  }
+  events_ = std::move(events);
+  participants_ = std::move(participants);
+  values_ = std::move(values);
+  for (auto& [person, e] : person_events) e = position[e];
 }
 
 std::optional<uint32_t> EventIndex::PersonOfParticipant(uint64_t key) const {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 
 #include "common/config/text_config.h"
@@ -92,6 +94,33 @@ TEST_F(CountQueryTest, MarginsAreUnionsAndCellsPartitionByDimension) {
   EXPECT_EQ(total, CountRows("maternity", "birth"));
   EXPECT_EQ(sum, total);  // a baby has one birth, so one region
   EXPECT_EQ(result->level_labels[0].size(), 10u);  // nine regions and "missing"
+}
+
+// Each cell holds exactly the births whose row has its level: the index
+// keeps every event's attribute values with the event however it lays the
+// events out.
+TEST_F(CountQueryTest, EachCellHoldsTheBirthsOfItsLevel) {
+  for (const std::string attribute : {"region", "imd_decile"}) {
+    auto result = Run(absl::StrCat(R"pb(project: "demo" cohort { dataset: "maternity" events: "birth" role: "baby" }
+                                        group_by { attribute: ")pb",
+                                   attribute, R"pb(" })pb"));
+    ASSERT_THAT(result, IsOk());
+    const SyntheticDataset& d = population_->datasets.at("maternity");
+    const size_t event = std::find(d.header.begin(), d.header.end(), "event") - d.header.begin();
+    const size_t column = std::find(d.header.begin(), d.header.end(), attribute) - d.header.begin();
+    ASSERT_LT(column, d.header.size()) << attribute;
+    std::map<std::string, uint64_t> births;
+    for (const auto& row : d.rows) {
+      if (row.cells[event] == "birth") births[row.cells[column].empty() ? "missing" : row.cells[column]]++;
+    }
+    uint64_t checked = 0;
+    for (const auto& cell : result->table.cells) {
+      const std::string& level = result->level_labels[0][static_cast<size_t>(cell.coords[0])];
+      EXPECT_EQ(cell.count(), births[level]) << attribute << " " << level;
+      checked += cell.count();
+    }
+    EXPECT_EQ(checked, CountRows("maternity", "birth"));
+  }
 }
 
 TEST_F(CountQueryTest, ThreeWayTablesHaveMarginsOfEveryOrder) {
