@@ -290,9 +290,19 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::MovableWitness(
 // those in most of its smallest released cells (persons can move between
 // them while those cells stay put), larger ones first among equals.
 std::vector<uint32_t> ReleaseAudit::Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const {
+  // Dense per-class scratch, reset through the lists of what was touched:
+  // a probe cell can count thousands of classes, and this runs for every
+  // count not settled otherwise.
+  thread_local std::vector<uint32_t> shared;  // per class: probe cells it is in (0: not a candidate)
+  thread_local std::vector<uint8_t> taken;
+  if (shared.size() < class_size_.size()) {
+    shared.resize(class_size_.size(), 0);
+    taken.resize(class_size_.size(), 0);
+  }
   std::vector<uint32_t> chosen = classes;
-  absl::flat_hash_set<uint32_t> taken(classes.begin(), classes.end());
+  for (uint32_t c : classes) taken[c] = 1;
   const size_t per_class = std::max<size_t>(4, neighbours / classes.size());
+  std::vector<uint32_t> candidates;
   for (uint32_t own : classes) {
     std::vector<CellId> probes;
     for (CellId id : class_cells_[own]) {
@@ -300,14 +310,19 @@ std::vector<uint32_t> ReleaseAudit::Neighbourhood(const std::vector<uint32_t>& c
     }
     std::sort(probes.begin(), probes.end(), [&](CellId a, CellId b) { return cells_[a].size < cells_[b].size; });
     probes.resize(std::min(probes.size(), kProbeCells));
-    absl::flat_hash_map<uint32_t, uint32_t> shared;  // candidate -> probe cells it is in
+    candidates.clear();
     for (CellId probe : probes) {
       for (uint32_t c : cells_[probe].classes) {
-        if (shared.size() >= kCandidates && !shared.contains(c)) continue;
-        if (!taken.contains(c)) ++shared[c];
+        if (taken[c] || (shared[c] == 0 && candidates.size() >= kCandidates)) continue;
+        if (shared[c]++ == 0) candidates.push_back(c);
       }
     }
-    std::vector<std::pair<uint32_t, uint32_t>> ranked(shared.begin(), shared.end());
+    std::vector<std::pair<uint32_t, uint32_t>> ranked;  // candidate, probe cells it is in
+    ranked.reserve(candidates.size());
+    for (uint32_t c : candidates) {
+      ranked.emplace_back(c, shared[c]);
+      shared[c] = 0;
+    }
     const size_t keep = std::min(per_class, ranked.size());
     std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(),
                       [&](const auto& a, const auto& b) {
@@ -318,9 +333,13 @@ std::vector<uint32_t> ReleaseAudit::Neighbourhood(const std::vector<uint32_t>& c
                         return a.first < b.first;
                       });
     for (size_t i = 0; i < keep; ++i) {
-      if (taken.insert(ranked[i].first).second) chosen.push_back(ranked[i].first);
+      if (!taken[ranked[i].first]) {
+        taken[ranked[i].first] = 1;
+        chosen.push_back(ranked[i].first);
+      }
     }
   }
+  for (uint32_t c : chosen) taken[c] = 0;
   return chosen;
 }
 
