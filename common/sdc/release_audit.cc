@@ -1,5 +1,8 @@
 #include "common/sdc/release_audit.h"
 
+#include <atomic>
+#include <thread>
+
 #include <glpk.h>
 
 #include <algorithm>
@@ -419,12 +422,19 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       if (!risk.same_persons) counts.push_back({risk.source, risk.classes});
     }
   }
-  const GlpkSession session;
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> alike;  // released signature -> its classes, largest first
   for (uint32_t c = 0; c < class_size_.size(); ++c) alike[signature_[c]].push_back(c);
   for (auto& [signature, members] : alike) {
     std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) { return class_size_[a] > class_size_[b]; });
   }
+  // First what needs no solver: a witness that still holds, or persons
+  // that move freely between classes alike.
+  struct Pending {
+    ProtectedCount* count;
+    std::optional<Witness> witness;
+    uint64_t width = 0;
+  };
+  std::vector<Pending> pending;
   uint64_t safe = UINT64_MAX;
   for (ProtectedCount& count : counts) {
     if (!Bounded(count.classes)) continue;
@@ -434,21 +444,38 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       safe = std::min(safe, known->second.gap);
       continue;
     }
-    uint64_t width = 0;
-    std::optional<Witness> witness = MovableWitness(count.classes, alike);
-    for (size_t neighbours : kNeighbours) {
-      if (witness.has_value()) break;
-      witness = Certify(count.classes, neighbours, deadline, width);
+    pending.push_back({&count, MovableWitness(count.classes, alike)});
+  }
+  // Then the integer programs, each independent of the others, on the
+  // machine's cores: the same witnesses as one after another.
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
+  std::atomic<size_t> next{0};
+  auto certify = [&] {
+    const GlpkSession session;
+    for (size_t i = next++; i < pending.size(); i = next++) {
+      Pending& p = pending[i];
+      for (size_t neighbours : kNeighbours) {
+        if (p.witness.has_value() || absl::Now() >= deadline) break;
+        p.witness = Certify(p.count->classes, neighbours, deadline, p.width);
+      }
     }
-    if (witness.has_value()) {
-      witness->checked_upto = release_events_.size();
-      safe = std::min(safe, witness->gap);
-      witnesses_.insert_or_assign(count.source, std::move(*witness));
-      continue;
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < std::min(threads, pending.size()); ++t) workers.emplace_back(certify);
+  certify();
+  for (std::thread& worker : workers) worker.join();
+  // Every witness found is kept; past the deadline the check is void (the
+  // caller withholds the table) and only the witnesses count.
+  finding.timed_out = absl::Now() >= deadline &&
+                      std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return !p.witness.has_value(); });
+  for (Pending& p : pending) {
+    if (p.witness.has_value()) {
+      p.witness->checked_upto = release_events_.size();
+      safe = std::min(safe, p.witness->gap);
+      witnesses_.insert_or_assign(p.count->source, std::move(*p.witness));
+    } else if (!finding.timed_out) {
+      finding.risks.push_back({std::move(p.count->classes), p.width, false, p.count->source});
     }
-    finding.timed_out = absl::Now() >= deadline;
-    finding.risks.push_back({std::move(count.classes), width, false, count.source});
-    if (finding.timed_out) break;
   }
   finding.narrowest_safe = safe;
   return finding;
