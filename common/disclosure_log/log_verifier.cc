@@ -48,34 +48,36 @@ CellsByValues ReplayCells(const LogEntry& entry, LogVerification& result, const 
     const auto& cell = table.cells(c);
     ++result.cells_checked;
     std::vector<std::string> key(cell.values().begin(), cell.values().end());
-    const std::string where = absl::StrCat("cell ", c, " (", absl::StrJoin(key, ","), ")");
+    // Named only in a problem: most cells have none.
+    auto where = [&] { return absl::StrCat("cell ", c, " (", absl::StrJoin(key, ","), ")"); };
     // The lines below index a cell's values by dimension; an entry is not
     // trusted to have one value for each.
     if (cell.values_size() != table.dimensions_size()) {
-      problem(absl::StrCat(where, ": ", cell.values_size(), " values for ", table.dimensions_size(), " dimensions"));
+      problem(absl::StrCat(where(), ": ", cell.values_size(), " values for ", table.dimensions_size(), " dimensions"));
       continue;
     }
-    cells[key] = &cell;
     if (!IsReleased(cell.status())) {
       if (!IsSuppressed(cell.status())) {
-        problem(absl::StrCat(where, ": status ", cell.status(),
+        problem(absl::StrCat(where(), ": status ", cell.status(),
                              " is none an analyst may see (RELEASED, ROUNDED or SUPPRESSED)"));
       }
-      if (cell.count() != 0) problem(absl::StrCat(where, ": suppressed but carries a count"));
+      if (cell.count() != 0) problem(absl::StrCat(where(), ": suppressed but carries a count"));
+      cells[std::move(key)] = &cell;
       continue;
     }
     if (!dp && cell.count() == 0 && !policy.release_zeros()) {
-      problem(absl::StrCat(where, ": a zero released although the policy does not release zeros"));
+      problem(absl::StrCat(where(), ": a zero released although the policy does not release zeros"));
     }
     if ((dp || cell.count() != 0) && cell.count() < policy.threshold()) {
-      problem(absl::StrCat(where, ": released count ", cell.count(), " is below the threshold ", policy.threshold()));
+      problem(absl::StrCat(where(), ": released count ", cell.count(), " is below the threshold ", policy.threshold()));
     }
     if (cell.status() == trelink::v1::ROUNDED && policy.rounding_base() > 1 && cell.count() % policy.rounding_base() != 0) {
-      problem(absl::StrCat(where, ": released count ", cell.count(), " is not a multiple of ", policy.rounding_base()));
+      problem(absl::StrCat(where(), ": released count ", cell.count(), " is not a multiple of ", policy.rounding_base()));
     }
     if (cell.status() == trelink::v1::RELEASED && policy.rounding_base() > 1) {
-      problem(absl::StrCat(where, ": released unrounded under a rounding policy"));
+      problem(absl::StrCat(where(), ": released unrounded under a rounding policy"));
     }
+    cells[std::move(key)] = &cell;
   }
   return cells;
 }
