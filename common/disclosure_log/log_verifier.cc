@@ -5,8 +5,11 @@
 #include <map>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/container/flat_hash_map.h"
+#include "google/protobuf/arena.h"
 #include "common/merkle/merkle_tree.h"
 #include "common/sdc/disclosure_control.h"
 #include "common/sdc/privacy_ledger.h"
@@ -26,6 +29,8 @@ struct PolicyProblems {
 };
 
 bool IsDp(const LogEntry& entry) { return entry.policy().mode() == trelink::v1::DisclosurePolicy::DP; }
+// An answer given again from an earlier entry (dp: free of charge).
+bool IsRepeat(const LogEntry& entry) { return IsDp(entry) ? entry.privacy().repeat() : entry.has_repeat_of(); }
 
 // Any other status withholds the count, though it may leak why (a problem
 // of its own); the reasons and lines below treat it as suppressed.
@@ -86,8 +91,7 @@ CellsByValues ReplayCells(const LogEntry& entry, LogVerification& result, const 
 // released ones. A repeat is the earlier entry's table and may carry none.
 void ReplayReasons(const LogEntry& entry, const PolicyProblems& problem) {
   const CountTable& table = entry.table();
-  const bool repeat = IsDp(entry) ? entry.privacy().repeat() : entry.has_repeat_of();
-  if (entry.suppression_reasons_size() == 0 && repeat) return;
+  if (entry.suppression_reasons_size() == 0 && IsRepeat(entry)) return;
   if (entry.suppression_reasons_size() != table.cells_size()) {
     problem(absl::StrCat(entry.suppression_reasons_size(), " suppression reasons for ", table.cells_size(), " cells"));
     return;
@@ -140,32 +144,46 @@ void ReplayReleaseAudit(const LogEntry& entry, const PolicyProblems& problem) {
 // sdc: no line (a margin with its cells) holds exactly one unknown. In dp
 // mode margins are sums of noisy cells, so subtraction recovers only noise.
 void ReplayLines(const CountTable& table, const CellsByValues& cells, const PolicyProblems& problem) {
+  constexpr absl::string_view kMargin = "*";
   // Along each dimension, the cells that agree elsewhere; the one with "*"
   // there is the line's margin.
   const size_t dims = static_cast<size_t>(table.dimensions_size());
   for (size_t d = 0; d < dims; ++d) {
     struct LineState {
+      const std::vector<std::string>* example = nullptr;  // a cell's values on the line
       bool has_margin = false;
       int unknown = 0;
       int members = 0;
     };
-    std::map<std::vector<std::string>, LineState> lines;
+    // A line is named by its cells' values with "*" at d, each prefixed by
+    // its length (a value may hold any byte); reported in value order.
+    absl::flat_hash_map<std::string, LineState> lines;
+    std::string line_key;
     for (const auto& [key, cell] : cells) {
-      std::vector<std::string> line_key = key;
-      line_key[d] = "*";
+      line_key.clear();
+      for (size_t i = 0; i < key.size(); ++i) {
+        const absl::string_view value = i == d ? kMargin : absl::string_view(key[i]);
+        absl::StrAppend(&line_key, value.size(), ":", value);
+      }
       LineState& line = lines[line_key];
+      if (line.example == nullptr) line.example = &key;
       if (!IsReleased(cell->status())) ++line.unknown;
-      if (key[d] == "*") {
+      if (key[d] == kMargin) {
         line.has_margin = true;
       } else {
         ++line.members;
       }
     }
-    for (const auto& [line_key, line] : lines) {
-      if (line.has_margin && line.members > 0 && line.unknown == 1) {
-        problem(absl::StrCat("line of margin (", absl::StrJoin(line_key, ","),
-                             ") has exactly one suppressed cell: it can be recovered by subtraction"));
-      }
+    std::vector<std::vector<std::string>> recoverable;
+    for (const auto& [name, line] : lines) {
+      if (!line.has_margin || line.members == 0 || line.unknown != 1) continue;
+      recoverable.push_back(*line.example);
+      recoverable.back()[d] = std::string(kMargin);
+    }
+    std::sort(recoverable.begin(), recoverable.end());
+    for (const auto& values : recoverable) {
+      problem(absl::StrCat("line of margin (", absl::StrJoin(values, ","),
+                           ") has exactly one suppressed cell: it can be recovered by subtraction"));
     }
   }
 }
@@ -186,9 +204,18 @@ void ReplayPolicy(int64_t index, const LogEntry& entry, LogVerification& result)
 // aggregator did when it answered (a repeat must carry the table it
 // repeats). `charged` holds every dp entry, every entry that carries a
 // charge and every answer, in log order.
-void ReplayLedger(const std::vector<std::pair<int64_t, LogEntry>>& charged, LogVerification& result) {
-  PrivacyLedger ledger;
+void ReplayLedger(std::vector<std::pair<int64_t, LogEntry>>& charged, const std::vector<std::string>& entries,
+                  LogVerification& result) {
+  absl::flat_hash_set<uint64_t> repeated;  // answers a repeat names
   for (const auto& [index, entry] : charged) {
+    if (IsRepeat(entry)) repeated.insert(IsDp(entry) ? entry.privacy().repeat_of() : entry.repeat_of());
+  }
+  PrivacyLedger ledger;
+  for (auto& [index, entry] : charged) {
+    if (!IsRepeat(entry) && repeated.contains(static_cast<uint64_t>(index))) {
+      LogEntry whole;
+      if (whole.ParseFromString(entries[static_cast<size_t>(index)])) *entry.mutable_table() = whole.table();
+    }
     ProjectBudget* budget = IsDp(entry) ? &result.budgets[entry.project()] : nullptr;
     if (budget != nullptr && budget->broken_at >= 0) continue;
     if (absl::Status replayed = ledger.Replay(entry); !replayed.ok()) {
@@ -224,8 +251,16 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
   for (size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       LogVerification& part = partial[t];
-      LogEntry entry;
+      // Entries are parsed into an arena, freed in bulk: a table's cells
+      // are thousands of small strings.
+      google::protobuf::Arena arena;
+      size_t in_arena = 0;
       for (size_t i = t * chunk; i < std::min(entries.size(), (t + 1) * chunk); ++i) {
+        if (++in_arena == 64) {
+          arena.Reset();
+          in_arena = 0;
+        }
+        LogEntry& entry = *google::protobuf::Arena::CreateMessage<LogEntry>(&arena);
         leaves[i] = LeafHash(entries[i]);
         if (!entry.ParseFromString(entries[i])) {
           part.problems.push_back({static_cast<int64_t>(i), "parse", "not a LogEntry"});
@@ -243,6 +278,12 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
           ++part.refusals;
         }
         if (IsDp(entry) || entry.has_privacy() || entry.has_table()) {
+          // Kept without what the ledger does not read. An answer's cells
+          // matter only if a later repeat names it: ReplayLedger parses those
+          // again.
+          entry.clear_suppression_reasons();
+          entry.clear_release_audit();
+          if (entry.has_table() && !IsRepeat(entry)) entry.mutable_table()->clear_cells();
           charged[t].emplace_back(static_cast<int64_t>(i), entry);
         }
       }
@@ -257,7 +298,7 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
   }
   std::vector<std::pair<int64_t, LogEntry>> in_order;
   for (auto& chunk : charged) std::move(chunk.begin(), chunk.end(), std::back_inserter(in_order));
-  ReplayLedger(in_order, result);
+  ReplayLedger(in_order, entries, result);
   MerkleTree tree;
   for (const Hash& leaf : leaves) tree.Append(leaf);
   absl::StatusOr<CheckpointBody> checkpoint = verifier.Verify(checkpoint_note);
