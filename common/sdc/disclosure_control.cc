@@ -245,20 +245,22 @@ std::pair<uint64_t, uint64_t> DisclosureControl::ReleasedInterval(const TableCel
   return KnownInterval(RoundToBase(cell.count(), policy_.rounding_base()));
 }
 
-// Risks that stand with none of the table released (an earlier
-// generation's releases seen through this one's links, or counts the audit
-// could not settle before), by source, with the interval found for each;
-// nullopt when the check ran out of time.
+// Which of `risks_with` (found with the table released) stand with none of
+// it released - an earlier generation's releases seen through this one's
+// links, or counts the audit could not settle before - by source, with the
+// interval found for each; nullopt when the check ran out of time. Other
+// counts need no second look: the table only matters for those it puts at
+// risk.
 std::optional<absl::flat_hash_map<uint64_t, uint64_t>> DisclosureControl::RisksWithout(
     ReleaseAudit& audit, const CountTableDraft& table, const std::vector<ReleaseAudit::CellId>& ids,
-    absl::Time deadline) const {
+    const std::vector<ReleaseAudit::Risk>& risks_with, absl::Time deadline) const {
   std::vector<size_t> released;
   for (size_t c = 0; c < table.cells.size(); ++c) {
     if (!audit.released(ids[c])) continue;
     released.push_back(c);
     audit.Suppress(ids[c]);
   }
-  const ReleaseAudit::Finding finding = audit.Check(deadline);
+  const ReleaseAudit::Finding finding = audit.Check(deadline, &risks_with);
   for (size_t c : released) {
     const auto [low, high] = ReleasedInterval(table.cells[c]);
     audit.Release(ids[c], low, high);
@@ -309,7 +311,7 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
   if (finding.timed_out) return withhold_all();
   std::optional<absl::flat_hash_map<uint64_t, uint64_t>> earlier;
   if (!finding.risks.empty()) {
-    earlier = RisksWithout(audit, table, ids, deadline);
+    earlier = RisksWithout(audit, table, ids, finding.risks, deadline);
     if (!earlier.has_value()) return withhold_all();
   }
   auto narrowed_by_table = [&](std::vector<ReleaseAudit::Risk> risks) {

@@ -93,6 +93,7 @@ class DisclosureControl {
   std::pair<uint64_t, uint64_t> ReleasedInterval(const TableCell& cell) const;
   std::optional<absl::flat_hash_map<uint64_t, uint64_t>> RisksWithout(ReleaseAudit& audit, const CountTableDraft& table,
                                                                        const std::vector<ReleaseAudit::CellId>& ids,
+                                                                       const std::vector<ReleaseAudit::Risk>& risks_with,
                                                                        absl::Time deadline) const;
 
   trelink::v1::DisclosurePolicy policy_;

@@ -346,12 +346,43 @@ std::vector<uint32_t> ReleaseAudit::Neighbourhood(const std::vector<uint32_t>& c
   return chosen;
 }
 
+namespace {
+
+// What a deviation program is made of, in a fixed order, as 64 bits that do
+// not depend on the process (a collision could only call a safe count a
+// risk, never the reverse).
+uint64_t ProgramDigest(const std::vector<DeviationProgram::Column>& columns, const std::vector<DeviationProgram::Row>& rows,
+                       size_t objective) {
+  uint64_t digest = 0x6a09e667f3bcc909ULL;
+  auto mix = [&](uint64_t value) {
+    digest ^= value + 0x9e3779b97f4a7c15ULL + (digest << 6) + (digest >> 2);
+    digest *= 0xff51afd7ed558ccdULL;
+  };
+  mix(objective);
+  mix(columns.size());
+  for (const DeviationProgram::Column& column : columns) {
+    mix(static_cast<uint64_t>(column.low));
+    mix(static_cast<uint64_t>(column.high));
+  }
+  mix(rows.size());
+  for (const DeviationProgram::Row& row : rows) {
+    mix(row.columns.size());
+    for (int c : row.columns) mix(static_cast<uint64_t>(c));
+    mix(static_cast<uint64_t>(row.low));
+    mix(static_cast<uint64_t>(row.high));
+  }
+  return digest;
+}
+
+}  // namespace
+
 // The analyst's problem restricted to the count's neighbourhood: a column
 // per class that may move, a row per distinct way the released cells
 // count them (cells counting the same columns are one row, bounded by the
 // tightest of them).
 std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uint32_t>& classes, size_t neighbours,
-                                                           absl::Time deadline, uint64_t& width) const {
+                                                           absl::Time deadline, const Unsettled* before,
+                                                           Unsettled& now) const {
   const std::vector<uint32_t> moving = Neighbourhood(classes, neighbours);
   const auto cap = static_cast<int64_t>(4 * uint64_t{threshold_});
   std::vector<DeviationProgram::Column> columns;
@@ -377,6 +408,14 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
   std::sort(rows.begin(), rows.end(), [](const DeviationProgram::Row& a, const DeviationProgram::Row& b) {
     return std::tie(a.columns, a.low, a.high) < std::tie(b.columns, b.low, b.high);
   });
+  // The program's answer depends on nothing else: if it is the one that
+  // found no witness before, it finds none again.
+  now = {ProgramDigest(columns, rows, classes.size()), 0};
+  if (before != nullptr && before->program == now.program) {
+    now.width = before->width;
+    return std::nullopt;
+  }
+  uint64_t& width = now.width;
   DeviationProgram program(columns, rows);
   std::vector<int> objective(classes.size());
   for (size_t j = 0; j < classes.size(); ++j) objective[j] = static_cast<int>(j);  // the count's classes come first
@@ -393,7 +432,6 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
     for (int j : objective) sum += point[static_cast<size_t>(j)];
     return sum;
   };
-  width = 0;
   std::optional<std::vector<int64_t>> high = program.Extreme(objective, true, deadline);
   if (!high.has_value()) return std::nullopt;
   Witness witness;
@@ -432,7 +470,8 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   struct Pending {
     ProtectedCount* count;
     std::optional<Witness> witness;
-    uint64_t width = 0;
+    const std::vector<Unsettled>* before = nullptr;  // unsettled_ of the count, if any
+    std::vector<Unsettled> tried;                    // one per neighbourhood that found no witness
   };
   std::vector<Pending> pending;
   uint64_t safe = UINT64_MAX;
@@ -444,7 +483,10 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       safe = std::min(safe, known->second.gap);
       continue;
     }
-    pending.push_back({&count, MovableWitness(count.classes, alike)});
+    Pending& p = pending.emplace_back();
+    p.count = &count;
+    p.witness = MovableWitness(count.classes, alike);
+    if (auto it = unsettled_.find(count.source); it != unsettled_.end()) p.before = &it->second;
   }
   // Then the integer programs, each independent of the others, on the
   // machine's cores: the same witnesses as one after another.
@@ -456,7 +498,9 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       Pending& p = pending[i];
       for (size_t neighbours : kNeighbours) {
         if (p.witness.has_value() || absl::Now() >= deadline) break;
-        p.witness = Certify(p.count->classes, neighbours, deadline, p.width);
+        const size_t level = p.tried.size();
+        const Unsettled* before = p.before != nullptr && level < p.before->size() ? &(*p.before)[level] : nullptr;
+        p.witness = Certify(p.count->classes, neighbours, deadline, before, p.tried.emplace_back());
       }
     }
   };
@@ -473,8 +517,11 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
       p.witness->checked_upto = release_events_.size();
       safe = std::min(safe, p.witness->gap);
       witnesses_.insert_or_assign(p.count->source, std::move(*p.witness));
+      unsettled_.erase(p.count->source);
     } else if (!finding.timed_out) {
-      finding.risks.push_back({std::move(p.count->classes), p.width, false, p.count->source});
+      const uint64_t width = p.tried.empty() ? 0 : p.tried.back().width;
+      finding.risks.push_back({std::move(p.count->classes), width, false, p.count->source});
+      unsettled_.insert_or_assign(p.count->source, std::move(p.tried));
     }
   }
   finding.narrowest_safe = safe;

@@ -22,7 +22,9 @@
 // true size: a restriction of the analyst's problem, so a count it calls
 // safe is safe, and a count it cannot settle is treated as a risk. The two
 // points are kept and checked against each later release; most stay
-// valid, so each check solves only for what the new table touched.
+// valid, so each check solves only for what the new table touched. A
+// count left at risk keeps a digest of its programs: while nothing they
+// read has changed, they are not solved again.
 //
 // One instance holds one project over the persons of one linkage
 // generation. No gRPC, no I/O.
@@ -142,8 +144,14 @@ class ReleaseAudit {
   bool StillHolds(Witness& witness, const std::vector<uint32_t>& classes) const;
   bool Satisfies(const std::vector<std::pair<uint32_t, int64_t>>& point, const Cell& cell) const;
   // The witness of a count, or the width of the narrowest interval found.
+  // A program that found no witness, by what it was made of: the same
+  // program later (nothing it reads has changed) is not solved again.
+  struct Unsettled {
+    uint64_t program = 0;  // ProgramDigest
+    uint64_t width = 0;
+  };
   std::optional<Witness> Certify(const std::vector<uint32_t>& classes, size_t neighbours, absl::Time deadline,
-                                 uint64_t& width) const;
+                                 const Unsettled* before, Unsettled& now) const;
   std::optional<Witness> MovableWitness(const std::vector<uint32_t>& classes,
                                        const absl::flat_hash_map<uint64_t, std::vector<uint32_t>>& alike) const;
   std::vector<uint32_t> Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const;
@@ -159,6 +167,8 @@ class ReleaseAudit {
   std::vector<Difference> differences_;
   std::vector<CellId> release_events_;  // every Release, in order
   absl::flat_hash_map<uint64_t, Witness> witnesses_;  // by protected count source
+  // By protected count source, one per size of neighbourhood tried.
+  absl::flat_hash_map<uint64_t, std::vector<Unsettled>> unsettled_;
 };
 
 }  // namespace trelink

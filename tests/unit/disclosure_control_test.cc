@@ -538,6 +538,33 @@ TEST(DisclosureControlTest, RandomisedAttackerLearnsNoSmallCountWithinK) {
   EXPECT_GT(attacker.size(), 30u);
 }
 
+TEST(ReleaseAuditTest, ACountAtRiskIsSolvedAgainWhenWhatPinnedItChanges) {
+  // Three persons in X only, thirty in X and Y: released X (33, told as
+  // 31..35) and Y (30, told as 28..32) pin "X but not Y" to within 7. The
+  // audit keeps that finding while its program stays the same, and must
+  // look again once Y is withheld and told with a wider interval.
+  ReleaseAudit audit(10, 33, true);
+  const ReleaseAudit::CellId x = audit.AddCell(Range(0, 33), "x");
+  const ReleaseAudit::CellId y = audit.AddCell(Range(3, 33), "y");
+  audit.Release(x, 31, 35);
+  audit.Release(y, 28, 32);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  ReleaseAudit::Finding first = audit.Check(deadline);
+  ASSERT_FALSE(first.timed_out);
+  ASSERT_EQ(first.risks.size(), 1u);
+  EXPECT_EQ(first.risks[0].interval, 7u);  // 0..7 persons
+  ReleaseAudit::Finding again = audit.Check(deadline, &first.risks);
+  ASSERT_EQ(again.risks.size(), 1u);
+  EXPECT_EQ(again.risks[0].interval, 7u);
+  EXPECT_EQ(again.risks[0].source, first.risks[0].source);
+  audit.Suppress(y);
+  audit.Release(y, 25, 35);  // now 0..10 persons
+  ReleaseAudit::Finding after = audit.Check(deadline, &again.risks);
+  EXPECT_FALSE(after.timed_out);
+  EXPECT_TRUE(after.risks.empty());
+  EXPECT_EQ(after.narrowest_safe, 10u);
+}
+
 TEST(DisclosureControlTest, DpNoiseThresholdRoundingAndContributionBound) {
   trelink::v1::DisclosurePolicy policy = Policy();
   policy.set_mode(trelink::v1::DisclosurePolicy::DP);
