@@ -20,6 +20,7 @@
 #include "common/linkage/pairwise_quality.h"
 #include "common/pseudonym/key_schema.h"
 #include "common/store/sqlite_db.h"
+#include "common/store/open_linked_store.h"
 #include "common/store/sqlite_linked_store.h"
 #include "common/synth/in_process_pipeline.h"
 
@@ -27,6 +28,9 @@ ABSL_FLAG(uint32_t, mothers, 290000, "mothers (about 3.5 records each)");
 ABSL_FLAG(uint64_t, seed, 1, "population seed");
 ABSL_FLAG(std::string, errors, "default", "identifier error profile: default, harsh or none");
 ABSL_FLAG(std::string, dir, "/tmp/trelink-bench", "working directory for the store");
+ABSL_FLAG(std::string, database_url, "",
+          "keep the linked store in this PostgreSQL database (a libpq connection string; the database must hold no "
+          "project \"bench\" yet) instead of SQLite in --dir");
 ABSL_FLAG(std::string, catalogue, "deploy/config/catalogue.textproto", "catalogue file");
 ABSL_FLAG(int, batch, 5000, "records per batch");
 ABSL_FLAG(uint32_t, max_block_size, 0, "override the policy's max_block_size (0: default)");
@@ -149,8 +153,17 @@ int Main() {
   }
   auto pseudonymiser =
       Pseudonymiser::Create(*std::move(keyset), linker->public_key(), DefaultKeySchema(), {}, Clock::System());
-  auto store = SqliteLinkedStore::Open(dir + "/linked.db", Clock::System());
-  if (!pseudonymiser.ok() || !store.ok()) return 1;
+  const std::string database_url = absl::GetFlag(FLAGS_database_url);
+  auto store = OpenLinkedStore(database_url.empty() ? dir + "/linked.db" : "", database_url, Clock::System());
+  if (!pseudonymiser.ok() || !store.ok()) {
+    std::fprintf(stderr, "setup failed: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  if (auto stored = (*store)->CountRecords("bench"); !stored.ok() || *stored != 0) {
+    std::fprintf(stderr, "--database_url: the database already holds project \"bench\" (use an empty one)\n");
+    return 2;
+  }
+  Report(database_url.empty() ? "linkage.store.sqlite" : "linkage.store.postgresql", 1, "store");
   BatchIngester ingester(*catalogue, *linker, **store, 100000);
 
   const auto ingest_start = std::chrono::steady_clock::now();

@@ -1,6 +1,10 @@
 #include "common/store/linked_store.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
 
 #include "common/status/status_macros.h"
 
@@ -34,6 +38,63 @@ absl::Status LinkedStore::SaveCompleteGeneration(const std::string& project, tre
             [](const PersonAssignment& a, const PersonAssignment& b) { return a.participant_id < b.participant_id; });
   TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> current, CurrentAssignments(project));
   return SaveGeneration(project, report, DiffAssignments(current, assignments), lineage);
+}
+
+absl::flat_hash_map<int64_t, int64_t> SuccessorsByPlace(const std::vector<PlacedParticipant>& placed) {
+  absl::flat_hash_map<int64_t, int64_t> replaced_by;  // record -> record
+  // record -> role -> its participants in order
+  absl::flat_hash_map<int64_t, std::map<std::string, std::vector<int64_t>>> places;
+  std::vector<std::tuple<int64_t, int64_t, std::string, size_t>> replaced;  // participant, record, role, place
+  for (const PlacedParticipant& p : placed) {
+    std::vector<int64_t>& same_role = places[p.record][p.role];
+    if (p.replaced_by.has_value()) {
+      replaced_by[p.record] = *p.replaced_by;
+      replaced.emplace_back(p.participant, p.record, p.role, same_role.size());
+    }
+    same_role.push_back(p.participant);
+  }
+  absl::flat_hash_map<int64_t, int64_t> successor;
+  for (const auto& [participant, record, role, place] : replaced) {
+    int64_t now = record;
+    for (auto next = replaced_by.find(now); next != replaced_by.end(); next = replaced_by.find(now)) now = next->second;
+    const auto& roles = places[now];
+    auto it = roles.find(role);
+    if (it != roles.end() && place < it->second.size()) successor[participant] = it->second[place];
+  }
+  return successor;
+}
+
+void FollowSuccessors(const absl::flat_hash_map<int64_t, int64_t>& successor,
+                      std::vector<PersonAssignment>& assignments) {
+  for (PersonAssignment& a : assignments) {
+    if (auto it = successor.find(a.participant_id); it != successor.end()) a.participant_id = it->second;
+  }
+  std::sort(assignments.begin(), assignments.end(),
+            [](const PersonAssignment& a, const PersonAssignment& b) { return a.participant_id < b.participant_id; });
+}
+
+absl::Status EventRowAssembler::Add(int64_t record, absl::string_view dataset, absl::string_view content,
+                                    absl::string_view role, uint64_t person) {
+  if (record != current_) {
+    TRELINK_RETURN_IF_ERROR(Finish());
+    current_ = record;
+    dataset_ = std::string(dataset);
+    if (!content_.ParseFromArray(content.data(), static_cast<int>(content.size()))) {
+      current_ = -1;
+      return absl::DataLossError(absl::StrCat("store: record ", record, " has unreadable content"));
+    }
+    roles_.clear();
+    persons_.clear();
+  }
+  roles_.emplace_back(role);
+  persons_.push_back(person);
+  return absl::OkStatus();
+}
+
+absl::Status EventRowAssembler::Finish() {
+  if (current_ >= 0) visit_(EventRow{current_, dataset_, content_, roles_, persons_});
+  current_ = -1;
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

@@ -164,6 +164,45 @@ class LinkedStore {
                                       const std::vector<LineageEvent>& lineage);
 };
 
+// Helpers shared by the stores' implementations.
+
+// A participant of a record that was replaced or replaces one, with its
+// place in the record (role) and what replaced the record, if anything.
+struct PlacedParticipant {
+  int64_t participant;
+  int64_t record;
+  std::string role;
+  std::optional<int64_t> replaced_by;
+};
+// SuccessorParticipants from the participants of replaced and replacing
+// records, in participant id order: each participant of a replaced record
+// maps to the participant in the same place (role, and order within the
+// role) of the record that replaces it now, following corrections of
+// corrections.
+absl::flat_hash_map<int64_t, int64_t> SuccessorsByPlace(const std::vector<PlacedParticipant>& placed);
+// LatestAssignments from CurrentAssignments: replaced participants are
+// given as their successors, and the result is in participant id order.
+void FollowSuccessors(const absl::flat_hash_map<int64_t, int64_t>& successor, std::vector<PersonAssignment>& assignments);
+
+// Builds ForEachEvent's rows from (record, participant) rows in record
+// order.
+class EventRowAssembler {
+ public:
+  explicit EventRowAssembler(const std::function<void(const EventRow&)>& visit) : visit_(visit) {}
+  absl::Status Add(int64_t record, absl::string_view dataset, absl::string_view content, absl::string_view role,
+                   uint64_t person);
+  // Visits the last record.
+  absl::Status Finish();
+
+ private:
+  const std::function<void(const EventRow&)>& visit_;
+  int64_t current_ = -1;
+  std::string dataset_;
+  trelink::v1::ContentRecord content_;
+  std::vector<std::string> roles_;
+  std::vector<uint64_t> persons_;
+};
+
 // The changes that turn `previous` into `current` (both in participant id
 // order, as CurrentAssignments gives them).
 AssignmentChanges DiffAssignments(absl::Span<const PersonAssignment> previous,

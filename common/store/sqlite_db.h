@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/store/transaction.h"
 
 namespace trelink {
 
@@ -59,15 +61,7 @@ class SqliteDb {
 // Runs `body` in BEGIN IMMEDIATE ... COMMIT; rolls back if it fails.
 template <typename Body>
 absl::Status InTransaction(SqliteDb& db, Body&& body) {
-  if (absl::Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  absl::Status status = body();
-  if (!status.ok()) {
-    db.Exec("ROLLBACK").IgnoreError();
-    return status;
-  }
-  status = db.Exec("COMMIT");
-  if (!status.ok()) db.Exec("ROLLBACK").IgnoreError();
-  return status;
+  return RunInTransaction(db, "BEGIN IMMEDIATE", std::forward<Body>(body));
 }
 
 }  // namespace trelink

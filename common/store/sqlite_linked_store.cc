@@ -451,11 +451,7 @@ absl::StatusOr<std::vector<PersonAssignment>> SqliteLinkedStore::LatestAssignmen
   std::lock_guard<std::mutex> lock(mu_);
   TRELINK_ASSIGN_OR_RETURN(std::vector<PersonAssignment> assignments, CurrentAssignmentsLocked(project));
   TRELINK_ASSIGN_OR_RETURN(auto successor, SuccessorParticipantsLocked(project));
-  for (PersonAssignment& a : assignments) {
-    if (auto it = successor.find(a.participant_id); it != successor.end()) a.participant_id = it->second;
-  }
-  std::sort(assignments.begin(), assignments.end(),
-            [](const PersonAssignment& a, const PersonAssignment& b) { return a.participant_id < b.participant_id; });
+  FollowSuccessors(successor, assignments);
   return assignments;
 }
 
@@ -496,30 +492,14 @@ absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SqliteLinkedStore::Success
                    "WHERE b.project = ? AND (r.replaced_by IS NOT NULL OR r.id IN "
                    "(SELECT replaced_by FROM records WHERE replaced_by IS NOT NULL)) ORDER BY p.id"));
   query.Bind(1, project);
-  absl::flat_hash_map<int64_t, int64_t> replaced_by;  // record -> record
-  // record -> role -> its participants in order
-  absl::flat_hash_map<int64_t, std::map<std::string, std::vector<int64_t>>> places;
-  std::vector<std::tuple<int64_t, int64_t, std::string, size_t>> replaced;  // participant, record, role, place
+  std::vector<PlacedParticipant> placed;
   while (true) {
     TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
     if (!row) break;
-    const int64_t participant = query.Int(0), record = query.Int(1);
-    std::vector<int64_t>& same_role = places[record][std::string(query.Text(2))];
-    if (!query.IsNull(3)) {
-      replaced_by[record] = query.Int(3);
-      replaced.emplace_back(participant, record, std::string(query.Text(2)), same_role.size());
-    }
-    same_role.push_back(participant);
+    placed.push_back({query.Int(0), query.Int(1), std::string(query.Text(2)),
+                      query.IsNull(3) ? std::nullopt : std::optional<int64_t>(query.Int(3))});
   }
-  absl::flat_hash_map<int64_t, int64_t> successor;
-  for (const auto& [participant, record, role, place] : replaced) {
-    int64_t now = record;
-    for (auto next = replaced_by.find(now); next != replaced_by.end(); next = replaced_by.find(now)) now = next->second;
-    const auto& roles = places[now];
-    auto it = roles.find(role);
-    if (it != roles.end() && place < it->second.size()) successor[participant] = it->second[place];
-  }
-  return successor;
+  return SuccessorsByPlace(placed);
 }
 
 absl::StatusOr<std::optional<trelink::v1::LinkageReport>> SqliteLinkedStore::LatestReport(
@@ -551,33 +531,14 @@ absl::Status SqliteLinkedStore::ForEachEvent(const std::string& project, uint64_
                    "AND l.valid_from <= ?1 AND (l.valid_until IS NULL OR l.valid_until > ?1) "
                    "AND b.project = ?2 AND r.withdrawn_at IS NULL ORDER BY r.id, p.id"));
   query.Bind(1, static_cast<int64_t>(generation)).Bind(2, project);
-  int64_t current = -1;
-  std::string dataset;
-  trelink::v1::ContentRecord content;
-  std::vector<std::string> roles;
-  std::vector<uint64_t> persons;
-  auto flush = [&] {
-    if (current >= 0) visit(EventRow{current, dataset, content, roles, persons});
-  };
+  EventRowAssembler events(visit);
   while (true) {
     TRELINK_ASSIGN_OR_RETURN(bool row, query.Step());
     if (!row) break;
-    if (query.Int(0) != current) {
-      flush();
-      current = query.Int(0);
-      dataset = std::string(query.Text(1));
-      const absl::string_view blob = query.Blob(2);
-      if (!content.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
-        return absl::DataLossError(absl::StrCat("store: record ", current, " has unreadable content"));
-      }
-      roles.clear();
-      persons.clear();
-    }
-    roles.emplace_back(query.Text(3));
-    persons.push_back(static_cast<uint64_t>(query.Int(4)));
+    TRELINK_RETURN_IF_ERROR(
+        events.Add(query.Int(0), query.Text(1), query.Blob(2), query.Text(3), static_cast<uint64_t>(query.Int(4))));
   }
-  flush();
-  return absl::OkStatus();
+  return events.Finish();
 }
 
 absl::StatusOr<int64_t> SqliteLinkedStore::CountRecords(const std::string& project) {

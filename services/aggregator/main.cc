@@ -8,7 +8,7 @@
 #include "common/sdc/stored_release_history.h"
 #include "common/server/service_main.h"
 #include "common/status/status_macros.h"
-#include "common/store/sqlite_linked_store.h"
+#include "common/store/open_linked_store.h"
 #include "services/aggregator/aggregate_service.h"
 
 
@@ -29,7 +29,6 @@ absl::Status Serve(const std::string& config_path) {
   trelink::v1::AggregatorConfig config;
   TRELINK_RETURN_IF_ERROR(LoadServiceConfig(config_path, config));
   for (const auto& [field, value] : {std::pair{"catalogue_file", config.catalogue_file()},
-                                     std::pair{"database_file", config.database_file()},
                                      std::pair{"log_file", config.log_file()},
                                      std::pair{"log_signing_key_file", config.log_signing_key_file()}}) {
     if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
@@ -64,8 +63,8 @@ absl::Status Serve(const std::string& config_path) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<DisclosureLog> log, DisclosureLog::Open(config.log_file(), std::move(signer)));
   PrivacyLedger ledger;
   TRELINK_RETURN_IF_ERROR(LoadLedger(*log, ledger));
-  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLinkedStore> store,
-                           SqliteLinkedStore::Open(config.database_file(), Clock::System()));
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<LinkedStore> store,
+                           OpenLinkedStore(config.database_file(), config.database_url(), Clock::System()));
   AggregateContext context{&access, &catalogue, store.get(), control->get(), log.get(), &Clock::System(),
                            {config.projects().begin(), config.projects().end()}};
   context.project_controls = by_project;

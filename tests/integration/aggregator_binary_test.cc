@@ -18,6 +18,7 @@
 #include "common/server/tls.h"
 #include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
+#include "tests/support/postgres_database.h"
 #include "tests/support/service_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_keys.h"
@@ -50,9 +51,17 @@ std::map<std::string, uint64_t> ReadTruth(const std::string& path) {
   return truth;
 }
 
-TEST(AggregatorBinaryTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
+// With the linked store in SQLite, and in PostgreSQL.
+class AggregatorEndToEndTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AggregatorEndToEndTest, QuestionsAnsweredUnderControlLoggedAndAudited) {
   const std::string dir = ::trelink::testing::MakeTempDir();
-  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));
+  std::string database_url;
+  if (GetParam() == "postgres") {
+    database_url = ::trelink::testing::NewPostgresDatabase();
+    ASSERT_FALSE(database_url.empty());
+  }
+  ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir, database_url));
   ProcessResult synth =
       RunCommand(BinaryDir() + "/trelink-synth", {"--mothers", "4000", "--seed", "5", "--out", dir}, dir);
   ASSERT_EQ(synth.exit_code, 0) << synth.stderr_text;
@@ -262,6 +271,9 @@ uint64_t LogSize(int port) {
 // RESOURCE_EXHAUSTED, unlogged, while other callers keep their own budget.
 // The refill rate is one call in 1000 s, so no refill happens during the
 // test and nothing depends on timing.
+INSTANTIATE_TEST_SUITE_P(BothStores, AggregatorEndToEndTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 TEST(AggregatorBinaryTest, CountIsRateLimitedPerCaller) {
   const std::string dir = ::trelink::testing::MakeTempDir();
   ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir));

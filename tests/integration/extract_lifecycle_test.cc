@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/store/sqlite_db.h"
+#include "common/store/open_linked_store.h"
 #include "tests/support/deployment.h"
+#include "tests/support/postgres_database.h"
 #include "tests/support/sample_batches.h"
 #include "tests/support/service_process.h"
 #include "tests/support/test_keys.h"
@@ -32,11 +34,16 @@ std::string Booking(int id, const std::string& event_date = "2020-01-05") {
                       ",E12000003");
 }
 
-class ExtractLifecycleTest : public ::testing::Test {
+// Each test runs with the linked store in SQLite and in PostgreSQL.
+class ExtractLifecycleTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = ::trelink::testing::MakeTempDir();
-    ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_));
+    if (GetParam() == "postgres") {
+      database_url_ = ::trelink::testing::NewPostgresDatabase();
+      ASSERT_FALSE(database_url_.empty());
+    }
+    ASSERT_TRUE(::trelink::testing::PrepareDeployment(dir_, database_url_));
     ASSERT_TRUE(::trelink::testing::StartServices(dir_, {"pseudonymiser", "linker"}, services_));
   }
 
@@ -61,15 +68,16 @@ class ExtractLifecycleTest : public ::testing::Test {
   // The person of every live record of the latest generation, as a sorted
   // list (records have no provider id in the store, only keyed tokens).
   std::vector<int64_t> PersonsOfLatestGeneration() {
-    auto db = SqliteDb::Open(dir_ + "/linked.db");
-    EXPECT_TRUE(db.ok()) << db.status();
-    if (!db.ok()) return {};
-    auto query = (*db)->Prepare(
-        "SELECT DISTINCT l.person FROM person_assignments l WHERE l.valid_until IS NULL ORDER BY l.person");
-    EXPECT_TRUE(query.ok()) << query.status();
-    std::vector<int64_t> persons;
-    while (query.ok() && *query->Step()) persons.push_back(query->Int(0));
-    return persons;
+    auto store = OpenLinkedStore(database_url_.empty() ? dir_ + "/linked.db" : "", database_url_, Clock::System());
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return {};
+    auto assignments = (*store)->CurrentAssignments("demo");
+    EXPECT_TRUE(assignments.ok()) << assignments.status();
+    std::set<int64_t> persons;
+    if (assignments.ok()) {
+      for (const PersonAssignment& a : *assignments) persons.insert(static_cast<int64_t>(a.person_id));
+    }
+    return {persons.begin(), persons.end()};
   }
 
   void RestartPseudonymiser() {
@@ -81,10 +89,11 @@ class ExtractLifecycleTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string database_url_;  // empty: SQLite
   ::trelink::testing::RunningServices services_;
 };
 
-TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkage) {
+TEST_P(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkage) {
   std::vector<std::string> october;
   for (int i = 0; i < 12; ++i) october.push_back(Booking(i));
   WriteCsv("october.csv", kHeader, october);
@@ -153,7 +162,7 @@ TEST_F(ExtractLifecycleTest, MonthlyExtractsCorrectionsAndAWithdrawalReachLinkag
 
 // Rotating the master key: a new primary version, every record sent again
 // under it, the opt-out list applied again; persons keep their ids.
-TEST_F(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedAgain) {
+TEST_P(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedAgain) {
   std::vector<std::string> rows;
   for (int i = 0; i < 12; ++i) rows.push_back(Booking(i));
   WriteCsv("maternity.csv", kHeader, rows);
@@ -188,6 +197,9 @@ TEST_F(ExtractLifecycleTest, AKeyRotationKeepsPersonIdsAndNeedsTheOptOutAppliedA
   EXPECT_NE(link.stdout_text.find("records 12,"), std::string::npos) << link.stdout_text;
   EXPECT_EQ(PersonsOfLatestGeneration(), before);
 }
+
+INSTANTIATE_TEST_SUITE_P(BothStores, ExtractLifecycleTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace trelink

@@ -84,9 +84,12 @@ inline std::string ServerBlock(const std::string& service) {
 
 // Creates master.keyset, linker.keypair/linker.pub and log.key/log.pub in
 // `dir` with the real keygen and writes pseudonymiser.textproto,
-// linker.textproto and aggregator.textproto. Returns false (with a test
-// failure) when keygen fails.
-inline bool PrepareDeployment(const std::string& dir) {
+// linker.textproto and aggregator.textproto. The linked store is linked.db
+// in `dir`, or the PostgreSQL database `database_url` when given. Returns
+// false (with a test failure) when keygen fails.
+inline bool PrepareDeployment(const std::string& dir, const std::string& database_url = "") {
+  const std::string store = database_url.empty() ? "database_file: \"linked.db\"\n"
+                                                 : absl::StrCat("database_url: \"", database_url, "\"\n");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"master", "--out", "master.keyset"},
         std::vector<std::string>{"linker", "--out", "linker.keypair", "--public-out", "linker.pub"},
@@ -100,10 +103,10 @@ inline bool PrepareDeployment(const std::string& dir) {
       << "catalogue_file: \"" << TRELINK_SOURCE_DIR << "/deploy/config/catalogue.textproto\"\n";
   std::ofstream(dir + "/linker.textproto")
       << ServerBlock("linker") << "linker_key_file: \"linker.keypair\"\ncatalogue_file: \"" << TRELINK_SOURCE_DIR
-      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\n";
+      << "/deploy/config/catalogue.textproto\"\n" << store;
   std::ofstream(dir + "/aggregator.textproto")
       << ServerBlock("aggregator") << "catalogue_file: \"" << TRELINK_SOURCE_DIR
-      << "/deploy/config/catalogue.textproto\"\ndatabase_file: \"linked.db\"\nprojects: \"demo\"\n"
+      << "/deploy/config/catalogue.textproto\"\n" << store << "projects: \"demo\"\n"
       << "policy { version: \"test-1\" threshold: 10 rounding_base: 5 release_zeros: true }\n"
       << "log_file: \"disclosure.log\"\nlog_signing_key_file: \"log.key\"\nrefresh_seconds: 1\n";
   return true;
