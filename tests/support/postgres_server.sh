@@ -4,7 +4,8 @@
 # starts it on a Unix socket only (no TCP port) and writes the libpq
 # connection string to the file STATE; `stop STATE` stops it and removes
 # the directory. As root, the server runs as the postgres user (PostgreSQL
-# refuses to run as root).
+# refuses to run as root). `start STATE durable` keeps PostgreSQL's
+# default durability (fsync on) and more shared memory, for benchmarks.
 set -euo pipefail
 action=$1
 state=$2
@@ -24,8 +25,10 @@ case "$action" in
       { cat "$dir/initdb.log" >&2; exit 1; }
     # Sized for tests: small shared memory, fsync off (a crashed test
     # server is thrown away anyway).
+    settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
+    [ "${3:-}" = durable ] && settings="-c shared_buffers=1GB -c max_wal_size=8GB -c work_mem=64MB"
     as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c shared_buffers=64MB" \
+      -o "-c listen_addresses='' -k $dir -c max_connections=100 $settings" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     mkdir -p "$(dirname "$state")"
     echo "host=$dir port=5432 user=postgres dbname=postgres" >"$state"
