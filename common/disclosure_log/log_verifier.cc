@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/container/flat_hash_map.h"
+#include "common/concurrency/parallel.h"
 #include "google/protobuf/arena.h"
 #include "common/merkle/merkle_tree.h"
 #include "common/sdc/disclosure_control.h"
@@ -240,56 +240,52 @@ LogVerification VerifyDisclosureLog(const std::vector<std::string>& entries, con
   result.entries = entries.size();
   // Entries are independent until the tree is built: hash, parse and replay
   // them on every core, then merge in order.
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
+  const size_t threads = WorkerThreads();
   const size_t chunk = (entries.size() + threads - 1) / threads;
   std::vector<Hash> leaves(entries.size());
   std::vector<LogVerification> partial(threads);
   // The ledger is replayed in order afterwards: each worker keeps its
   // chunk's charged entries, in order.
   std::vector<std::vector<std::pair<int64_t, LogEntry>>> charged(threads);
-  std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      LogVerification& part = partial[t];
-      // Entries are parsed into an arena, freed in bulk: a table's cells
-      // are thousands of small strings.
-      google::protobuf::Arena arena;
-      size_t in_arena = 0;
-      for (size_t i = t * chunk; i < std::min(entries.size(), (t + 1) * chunk); ++i) {
-        if (++in_arena == 64) {
-          arena.Reset();
-          in_arena = 0;
-        }
-        LogEntry& entry = *google::protobuf::Arena::CreateMessage<LogEntry>(&arena);
-        leaves[i] = LeafHash(entries[i]);
-        if (!entry.ParseFromString(entries[i])) {
-          part.problems.push_back({static_cast<int64_t>(i), "parse", "not a LogEntry"});
-          continue;
-        }
-        if (entry.index() != i) {
-          part.problems.push_back({static_cast<int64_t>(i), "sequence",
-                                   absl::StrCat("entry says it is number ", entry.index(),
-                                                " (entries dropped, inserted or reordered)")});
-        }
-        if (entry.has_table()) {
-          ++part.released_tables;
-          ReplayPolicy(static_cast<int64_t>(i), entry, part);
-        } else {
-          ++part.refusals;
-        }
-        if (IsDp(entry) || entry.has_privacy() || entry.has_table()) {
-          // Kept without what the ledger does not read. An answer's cells
-          // matter only if a later repeat names it: ReplayLedger parses those
-          // again.
-          entry.clear_suppression_reasons();
-          entry.clear_release_audit();
-          if (entry.has_table() && !IsRepeat(entry)) entry.mutable_table()->clear_cells();
-          charged[t].emplace_back(static_cast<int64_t>(i), entry);
-        }
+  OnEachThread(threads, [&](size_t t) {
+    LogVerification& part = partial[t];
+    // Entries are parsed into an arena, freed in bulk: a table's cells
+    // are thousands of small strings.
+    google::protobuf::Arena arena;
+    size_t in_arena = 0;
+    for (size_t i = t * chunk; i < std::min(entries.size(), (t + 1) * chunk); ++i) {
+      if (++in_arena == 64) {
+        arena.Reset();
+        in_arena = 0;
       }
-    });
-  }
-  for (std::thread& w : workers) w.join();
+      LogEntry& entry = *google::protobuf::Arena::CreateMessage<LogEntry>(&arena);
+      leaves[i] = LeafHash(entries[i]);
+      if (!entry.ParseFromString(entries[i])) {
+        part.problems.push_back({static_cast<int64_t>(i), "parse", "not a LogEntry"});
+        continue;
+      }
+      if (entry.index() != i) {
+        part.problems.push_back({static_cast<int64_t>(i), "sequence",
+                                 absl::StrCat("entry says it is number ", entry.index(),
+                                              " (entries dropped, inserted or reordered)")});
+      }
+      if (entry.has_table()) {
+        ++part.released_tables;
+        ReplayPolicy(static_cast<int64_t>(i), entry, part);
+      } else {
+        ++part.refusals;
+      }
+      if (IsDp(entry) || entry.has_privacy() || entry.has_table()) {
+        // Kept without what the ledger does not read. An answer's cells
+        // matter only if a later repeat names it: ReplayLedger parses those
+        // again.
+        entry.clear_suppression_reasons();
+        entry.clear_release_audit();
+        if (entry.has_table() && !IsRepeat(entry)) entry.mutable_table()->clear_cells();
+        charged[t].emplace_back(static_cast<int64_t>(i), entry);
+      }
+    }
+  });
   for (const LogVerification& part : partial) {
     result.released_tables += part.released_tables;
     result.refusals += part.refusals;

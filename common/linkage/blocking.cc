@@ -1,9 +1,9 @@
 #include "common/linkage/blocking.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/concurrency/parallel.h"
 #include "common/linkage/linkage_model.h"
 
 namespace trelink {
@@ -76,15 +76,11 @@ CandidatePairs BlockPairs(const ParticipantTable& table,
                           const std::vector<bool>* fresh) {
   const size_t n = static_cast<size_t>(rules.size());
   std::vector<std::vector<uint64_t>> per_rule(n);
-  std::vector<std::thread> workers;
-  for (size_t r = 0; r < n; ++r) {
-    workers.emplace_back([&, r] {
-      per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block, related_set, fresh);
-      std::sort(per_rule[r].begin(), per_rule[r].end());
-      per_rule[r].erase(std::unique(per_rule[r].begin(), per_rule[r].end()), per_rule[r].end());
-    });
-  }
-  for (std::thread& w : workers) w.join();
+  OnEachThread(n, [&](size_t r) {
+    per_rule[r] = RulePairs(table, rules[static_cast<int>(r)], max_block, related_set, fresh);
+    std::sort(per_rule[r].begin(), per_rule[r].end());
+    per_rule[r].erase(std::unique(per_rule[r].begin(), per_rule[r].end()), per_rule[r].end());
+  });
   // Merge the sorted lists, noting which rules propose each pair.
   CandidatePairs out;
   size_t total = 0;

@@ -8,30 +8,18 @@
 #include <cmath>
 #include <random>
 #include <mutex>
-#include <thread>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/concurrency/parallel.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
 namespace {
 
-// Runs work(begin, end) over [0, n) split between the machine's cores.
-template <typename Work>
-void InParallel(size_t n, Work work) {
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
-  if (threads == 1 || n < 100000) {
-    work(0, n);
-    return;
-  }
-  std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] { work(n * t / threads, n * (t + 1) / threads); });
-  }
-  for (std::thread& w : workers) w.join();
-}
+// Below this many candidate pairs, scoring runs on one thread.
+constexpr size_t kParallelPairs = 100000;
 
 constexpr double kFloor = 1e-6;
 // Strongest first; ties in pair order, so a run is reproducible.
@@ -263,7 +251,7 @@ void ProbabilisticPass::Compare(const std::vector<bool>* fresh) {
     for (size_t i = begin; i < end; ++i) {
       codes_[i] = comparator.Pattern(PairFirst(candidates_.pairs[i]), PairSecond(candidates_.pairs[i]));
     }
-  });
+  }, kParallelPairs);
 }
 
 void ProbabilisticPass::RefreshRelated(UnionFind& sets) {
@@ -428,7 +416,7 @@ std::vector<ScoredPair> ProbabilisticPass::Accepted(UnionFind& sets) {
     }
     std::lock_guard<std::mutex> lock(mu);
     accepted.insert(accepted.end(), found.begin(), found.end());
-  });
+  }, kParallelPairs);
   SortStrongestFirst(accepted);
   return accepted;
 }

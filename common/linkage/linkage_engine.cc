@@ -201,6 +201,19 @@ void ReviewPass(const ParticipantTable& table, const trelink::v1::KeyReview& rev
                 MergeGuard& guard, trelink::v1::LinkageReport& report) {
   PassTally tally(table.datasets().size());
   const std::vector<bool> before = Singletons(sets, scope);
+  // Its participants: those of the pairs it reviews (in an incremental
+  // run, the fresh ones among them).
+  std::vector<bool> in_scope(table.size(), scope.fresh == nullptr), counted(table.size(), false);
+  if (scope.fresh != nullptr) {
+    for (uint32_t p : *scope.fresh) in_scope[p] = true;
+  }
+  for (uint64_t pair : pairs) {
+    for (const auto p : {static_cast<uint32_t>(pair >> 32), static_cast<uint32_t>(pair)}) {
+      if (!in_scope[p] || counted[p]) continue;
+      counted[p] = true;
+      tally.in[table.dataset(p)]++;
+    }
+  }
   const double probability = review.match_probability() != 0 ? review.match_probability() : kDefaultReviewProbability;
   const std::vector<ScoredPair> accepted = pass.Reviewed(pairs, probability, sets);
   for (const ScoredPair& pair : accepted) {
@@ -211,7 +224,6 @@ void ReviewPass(const ParticipantTable& table, const trelink::v1::KeyReview& rev
     }
     tally.merges++;
   }
-  tally.reviewed = pairs.size();
   CountNewlyLinked(table, sets, before, scope, tally);
   AddPassReports(table, ReviewPassName(review), tally, report);
 }

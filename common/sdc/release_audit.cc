@@ -1,7 +1,6 @@
 #include "common/sdc/release_audit.h"
 
 #include <atomic>
-#include <thread>
 
 #include <glpk.h>
 
@@ -13,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/time/clock.h"
+#include "common/concurrency/parallel.h"
 #include "common/sdc/deviation_program.h"
 
 namespace trelink {
@@ -490,9 +490,8 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   }
   // Then the integer programs, each independent of the others, on the
   // machine's cores: the same witnesses as one after another.
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
   std::atomic<size_t> next{0};
-  auto certify = [&] {
+  OnEachThread(std::min(WorkerThreads(), pending.size()), [&](size_t) {
     const GlpkSession session;
     for (size_t i = next++; i < pending.size(); i = next++) {
       Pending& p = pending[i];
@@ -503,11 +502,7 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
         p.witness = Certify(p.count->classes, neighbours, deadline, before, p.tried.emplace_back());
       }
     }
-  };
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < std::min(threads, pending.size()); ++t) workers.emplace_back(certify);
-  certify();
-  for (std::thread& worker : workers) worker.join();
+  });
   // Every witness found is kept; past the deadline the check is void (the
   // caller withholds the table) and only the witnesses count.
   finding.timed_out = absl::Now() >= deadline &&

@@ -111,13 +111,38 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(const std::stri
   if (conn == nullptr) return absl::ResourceExhaustedError("store (PostgreSQL): cannot allocate a connection");
   std::unique_ptr<PgConnection> db(new PgConnection(conn));
   if (PQstatus(conn) != CONNECTION_OK) return db->Error("connect");
-  // Plain values in and out: UTF-8, UTC, and no notices on stderr.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
-  if (absl::Status s = db->Exec("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"); !s.ok()) return s;
+  if (absl::Status s = db->Configure(); !s.ok()) return s;
   return db;
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+// Plain values in and out: UTF-8 and UTC.
+absl::Status PgConnection::Configure() {
+  PGresult* result = PQexec(conn_, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
+  if (result == nullptr) return Error("configure");
+  PgResult owned(result);
+  if (!Succeeded(result)) return Failed(result, "configure");
+  return absl::OkStatus();
+}
+
+// A connection the server dropped (a restart, a failover) is opened again
+// before the next statement; the statement that found it dropped has
+// already failed UNAVAILABLE, and its transaction with it.
+absl::Status PgConnection::EnsureConnected() {
+  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) return Error("reconnect");
+  return Configure();
+}
+
+// A statement that failed because the connection is gone is UNAVAILABLE
+// (the caller may try again; the next statement reconnects).
+absl::Status PgConnection::Failed(const pg_result* result, absl::string_view what) const {
+  if (PQstatus(conn_) != CONNECTION_OK) return Error(what);
+  return ResultError(result, what);
+}
 
 absl::Status PgConnection::Error(absl::string_view what) const {
   // libpq's connection message names the server and the reason, never a
@@ -128,14 +153,16 @@ absl::Status PgConnection::Error(absl::string_view what) const {
 }
 
 absl::Status PgConnection::Exec(absl::string_view sql) {
+  if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
   PGresult* result = PQexec(conn_, std::string(sql).c_str());
   if (result == nullptr) return Error("exec");
   PgResult owned(result);
-  if (!Succeeded(result)) return ResultError(result, "statement");
+  if (!Succeeded(result)) return Failed(result, "statement");
   return absl::OkStatus();
 }
 
 absl::StatusOr<PgResult> PgConnection::Query(const std::string& sql, const PgParams& params) {
+  if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
   std::vector<const char*> values;
   std::vector<int> lengths;
   for (size_t i = 0; i < params.values_.size(); ++i) {
@@ -146,12 +173,13 @@ absl::StatusOr<PgResult> PgConnection::Query(const std::string& sql, const PgPar
                                   lengths.data(), params.formats_.data(), /*resultFormat=*/1);
   if (result == nullptr) return Error("query");
   PgResult owned(result);
-  if (!Succeeded(result)) return ResultError(result, "query");
+  if (!Succeeded(result)) return Failed(result, "query");
   return owned;
 }
 
 absl::Status PgConnection::ForEachRow(const std::string& sql, const PgParams& params,
                                       const std::function<absl::Status(const PgRow&)>& visit) {
+  if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
   std::vector<const char*> values;
   std::vector<int> lengths;
   for (size_t i = 0; i < params.values_.size(); ++i) {
@@ -172,7 +200,7 @@ absl::Status PgConnection::ForEachRow(const std::string& sql, const PgParams& pa
     if (PQresultStatus(result) == PGRES_SINGLE_TUPLE) {
       status = visit(PgRow(result, 0));
     } else if (!Succeeded(result)) {
-      status = ResultError(result, "query");
+      status = Failed(result, "query");
     }
   }
   return status;
@@ -180,11 +208,12 @@ absl::Status PgConnection::ForEachRow(const std::string& sql, const PgParams& pa
 
 absl::Status PgConnection::Copy(const std::string& table_and_columns,
                                 const std::function<absl::Status(CopyWriter&)>& rows) {
+  if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
   if (absl::Status s = [&]() -> absl::Status {
         PGresult* result = PQexec(conn_, absl::StrCat("COPY ", table_and_columns, " FROM STDIN").c_str());
         if (result == nullptr) return Error("copy");
         PgResult owned(result);
-        if (PQresultStatus(result) != PGRES_COPY_IN) return ResultError(result, "copy");
+        if (PQresultStatus(result) != PGRES_COPY_IN) return Failed(result, "copy");
         return absl::OkStatus();
       }();
       !s.ok()) {
@@ -196,7 +225,7 @@ absl::Status PgConnection::Copy(const std::string& table_and_columns,
   if (PQputCopyEnd(conn_, status.ok() ? nullptr : "aborted by trelink") != 1) return Error("copy end");
   while (PGresult* result = PQgetResult(conn_)) {
     PgResult owned(result);
-    if (status.ok() && !Succeeded(result)) status = ResultError(result, "copy");
+    if (status.ok() && !Succeeded(result)) status = Failed(result, "copy");
   }
   return status;
 }

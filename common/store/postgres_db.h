@@ -90,7 +90,10 @@ class PgConnection {
 
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  absl::Status Configure();
+  absl::Status EnsureConnected();
   absl::Status Error(absl::string_view what) const;
+  absl::Status Failed(const pg_result* result, absl::string_view what) const;
   pg_conn* conn_;
 };
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/store/postgres_linked_store.h"
 #include "common/store/sqlite_linked_store.h"
@@ -373,6 +375,37 @@ TEST_P(LinkedStoreConformanceTest, AnOptOutListIsStagedInBatchesThenActivatedWho
   EXPECT_EQ((*list)->version, "2026-12");
   EXPECT_THAT((*list)->nhs_keys, ElementsAre("m7"));
   EXPECT_FALSE(store_->ActiveOptOut("other")->has_value());
+}
+
+// PostgreSQL only: the server restarts under a running store (a failover,
+// an upgrade). The call that finds the connection gone fails UNAVAILABLE,
+// with nothing half stored, and the next one reconnects.
+TEST(PostgresLinkedStoreTest, AStoreReconnectsAfterTheServerRestarts) {
+  const std::string script = std::string(TRELINK_SOURCE_DIR) + "/tests/support/postgres_server.sh";
+  const std::string state =
+      (std::filesystem::temp_directory_path() / absl::StrCat("trelink-restart-", getpid(), ".conninfo")).string();
+  ASSERT_EQ(std::system(absl::StrCat("bash ", script, " start ", state).c_str()), 0);
+  std::ifstream in(state);
+  std::string conninfo;
+  std::getline(in, conninfo);
+  auto store = PostgresLinkedStore::Open(conninfo, kClock);
+  ASSERT_THAT(store.status(), IsOk());
+  StoredBatchBuilder first("maternity", "m-1");
+  first.Add({"t1", {}, "birth", {{"mother", "a"}}});
+  ASSERT_THAT((*store)->StoreBatch(first.Get()), IsOk());
+
+  ASSERT_EQ(std::system(absl::StrCat("bash ", script, " restart ", state).c_str()), 0);
+  StoredBatchBuilder second("maternity", "m-2");
+  second.Add({"t2", {}, "birth", {{"mother", "b"}}});
+  EXPECT_THAT((*store)->StoreBatch(second.Get()).status(),
+              StatusIs(absl::StatusCode::kUnavailable, "store (PostgreSQL)"));
+  auto found = (*store)->FindBatch("p", "maternity", "m-2");  // reconnects
+  ASSERT_THAT(found.status(), IsOk());
+  EXPECT_FALSE(found->has_value());  // nothing half stored
+  EXPECT_THAT((*store)->StoreBatch(second.Get()).status(), IsOk());
+  EXPECT_EQ(*(*store)->CountRecords("p"), 2);
+  store->reset();
+  EXPECT_EQ(std::system(absl::StrCat("bash ", script, " stop ", state).c_str()), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, LinkedStoreConformanceTest, ::testing::Values("sqlite", "postgres"),

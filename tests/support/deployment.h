@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "trelink/v1/linkage.pb.h"
 #include "tests/support/service_process.h"
 
 namespace trelink::testing {
@@ -60,6 +63,43 @@ inline std::vector<ProcessResult> IngestAllDatasets(const std::string& dir, cons
         dir));
   }
   return results;
+}
+
+// What trelink-synth's truth.csv (dataset, record, role, person) says a
+// perfect linkage would report.
+struct TruthCounts {
+  size_t records = 0;
+  uint64_t participants = 0;
+  size_t persons = 0;
+};
+inline TruthCounts ReadTruthCounts(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::set<std::string> persons, records;
+  TruthCounts counts;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells = absl::StrSplit(line, ',');
+    EXPECT_EQ(cells.size(), 4u) << path << ": " << line;
+    if (cells.size() != 4) continue;
+    persons.insert(cells[3]);
+    records.insert(cells[0] + "/" + cells[1]);
+    ++counts.participants;
+  }
+  counts.records = records.size();
+  counts.persons = persons.size();
+  return counts;
+}
+
+// Checks a linkage report against the truth: every record and participant,
+// and persons within 1% of the true number (precision and recall are
+// measured pairwise by linkage_quality_test).
+inline void ExpectReportMatchesTruth(const trelink::v1::LinkageReport& report, const TruthCounts& truth) {
+  EXPECT_EQ(report.records().value(), truth.records);
+  EXPECT_EQ(report.participants().value(), truth.participants);
+  const double ratio = static_cast<double>(report.persons().value()) / static_cast<double>(truth.persons);
+  EXPECT_GT(ratio, 0.99) << report.persons().value() << " vs " << truth.persons;
+  EXPECT_LT(ratio, 1.01) << report.persons().value() << " vs " << truth.persons;
 }
 
 // The access block every test deployment uses.

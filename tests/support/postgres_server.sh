@@ -4,7 +4,8 @@
 # starts it on a Unix socket only (no TCP port) and writes the libpq
 # connection string to the file STATE; `stop STATE` stops it and removes
 # the directory. As root, the server runs as the postgres user (PostgreSQL
-# refuses to run as root). `start STATE durable` keeps PostgreSQL's
+# refuses to run as root). `restart STATE` restarts it with its data (what a
+# failover or an upgrade does to clients). `start STATE durable` keeps PostgreSQL's
 # default durability (fsync on) and more shared memory, for benchmarks.
 set -euo pipefail
 action=$1
@@ -33,6 +34,11 @@ case "$action" in
     mkdir -p "$(dirname "$state")"
     echo "host=$dir port=5432 user=postgres dbname=postgres" >"$state"
     ;;
+  restart)
+    dir=$(sed -n 's/^host=\([^ ]*\) .*/\1/p' "$state")
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null ||
+      { cat "$dir/server.log" >&2; exit 1; }
+    ;;
   stop)
     [ -f "$state" ] || exit 0
     dir=$(sed -n 's/^host=\([^ ]*\) .*/\1/p' "$state")
@@ -43,7 +49,7 @@ case "$action" in
     rm -f "$state"
     ;;
   *)
-    echo "usage: $0 start|stop STATE_FILE" >&2
+    echo "usage: $0 start|restart|stop STATE_FILE" >&2
     exit 2
     ;;
 esac

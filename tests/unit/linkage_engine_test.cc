@@ -414,6 +414,10 @@ TEST(LinkageEngineTest, AKeySharedAcrossDistrictsLinksARareNameButNotACommonOne)
   });
   ASSERT_NE(reviewed, passes.end());
   EXPECT_EQ(reviewed->merges().value(), 1u);
+  // Its participants are the four of the two pairs; the pairs themselves
+  // are counted once, on the key's own row.
+  EXPECT_EQ(reviewed->participants_in().value(), 4u);
+  EXPECT_FALSE(reviewed->has_pairs_reviewed());
 
   // Without the review the key links both pairs.
   LinkageOptions unreviewed = Options(true);
