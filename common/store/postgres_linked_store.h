@@ -56,7 +56,13 @@ class PostgresLinkedStore final : public LinkedStore {
   absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignmentsLocked(const std::string& project);
   absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipantsLocked(const std::string& project);
 
+  void AnalyzeIfGrown(int64_t records);
+
   std::mutex mu_;  // one statement at a time on the connection
+  // Records this process stored since it last refreshed the planner's
+  // statistics, and how many it had stored then.
+  int64_t stored_since_analyze_ = 0;
+  int64_t stored_at_analyze_ = 0;
   std::unique_ptr<PgConnection> db_;
   const Clock& clock_;
 };
