@@ -27,6 +27,7 @@ absl::Status ResultError(const PGresult* result, absl::string_view what) {
                    state != nullptr ? state : "?", "]");
   const absl::string_view code = state != nullptr ? state : "";
   if (code == "23505") return absl::AlreadyExistsError(message);
+  if (code == "42501") return absl::PermissionDeniedError(message);  // the role may not do this
   if (code.substr(0, 2) == "08" || code.substr(0, 2) == "57") return absl::UnavailableError(message);
   if (code == "53100") return absl::ResourceExhaustedError(message);  // disk full
   if (code == "40001" || code == "40P01") return absl::AbortedError(message);

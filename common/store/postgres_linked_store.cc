@@ -74,6 +74,12 @@ constexpr int64_t kGenerationsKept = 2;
 // other applications of the database do not use).
 constexpr int64_t kMigrationLock = 0x7472656c696e6b;  // "trelink"
 
+absl::Status NewerSchema(int64_t version) {
+  return absl::FailedPreconditionError(absl::StrCat("store schema version ", version,
+                                                    " is newer than this service understands (",
+                                                    PostgresLinkedStore::kSchemaVersion, "); upgrade the service"));
+}
+
 std::string Now(const Clock& clock) { return absl::FormatTime(absl::RFC3339_sec, clock.Now(), absl::UTCTimeZone()); }
 
 // A PostgreSQL array literal of integers, for "= ANY($n::bigint[])".
@@ -91,16 +97,22 @@ absl::StatusOr<std::unique_ptr<PostgresLinkedStore>> PostgresLinkedStore::Open(c
 
 absl::Status PostgresLinkedStore::Migrate() {
   std::lock_guard<std::mutex> lock(mu_);
+  // A store already at this version is only read: a service that only reads
+  // (the aggregator) can connect as a role that may not change the schema.
+  TRELINK_ASSIGN_OR_RETURN(PgResult exists,
+                           db_->Query("SELECT (to_regclass('schema_version') IS NOT NULL)::integer::bigint"));
+  if (exists.row(0).Int(0) == 1) {
+    TRELINK_ASSIGN_OR_RETURN(PgResult read, db_->Query("SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version"));
+    const int64_t current = read.row(0).Int(0);
+    if (current == kSchemaVersion) return absl::OkStatus();
+    if (current > kSchemaVersion) return NewerSchema(current);
+  }
   TRELINK_RETURN_IF_ERROR(db_->Query("SELECT pg_advisory_lock($1)", PgParams().Int(kMigrationLock)).status());
   absl::Status migrated = [&]() -> absl::Status {
     TRELINK_RETURN_IF_ERROR(db_->Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
     TRELINK_ASSIGN_OR_RETURN(PgResult read, db_->Query("SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version"));
     const int64_t current = read.row(0).Int(0);
-    if (current > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat("store schema version ", current,
-                                                        " is newer than this service understands (", kSchemaVersion,
-                                                        "); upgrade the service"));
-    }
+    if (current > kSchemaVersion) return NewerSchema(current);
     for (int64_t v = current; v < kSchemaVersion; ++v) {
       TRELINK_RETURN_IF_ERROR(InTransaction(*db_, [&]() -> absl::Status {
         TRELINK_RETURN_IF_ERROR(db_->Exec(kMigrations[v]));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/store/postgres_db.h"
 #include "common/store/postgres_linked_store.h"
 #include "common/store/sqlite_linked_store.h"
@@ -440,6 +441,37 @@ TEST(PostgresLinkedStoreTest, TheTablesAreAnalysedAfterALargeLoadAndAfterAGenera
   trelink::v1::LinkageReport report;
   ASSERT_THAT((*store)->SaveCompleteGeneration("p", report, {{1, 5}}, {{5, LineageKind::kNew}}), IsOk());
   EXPECT_TRUE(analysed("person_assignments"));
+}
+
+// PostgreSQL only: the aggregator only reads the store, so it can connect
+// as a role that may only read (docs/operations.md): opening the store
+// changes nothing once the schema is current, and a write is refused.
+TEST(PostgresLinkedStoreTest, AReadOnlyRoleReadsTheStoreAndCannotWriteIt) {
+  const std::string database = ::trelink::testing::NewPostgresDatabase();
+  ASSERT_FALSE(database.empty());
+  auto writer = PostgresLinkedStore::Open(database, kClock);
+  ASSERT_THAT(writer.status(), IsOk());
+  StoredBatchBuilder first("maternity", "m-1");
+  first.Add({"t1", {}, "birth", {{"mother", "a"}}});
+  ASSERT_THAT((*writer)->StoreBatch(first.Get()), IsOk());
+
+  static std::mt19937_64 rng(std::random_device{}());
+  const std::string role = absl::StrCat("reader_", rng() % 1000000000000ULL);
+  auto admin = PgConnection::Open(database);
+  ASSERT_THAT(admin.status(), IsOk());
+  ASSERT_THAT((*admin)->Exec(absl::StrCat("CREATE ROLE ", role, " LOGIN; GRANT USAGE ON SCHEMA public TO ", role,
+                                          "; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ", role)),
+              IsOk());
+  const std::string as_reader = absl::StrReplaceAll(database, {{"user=postgres", absl::StrCat("user=", role)}});
+  auto reader = PostgresLinkedStore::Open(as_reader, kClock);
+  ASSERT_THAT(reader.status(), IsOk());
+  EXPECT_EQ(*(*reader)->CountRecords("p"), 1);
+  EXPECT_TRUE((*reader)->FindBatch("p", "maternity", "m-1")->has_value());
+  StoredBatchBuilder second("maternity", "m-2");
+  second.Add({"t2", {}, "birth", {{"mother", "b"}}});
+  EXPECT_THAT((*reader)->StoreBatch(second.Get()).status(), StatusIs(absl::StatusCode::kPermissionDenied, ""));
+  EXPECT_THAT((*reader)->WithdrawRecords({"t1"}).status(), StatusIs(absl::StatusCode::kPermissionDenied, ""));
+  EXPECT_EQ(*(*writer)->CountRecords("p"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, LinkedStoreConformanceTest, ::testing::Values("sqlite", "postgres"),
