@@ -9,7 +9,9 @@
 #
 # --smoke runs tiny sizes to prove the benchmarks work (CI does this); the
 # figures it prints mean nothing. --ten-million adds the 10M-record linkage
-# run (about 10 minutes here). Benchmarks are never timed assertions: they
+# run (about 10 minutes here). The linkage is run once more with the store
+# in PostgreSQL (a throwaway local server, tests/support/postgres_server.sh).
+# Benchmarks are never timed assertions: they
 # report; the table says which targets are met.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +31,8 @@ mkdir -p "$out"
 results=$out/benchmarks.jsonl
 : >"$results"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pg_state=$work/postgres/conninfo
+trap 'bash "$root/tests/support/postgres_server.sh" stop "$pg_state" 2>/dev/null || true; rm -rf "$work"' EXIT
 certs=$work/certs
 "$root/deploy/dev-certs.sh" "$certs" >/dev/null
 
@@ -72,6 +75,15 @@ echo "== count queries Q1-Q7 with every disclosure check and the log append; aud
 echo "== disclosure modes: dp Count (ledger, noise, log append), sdc release audit growth, dp error and budget" >&2
 (cd "$root" && "$build/bench/trelink-bench-disclosure" --store "$work/linkage/linked.db" --repeats "$repeats" \
   --releases "$releases" --window "$window" --error_runs "$error_runs") | tee -a "$results" >&2
+
+echo "== the same linkage with the store in PostgreSQL (a local server with default durability, on the same cores)" >&2
+bash "$root/tests/support/postgres_server.sh" start "$pg_state" durable
+pg_admin=$(cat "$pg_state")
+psql "$pg_admin" -qc "CREATE DATABASE bench_linkage"
+(cd "$root" && "$build/bench/trelink-bench-linkage" --mothers "$mothers" --dir "$work/pg" \
+  --database_url "${pg_admin/dbname=postgres/dbname=bench_linkage}") \
+  | sed 's/"name": "linkage\./"name": "pg./' | tee -a "$results" >&2
+bash "$root/tests/support/postgres_server.sh" stop "$pg_state"
 
 if [ $ten = 1 ]; then
   echo "== ingest + link, 10M records" >&2
@@ -140,6 +152,10 @@ row() {  # row LABEL NAME UNIT TARGET
   row "dp median relative error" dp_error.median_relative_error "" "—"
   row "dp share of cells suppressed" dp_error.suppressed_share "" "—"
   row "dp complete Q1-Q7 runs the default budget allows (ledger)" dp_budget.runs_by_ledger runs "—"
+  row "PostgreSQL store: ingest" pg.ingest_seconds s "— (SQLite: see ingest above)"
+  row "PostgreSQL store: linkage run" pg.link_seconds s "—"
+  row "PostgreSQL store: ingest + link" pg.ingest_plus_link_seconds s "—"
+  row "PostgreSQL store: precision after all passes" pg.quality.probabilistic.precision "" "the same as SQLite"
   row "10M: ingest + link" linkage10m.ingest_plus_link_seconds s "≤ 5 min"
   row "10M: peak RSS" linkage10m.peak_rss MiB "≤ 4 GB"
   echo
