@@ -166,6 +166,14 @@ class LinkedStore {
 
 // Helpers shared by the stores' implementations.
 
+// The SQL condition of a live record (alias r): neither replaced nor
+// withdrawn; linkage and counts see only these. Both stores' schemas name
+// the columns alike.
+inline constexpr char kLiveRecordSql[] = "r.replaced_by IS NULL AND r.withdrawn_at IS NULL";
+// Generations whose person assignments a store keeps; older ones keep only
+// their report.
+inline constexpr int64_t kGenerationsKept = 2;
+
 // A participant of a record that was replaced or replaces one, with its
 // place in the record (role) and what replaced the record, if anything.
 struct PlacedParticipant {

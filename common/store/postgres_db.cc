@@ -73,6 +73,18 @@ PgParams& PgParams::Null() {
   return *this;
 }
 
+std::vector<const char*> PgParams::Pointers() const {
+  std::vector<const char*> pointers;
+  for (size_t i = 0; i < values_.size(); ++i) pointers.push_back(null_[i] ? nullptr : values_[i].data());
+  return pointers;
+}
+
+std::vector<int> PgParams::Lengths() const {
+  std::vector<int> lengths;
+  for (const std::string& value : values_) lengths.push_back(static_cast<int>(value.size()));
+  return lengths;
+}
+
 bool PgRow::IsNull(int column) const { return PQgetisnull(result_, row_, column) != 0; }
 
 int64_t PgRow::Int(int column) const {
@@ -164,12 +176,8 @@ absl::Status PgConnection::Exec(absl::string_view sql) {
 
 absl::StatusOr<PgResult> PgConnection::Query(const std::string& sql, const PgParams& params) {
   if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  for (size_t i = 0; i < params.values_.size(); ++i) {
-    values.push_back(params.null_[i] ? nullptr : params.values_[i].data());
-    lengths.push_back(static_cast<int>(params.values_[i].size()));
-  }
+  const std::vector<const char*> values = params.Pointers();
+  const std::vector<int> lengths = params.Lengths();
   PGresult* result = PQexecParams(conn_, sql.c_str(), params.size(), params.types_.data(), values.data(),
                                   lengths.data(), params.formats_.data(), /*resultFormat=*/1);
   if (result == nullptr) return Error("query");
@@ -181,12 +189,8 @@ absl::StatusOr<PgResult> PgConnection::Query(const std::string& sql, const PgPar
 absl::Status PgConnection::ForEachRow(const std::string& sql, const PgParams& params,
                                       const std::function<absl::Status(const PgRow&)>& visit) {
   if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  for (size_t i = 0; i < params.values_.size(); ++i) {
-    values.push_back(params.null_[i] ? nullptr : params.values_[i].data());
-    lengths.push_back(static_cast<int>(params.values_[i].size()));
-  }
+  const std::vector<const char*> values = params.Pointers();
+  const std::vector<int> lengths = params.Lengths();
   if (PQsendQueryParams(conn_, sql.c_str(), params.size(), params.types_.data(), values.data(), lengths.data(),
                         params.formats_.data(), 1) == 0) {
     return Error("query");

@@ -33,6 +33,10 @@ class PgParams {
 
  private:
   friend class PgConnection;
+  // What libpq's PQexecParams/PQsendQueryParams take: a pointer per value
+  // (null for NULL) and its length.
+  std::vector<const char*> Pointers() const;
+  std::vector<int> Lengths() const;
   std::vector<std::string> values_;
   std::vector<bool> null_;
   std::vector<int> formats_;    // 0 text, 1 binary

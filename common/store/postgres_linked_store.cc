@@ -68,8 +68,6 @@ const char* const kMigrations[] = {
 static_assert(std::size(kMigrations) == PostgresLinkedStore::kSchemaVersion,
               "kSchemaVersion is the number of migrations");
 
-constexpr char kLive[] = "r.replaced_by IS NULL AND r.withdrawn_at IS NULL";
-constexpr int64_t kGenerationsKept = 2;
 // The session advisory lock held while migrating (any fixed number that
 // other applications of the database do not use).
 constexpr int64_t kMigrationLock = 0x7472656c696e6b;  // "trelink"
@@ -345,7 +343,7 @@ absl::StatusOr<std::set<uint32_t>> PostgresLinkedStore::LiveKeyVersions(const st
       PgResult result,
       db_->Query(absl::StrCat("SELECT DISTINCT b.key_version FROM batches b WHERE b.project = $1 AND EXISTS "
                               "(SELECT 1 FROM records r WHERE r.batch = b.id AND ",
-                              kLive, ")"),
+                              kLiveRecordSql, ")"),
                  PgParams().Text(project)));
   std::set<uint32_t> versions;
   for (int r = 0; r < result.rows(); ++r) versions.insert(static_cast<uint32_t>(result.row(r).Int(0)));
@@ -372,7 +370,7 @@ absl::Status PostgresLinkedStore::ForEachParticipant(const std::string& project,
       absl::StrCat("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event, r.content "
                    "FROM participants p JOIN records r ON p.record = r.id JOIN batches b ON r.batch = b.id "
                    "WHERE p.id > $1 AND b.project = $2 AND ",
-                   kLive, " ORDER BY p.id"),
+                   kLiveRecordSql, " ORDER BY p.id"),
       PgParams().Int(after).Text(project), [&](const PgRow& row) {
         auto [it, inserted] = key_names.try_emplace(row.Int(0));
         if (inserted) it->second = absl::StrSplit(row.Bytes(2), '\n');
@@ -542,7 +540,7 @@ absl::StatusOr<int64_t> PostgresLinkedStore::CountRecords(const std::string& pro
   TRELINK_ASSIGN_OR_RETURN(
       PgResult result,
       db_->Query(absl::StrCat("SELECT COUNT(*) FROM records r JOIN batches b ON r.batch = b.id WHERE b.project = $1 AND ",
-                              kLive),
+                              kLiveRecordSql),
                  PgParams().Text(project)));
   return result.row(0).Int(0);
 }

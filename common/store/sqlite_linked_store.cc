@@ -99,12 +99,6 @@ const char* const kMigrations[] = {
 static_assert(std::size(kMigrations) == SqliteLinkedStore::kSchemaVersion,
               "kSchemaVersion is the number of migrations");
 
-// A record linkage and counts still see: neither replaced nor withdrawn.
-constexpr char kLive[] = "r.replaced_by IS NULL AND r.withdrawn_at IS NULL";
-
-// Generations whose person links are kept; older ones keep only their report.
-constexpr int64_t kGenerationsKept = 2;
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> SqliteLinkedStore::Open(const std::string& path,
@@ -324,7 +318,7 @@ absl::StatusOr<std::set<uint32_t>> SqliteLinkedStore::LiveKeyVersions(const std:
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
       db_->Prepare("SELECT DISTINCT b.key_version FROM batches b WHERE b.project = ? AND EXISTS "
-                   "(SELECT 1 FROM records r WHERE r.batch = b.id AND " + std::string(kLive) + ")"));
+                   "(SELECT 1 FROM records r WHERE r.batch = b.id AND " + std::string(kLiveRecordSql) + ")"));
   query.Bind(1, project);
   std::set<uint32_t> versions;
   while (true) {
@@ -360,7 +354,7 @@ absl::Status SqliteLinkedStore::ForEachParticipant(const std::string& project,
       db_->Prepare("SELECT b.id, b.dataset, b.key_names, p.id, p.record, p.role, p.keys, r.event, r.content "
                    "FROM participants p CROSS JOIN records r CROSS JOIN batches b "
                    "WHERE p.id > ? AND p.record = r.id AND r.batch = b.id AND b.project = ? AND " +
-                   std::string(kLive) + " ORDER BY p.id"));
+                   std::string(kLiveRecordSql) + " ORDER BY p.id"));
   query.Bind(1, after).Bind(2, project);
   absl::flat_hash_map<int64_t, std::vector<std::string>> key_names;
   while (true) {
@@ -546,7 +540,7 @@ absl::StatusOr<int64_t> SqliteLinkedStore::CountRecords(const std::string& proje
   TRELINK_ASSIGN_OR_RETURN(
       SqliteStatement query,
       db_->Prepare("SELECT COUNT(*) FROM records r JOIN batches b ON r.batch = b.id WHERE b.project = ? AND " +
-                   std::string(kLive)));
+                   std::string(kLiveRecordSql)));
   query.Bind(1, project);
   TRELINK_RETURN_IF_ERROR(query.Step().status());
   return query.Int(0);
