@@ -27,21 +27,27 @@ class DeviationProgram {
     int64_t low, high;         // the sum of their deviations stays within
   };
 
-  DeviationProgram(const std::vector<Column>& columns, const std::vector<Row>& rows);
+  DeviationProgram(std::vector<Column> columns, std::vector<Row> rows);
   ~DeviationProgram();
   DeviationProgram(const DeviationProgram&) = delete;
   DeviationProgram& operator=(const DeviationProgram&) = delete;
 
   // An integer point (a deviation per column) at which the sum of the
-  // `objective` columns is largest (`maximise`) or smallest. nullopt when
-  // the solver failed or the deadline passed.
-  std::optional<std::vector<int64_t>> Extreme(const std::vector<int>& objective, bool maximise, absl::Time deadline);
+  // `objective` columns is largest (`maximise`) or smallest - or, given
+  // `enough`, any integer point at which it reaches `enough` (at least, or
+  // at most), which the search may stop at before the optimum. nullopt
+  // when the solver failed or the deadline passed.
+  std::optional<std::vector<int64_t>> Extreme(const std::vector<int>& objective, bool maximise, absl::Time deadline,
+                                              std::optional<int64_t> enough = std::nullopt);
 
  private:
-  std::optional<std::vector<int64_t>> IntegerPoint(absl::Time deadline);
+  std::optional<std::vector<int64_t>> IntegerPoint(const std::vector<int>& objective, bool maximise,
+                                                   std::optional<int64_t> enough, absl::Time deadline);
 
-  glp_prob* lp_;
-  bool integer_columns_ = false;
+  std::vector<Column> columns_;
+  std::vector<Row> rows_;
+  glp_prob* relaxation_;           // each column as a rise and a fall, both from zero
+  glp_prob* integer_ = nullptr;  // one integer column per column, built when first needed
 };
 
 }  // namespace trelink

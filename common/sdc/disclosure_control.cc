@@ -260,7 +260,7 @@ std::optional<absl::flat_hash_map<uint64_t, uint64_t>> DisclosureControl::RisksW
     released.push_back(c);
     audit.Suppress(ids[c]);
   }
-  const ReleaseAudit::Finding finding = audit.Check(deadline, &risks_with);
+  const ReleaseAudit::Finding finding = audit.Check(deadline, risks_with);
   for (size_t c : released) {
     const auto [low, high] = ReleasedInterval(table.cells[c]);
     audit.Release(ids[c], low, high);
@@ -322,20 +322,36 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
     }
     return open;
   };
+  // The open risks in the order found, one at a time: withholding a cell
+  // only widens intervals, so each is checked again only when its turn
+  // comes or a cell has just been withheld for it.
   std::vector<ReleaseAudit::Risk> open_risks;
   if (earlier.has_value()) open_risks = narrowed_by_table(std::move(finding.risks));
-  while (!open_risks.empty()) {
-    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks.front(), ids);
-    if (touching.empty()) touching = audit.ReleasedCellsNear(open_risks.front(), ids);
+  bool front_open = true;  // open_risks[front] was found open since the last cell withheld
+  for (size_t front = 0; front < open_risks.size();) {
+    if (!front_open) {
+      finding = audit.Check(deadline, absl::MakeConstSpan(&open_risks[front], 1));
+      if (finding.timed_out) return withhold_all();
+      narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
+      const std::vector<ReleaseAudit::Risk> open = narrowed_by_table(std::move(finding.risks));
+      const auto still = std::find_if(open.begin(), open.end(), [&](const ReleaseAudit::Risk& risk) {
+        return risk.source == open_risks[front].source;
+      });
+      if (still == open.end()) {
+        ++front;
+        continue;
+      }
+      open_risks[front] = *still;
+      front_open = true;
+    }
+    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks[front], ids);
+    if (touching.empty()) touching = audit.ReleasedCellsNear(open_risks[front], ids);
     if (touching.empty()) return withhold_all();
     const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
       return audit.size(a) < audit.size(b);
     });
     withhold(static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin()));
-    finding = audit.Check(deadline, &open_risks);
-    if (finding.timed_out) return withhold_all();
-    narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
-    open_risks = narrowed_by_table(std::move(finding.risks));
+    front_open = false;
   }
   // UINT64_MAX: every protected count is unbounded now.
   summary.set_narrowest_interval(summary.protected_counts() == 0 ? 0 : narrowest_safe);

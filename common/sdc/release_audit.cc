@@ -47,6 +47,7 @@ uint32_t ReleaseAudit::NewClass() {
   class_size_.push_back(0);
   signature_.push_back(0);
   class_cells_.emplace_back();
+  split_off_.emplace_back();
   return static_cast<uint32_t>(class_size_.size() - 1);
 }
 
@@ -67,6 +68,7 @@ ReleaseAudit::CellId ReleaseAudit::AddCell(absl::Span<const uint64_t> persons, s
     }
     const uint32_t fresh = NewClass();
     if (old_class != kNoClass) {
+      split_off_[old_class].push_back(fresh);
       class_cells_[fresh] = class_cells_[old_class];
       signature_[fresh] = signature_[old_class];
       for (CellId c : class_cells_[fresh]) cells_[c].classes.push_back(fresh);
@@ -376,14 +378,39 @@ uint64_t ProgramDigest(const std::vector<DeviationProgram::Column>& columns, con
 
 }  // namespace
 
+// Adds to `moving` the classes a broken witness moved and the parts split
+// off them since, unless that makes more than `limit` new columns. The
+// cells released before the witness count each such family whole, so the
+// old points, spread over the parts anew, still satisfy them; the program
+// finds whether a spread satisfies the new cells too.
+void ReleaseAudit::AddWitnessFamilies(const Witness& witness, size_t limit, std::vector<uint32_t>& moving) const {
+  absl::flat_hash_set<uint32_t> taken(moving.begin(), moving.end());
+  std::vector<uint32_t> stack, added;
+  for (const auto* point : {&witness.high, &witness.low}) {
+    for (const auto& [c, d] : *point) stack.push_back(c);
+  }
+  while (!stack.empty()) {
+    const uint32_t c = stack.back();
+    stack.pop_back();
+    if (!taken.insert(c).second) continue;
+    if (added.size() == limit) return;
+    added.push_back(c);
+    // Parts split off before the witness was found were classes of their
+    // own then, held at their sizes.
+    for (auto it = split_off_[c].rbegin(); it != split_off_[c].rend() && *it >= witness.classes_then; ++it) {
+      stack.push_back(*it);
+    }
+  }
+  moving.insert(moving.end(), added.begin(), added.end());
+}
+
 // The analyst's problem restricted to the count's neighbourhood: a column
 // per class that may move, a row per distinct way the released cells
 // count them (cells counting the same columns are one row, bounded by the
 // tightest of them).
-std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uint32_t>& classes, size_t neighbours,
-                                                           absl::Time deadline, const Unsettled* before,
-                                                           Unsettled& now) const {
-  const std::vector<uint32_t> moving = Neighbourhood(classes, neighbours);
+std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uint32_t>& classes,
+                                                           const std::vector<uint32_t>& moving, absl::Time deadline,
+                                                           const Unsettled* before, Unsettled& now) const {
   const auto cap = static_cast<int64_t>(4 * uint64_t{threshold_});
   std::vector<DeviationProgram::Column> columns;
   absl::flat_hash_map<CellId, std::vector<int>> counted;  // released cell -> its moving columns
@@ -416,7 +443,7 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
     return std::nullopt;
   }
   uint64_t& width = now.width;
-  DeviationProgram program(columns, rows);
+  DeviationProgram program(std::move(columns), std::move(rows));
   std::vector<int> objective(classes.size());
   for (size_t j = 0; j < classes.size(); ++j) objective[j] = static_cast<int>(j);  // the count's classes come first
 
@@ -432,28 +459,31 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
     for (int j : objective) sum += point[static_cast<size_t>(j)];
     return sum;
   };
-  std::optional<std::vector<int64_t>> high = program.Extreme(objective, true, deadline);
+  // A point k above the truth settles the count with the truth itself as
+  // the other point: the search stops at the first it finds.
+  const auto k = static_cast<int64_t>(threshold_);
+  std::optional<std::vector<int64_t>> high = program.Extreme(objective, true, deadline, k);
   if (!high.has_value()) return std::nullopt;
   Witness witness;
   witness.high = sparse(*high);
   int64_t gap = on_count(*high);
-  if (gap < static_cast<int64_t>(threshold_)) {
-    std::optional<std::vector<int64_t>> low = program.Extreme(objective, false, deadline);
+  if (gap < k) {
+    std::optional<std::vector<int64_t>> low = program.Extreme(objective, false, deadline, gap - k);
     if (!low.has_value()) return std::nullopt;
     witness.low = sparse(*low);
     gap -= on_count(*low);
   }
   width = static_cast<uint64_t>(std::max<int64_t>(gap, 0));
-  if (gap < static_cast<int64_t>(threshold_)) return std::nullopt;
+  if (gap < k) return std::nullopt;
   witness.gap = width;
   return witness;
 }
 
-ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector<Risk>* only) {
+ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, std::optional<absl::Span<const Risk>> only) {
   Finding finding;
   finding.risks = SamePersonRisks();
   std::vector<ProtectedCount> counts;
-  if (only == nullptr) {
+  if (!only.has_value()) {
     counts = ProtectedCounts();
   } else {
     for (const Risk& risk : *only) {
@@ -470,6 +500,7 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   struct Pending {
     ProtectedCount* count;
     std::optional<Witness> witness;
+    const Witness* broken = nullptr;                 // a witness that held before this check
     const std::vector<Unsettled>* before = nullptr;  // unsettled_ of the count, if any
     std::vector<Unsettled> tried;                    // one per neighbourhood that found no witness
   };
@@ -486,6 +517,7 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
     Pending& p = pending.emplace_back();
     p.count = &count;
     p.witness = MovableWitness(count.classes, alike);
+    if (known != witnesses_.end()) p.broken = &known->second;
     if (auto it = unsettled_.find(count.source); it != unsettled_.end()) p.before = &it->second;
   }
   // Then the integer programs, each independent of the others, on the
@@ -499,7 +531,11 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
         if (p.witness.has_value() || absl::Now() >= deadline) break;
         const size_t level = p.tried.size();
         const Unsettled* before = p.before != nullptr && level < p.before->size() ? &(*p.before)[level] : nullptr;
-        p.witness = Certify(p.count->classes, neighbours, deadline, before, p.tried.emplace_back());
+        std::vector<uint32_t> moving = Neighbourhood(p.count->classes, neighbours);
+        // A broken witness is often mended by spreading its points over
+        // the parts its classes were split into.
+        if (p.broken != nullptr && level == 0) AddWitnessFamilies(*p.broken, neighbours, moving);
+        p.witness = Certify(p.count->classes, moving, deadline, before, p.tried.emplace_back());
       }
     }
   });
@@ -510,6 +546,7 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, const std::vector
   for (Pending& p : pending) {
     if (p.witness.has_value()) {
       p.witness->checked_upto = release_events_.size();
+      p.witness->classes_then = static_cast<uint32_t>(class_size_.size());
       safe = std::min(safe, p.witness->gap);
       witnesses_.insert_or_assign(p.count->source, std::move(*p.witness));
       unsettled_.erase(p.count->source);

@@ -95,7 +95,7 @@ class ReleaseAudit {
   // Checks every protected count against every released cell, or only the
   // counts of `only` (earlier risks: withholding a cell can only widen
   // intervals, so nothing else needs checking again).
-  Finding Check(absl::Time deadline, const std::vector<Risk>* only = nullptr);
+  Finding Check(absl::Time deadline, std::optional<absl::Span<const Risk>> only = std::nullopt);
 
   // Released cells among `candidates` that count persons of `risk`.
   std::vector<CellId> ReleasedCellsTouching(const Risk& risk, absl::Span<const CellId> candidates) const;
@@ -140,6 +140,7 @@ class ReleaseAudit {
     std::vector<std::pair<uint32_t, int64_t>> high, low;
     uint64_t gap = 0;
     size_t checked_upto = 0;  // release_events_ both points satisfy
+    uint32_t classes_then = 0;  // classes when it was found (later ones split off since)
   };
   bool StillHolds(Witness& witness, const std::vector<uint32_t>& classes) const;
   bool Satisfies(const std::vector<std::pair<uint32_t, int64_t>>& point, const Cell& cell) const;
@@ -150,8 +151,9 @@ class ReleaseAudit {
     uint64_t program = 0;  // ProgramDigest
     uint64_t width = 0;
   };
-  std::optional<Witness> Certify(const std::vector<uint32_t>& classes, size_t neighbours, absl::Time deadline,
-                                 const Unsettled* before, Unsettled& now) const;
+  std::optional<Witness> Certify(const std::vector<uint32_t>& classes, const std::vector<uint32_t>& moving,
+                                 absl::Time deadline, const Unsettled* before, Unsettled& now) const;
+  void AddWitnessFamilies(const Witness& witness, size_t limit, std::vector<uint32_t>& moving) const;
   std::optional<Witness> MovableWitness(const std::vector<uint32_t>& classes,
                                        const absl::flat_hash_map<uint64_t, std::vector<uint32_t>>& alike) const;
   std::vector<uint32_t> Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const;
@@ -162,6 +164,7 @@ class ReleaseAudit {
   std::vector<uint64_t> class_size_;
   std::vector<uint64_t> signature_;  // per class: XOR of the hashes of the released cells counting it
   std::vector<std::vector<CellId>> class_cells_;
+  std::vector<std::vector<uint32_t>> split_off_;  // per class: the classes split off it, in order
   std::vector<Cell> cells_;
   std::multimap<uint64_t, CellId> released_by_size_;
   std::vector<Difference> differences_;

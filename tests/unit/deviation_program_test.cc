@@ -53,6 +53,41 @@ TEST_F(DeviationProgramTest, AFractionalOptimumIsReplacedByTheIntegerOne) {
   }
 }
 
+// Classes that nothing ties to the count stay at their true sizes: the
+// point moves only what it must, so later releases rarely break it.
+TEST_F(DeviationProgramTest, APointMovesOnlyTheClassesItMust) {
+  std::vector<DeviationProgram::Column> columns(40, {-10, 40});
+  std::vector<int> others(38);
+  std::iota(others.begin(), others.end(), 2);
+  DeviationProgram program(columns, {{{0, 1}, -2, 2}, {others, -2, 2}});
+  const std::optional<Point> high = program.Extreme({0}, true, deadline_);
+  ASSERT_TRUE(high.has_value());
+  EXPECT_EQ((*high)[0], 12);
+  EXPECT_EQ((*high)[1], -10);
+  for (int j : others) EXPECT_EQ((*high)[static_cast<size_t>(j)], 0) << "column " << j;
+}
+
+// Pairwise sums each at most 3: the LP optimum of a + b + c is 9/2, the
+// integer one 4. Asked for a point reaching 3 (or at most -3 below), the
+// search may stop early but never returns one short of it.
+TEST_F(DeviationProgramTest, AnIntegerSearchReturnsAPointThatIsEnough) {
+  const std::vector<std::vector<int>> pairs = {{0, 1}, {0, 2}, {1, 2}};
+  DeviationProgram program({{-5, 5}, {-5, 5}, {-5, 5}},
+                           {{pairs[0], -3, 3}, {pairs[1], -3, 3}, {pairs[2], -3, 3}});
+  const std::optional<Point> high = program.Extreme({0, 1, 2}, true, deadline_, 3);
+  ASSERT_TRUE(high.has_value());
+  EXPECT_GE(SumOf(*high, {0, 1, 2}), 3);
+  const std::optional<Point> low = program.Extreme({0, 1, 2}, false, deadline_, -3);
+  ASSERT_TRUE(low.has_value());
+  EXPECT_LE(SumOf(*low, {0, 1, 2}), -3);
+  for (const Point* point : {&*high, &*low}) {
+    for (const std::vector<int>& pair : pairs) {
+      EXPECT_LE(SumOf(*point, pair), 3);
+      EXPECT_GE(SumOf(*point, pair), -3);
+    }
+  }
+}
+
 TEST_F(DeviationProgramTest, APassedDeadlineGivesNoPoint) {
   DeviationProgram program({{-3, 40}}, {{{0}, -2, 2}});
   EXPECT_FALSE(program.Extreme({0}, true, absl::Now() - absl::Seconds(1)).has_value());

@@ -553,13 +553,13 @@ TEST(ReleaseAuditTest, ACountAtRiskIsSolvedAgainWhenWhatPinnedItChanges) {
   ASSERT_FALSE(first.timed_out);
   ASSERT_EQ(first.risks.size(), 1u);
   EXPECT_EQ(first.risks[0].interval, 7u);  // 0..7 persons
-  ReleaseAudit::Finding again = audit.Check(deadline, &first.risks);
+  ReleaseAudit::Finding again = audit.Check(deadline, first.risks);
   ASSERT_EQ(again.risks.size(), 1u);
   EXPECT_EQ(again.risks[0].interval, 7u);
   EXPECT_EQ(again.risks[0].source, first.risks[0].source);
   audit.Suppress(y);
   audit.Release(y, 25, 35);  // now 0..10 persons
-  ReleaseAudit::Finding after = audit.Check(deadline, &again.risks);
+  ReleaseAudit::Finding after = audit.Check(deadline, again.risks);
   EXPECT_FALSE(after.timed_out);
   EXPECT_TRUE(after.risks.empty());
   EXPECT_EQ(after.narrowest_safe, 10u);
