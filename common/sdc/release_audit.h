@@ -21,10 +21,12 @@
 // and their nearest neighbours may move and every other class keeps its
 // true size: a restriction of the analyst's problem, so a count it calls
 // safe is safe, and a count it cannot settle is treated as a risk. The two
-// points are kept and checked against each later release; most stay
-// valid, so each check solves only for what the new table touched. A
-// count left at risk keeps a digest of its programs: while nothing they
-// read has changed, they are not solved again.
+// points move few classes (deviation_program.h) and are kept and checked
+// against each later release; most stay valid, so each check solves only
+// for what the new table touched, and a broken pair is first looked for
+// again among the parts its classes were split into. A count left at risk
+// keeps a digest of its programs: while nothing they read has changed,
+// they are not solved again.
 //
 // One instance holds one project over the persons of one linkage
 // generation. No gRPC, no I/O.
