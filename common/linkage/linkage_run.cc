@@ -163,6 +163,9 @@ absl::StatusOr<trelink::v1::LinkageReport> LinkFully(const LinkageRunContext& co
 
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
                                                       const LinkageOptions& options, const PassObserver& observer) {
+  // One run per project at a time across every linker sharing the store:
+  // two would both save a generation built on the same predecessor.
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<LinkedStore::LinkageLease> lease, context.store->LeaseLinkage(project));
   if (context.state != nullptr && !context.full) {
     auto incremental = linkage_run::LinkIncrementally(context, project, options, observer);
     // A failed run may have left the state half way: the next run is full.

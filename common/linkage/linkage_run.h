@@ -59,6 +59,9 @@ struct LinkageRunContext {
   double max_incremental_share = 0.25;
 };
 
+// Holds the project's linkage lease (LinkedStore::LeaseLinkage) while it
+// runs: FAILED_PRECONDITION if another linker sharing the store is linking
+// the project.
 absl::StatusOr<trelink::v1::LinkageReport> RunLinkage(const LinkageRunContext& context, const std::string& project,
                                                       const LinkageOptions& options,
                                                       const PassObserver& observer = nullptr);

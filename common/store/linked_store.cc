@@ -31,6 +31,12 @@ AssignmentChanges DiffAssignments(absl::Span<const PersonAssignment> previous,
   return changes;
 }
 
+absl::Status LinkageInProgressError(const std::string& project) {
+  return absl::FailedPreconditionError(absl::StrCat("project \"", project,
+                                                    "\": a linkage run is in progress on another linker sharing the "
+                                                    "store; try again when it ends"));
+}
+
 absl::Status LinkedStore::SaveCompleteGeneration(const std::string& project, trelink::v1::LinkageReport& report,
                                                  std::vector<PersonAssignment> assignments,
                                                  const std::vector<LineageEvent>& lineage) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -157,6 +158,16 @@ class LinkedStore {
 
   virtual absl::StatusOr<int64_t> CountRecords(const std::string& project) = 0;
 
+  // The right to run linkage on a project: one holder at a time among all
+  // the linkers that share the store, in this process or any other. Held
+  // until the lease is destroyed or its holder ends, however it ends.
+  class LinkageLease {
+   public:
+    virtual ~LinkageLease() = default;
+  };
+  // FAILED_PRECONDITION while another holder has the project's lease.
+  virtual absl::StatusOr<std::unique_ptr<LinkageLease>> LeaseLinkage(const std::string& project) = 0;
+
   // SaveGeneration with every assignment of the generation given (ground
   // truth stores, tests): the changes are worked out against the current.
   absl::Status SaveCompleteGeneration(const std::string& project, trelink::v1::LinkageReport& report,
@@ -165,6 +176,9 @@ class LinkedStore {
 };
 
 // Helpers shared by the stores' implementations.
+
+// What LeaseLinkage returns while another holder has the lease.
+absl::Status LinkageInProgressError(const std::string& project);
 
 // The SQL condition of a live record (alias r): neither replaced nor
 // withdrawn; linkage and counts see only these. Both stores' schemas name

@@ -88,7 +88,7 @@ std::string BigintArray(absl::Span<const int64_t> values) { return absl::StrCat(
 absl::StatusOr<std::unique_ptr<PostgresLinkedStore>> PostgresLinkedStore::Open(const std::string& conninfo,
                                                                                const Clock& clock) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> db, PgConnection::Open(conninfo));
-  std::unique_ptr<PostgresLinkedStore> store(new PostgresLinkedStore(std::move(db), clock));
+  std::unique_ptr<PostgresLinkedStore> store(new PostgresLinkedStore(std::move(db), conninfo, clock));
   TRELINK_RETURN_IF_ERROR(store->Migrate());
   return store;
 }
@@ -543,6 +543,32 @@ absl::StatusOr<int64_t> PostgresLinkedStore::CountRecords(const std::string& pro
                               kLiveRecordSql),
                  PgParams().Text(project)));
   return result.row(0).Int(0);
+}
+
+namespace {
+
+class PostgresLinkageLease final : public LinkedStore::LinkageLease {
+ public:
+  explicit PostgresLinkageLease(std::unique_ptr<PgConnection> connection) : connection_(std::move(connection)) {}
+
+ private:
+  std::unique_ptr<PgConnection> connection_;  // holds the lock while open
+};
+
+// The key space of the linkage leases (the two-key form of advisory locks,
+// which does not overlap the one-key locks of migration and writes).
+constexpr int64_t kLinkageLeaseSpace = 0x74726c6b;  // "trlk"
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LinkedStore::LinkageLease>> PostgresLinkedStore::LeaseLinkage(
+    const std::string& project) {
+  TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> connection, PgConnection::Open(conninfo_));
+  TRELINK_ASSIGN_OR_RETURN(PgResult taken,
+                           connection->Query("SELECT pg_try_advisory_lock($1::integer, hashtext($2))::integer::bigint",
+                                             PgParams().Int(kLinkageLeaseSpace).Text(project)));
+  if (taken.row(0).Int(0) != 1) return LinkageInProgressError(project);
+  return std::make_unique<PostgresLinkageLease>(std::move(connection));
 }
 
 }  // namespace trelink

@@ -48,9 +48,13 @@ class PostgresLinkedStore final : public LinkedStore {
   absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                             const std::function<void(const EventRow&)>& visit) override;
   absl::StatusOr<int64_t> CountRecords(const std::string& project) override;
+  // A session advisory lock on a connection of the lease's own: the server
+  // releases it when the lease closes the connection or loses it.
+  absl::StatusOr<std::unique_ptr<LinkageLease>> LeaseLinkage(const std::string& project) override;
 
  private:
-  PostgresLinkedStore(std::unique_ptr<PgConnection> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  PostgresLinkedStore(std::unique_ptr<PgConnection> db, std::string conninfo, const Clock& clock)
+      : db_(std::move(db)), conninfo_(std::move(conninfo)), clock_(clock) {}
   absl::Status Migrate();
   absl::Status LockProject(const std::string& project);
   absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignmentsLocked(const std::string& project);
@@ -64,6 +68,7 @@ class PostgresLinkedStore final : public LinkedStore {
   int64_t stored_since_analyze_ = 0;
   int64_t stored_at_analyze_ = 0;
   std::unique_ptr<PgConnection> db_;
+  const std::string conninfo_;
   const Clock& clock_;
 };
 

@@ -1,6 +1,12 @@
 #include "common/store/sqlite_linked_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <tuple>
@@ -10,7 +16,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/status_macros.h"
 
 namespace trelink {
@@ -104,7 +112,7 @@ static_assert(std::size(kMigrations) == SqliteLinkedStore::kSchemaVersion,
 absl::StatusOr<std::unique_ptr<SqliteLinkedStore>> SqliteLinkedStore::Open(const std::string& path,
                                                                            const Clock& clock) {
   TRELINK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
-  std::unique_ptr<SqliteLinkedStore> store(new SqliteLinkedStore(std::move(db), clock));
+  std::unique_ptr<SqliteLinkedStore> store(new SqliteLinkedStore(std::move(db), path, clock));
   TRELINK_RETURN_IF_ERROR(store->Migrate());
   return store;
 }
@@ -544,6 +552,69 @@ absl::StatusOr<int64_t> SqliteLinkedStore::CountRecords(const std::string& proje
   query.Bind(1, project);
   TRELINK_RETURN_IF_ERROR(query.Step().status());
   return query.Int(0);
+}
+
+namespace {
+
+// FNV-1a: the same name for a project's lock file in every process.
+uint64_t StableHash(absl::string_view text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+  return hash;
+}
+
+class FileLinkageLease final : public LinkedStore::LinkageLease {
+ public:
+  explicit FileLinkageLease(int fd) : fd_(fd) {}
+  ~FileLinkageLease() override { close(fd_); }
+
+ private:
+  const int fd_;
+};
+
+// Stores that live in memory are seen by one process only.
+class InProcessLinkageLease final : public LinkedStore::LinkageLease {
+ public:
+  static bool Take(std::string key) {
+    absl::MutexLock lock(&mu_);
+    return held().insert(std::move(key)).second;
+  }
+  explicit InProcessLinkageLease(std::string key) : key_(std::move(key)) {}
+  ~InProcessLinkageLease() override {
+    absl::MutexLock lock(&mu_);
+    held().erase(key_);
+  }
+
+ private:
+  static std::set<std::string>& held() {
+    static auto* keys = new std::set<std::string>();
+    return *keys;
+  }
+  static absl::Mutex mu_;
+  const std::string key_;
+};
+absl::Mutex InProcessLinkageLease::mu_(absl::kConstInit);
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LinkedStore::LinkageLease>> SqliteLinkedStore::LeaseLinkage(const std::string& project) {
+  if (path_.empty() || path_ == ":memory:" || path_.rfind("file:", 0) == 0) {
+    std::string key = absl::StrFormat("%p/%s", static_cast<const void*>(this), project);
+    if (!InProcessLinkageLease::Take(key)) return LinkageInProgressError(project);
+    return std::make_unique<InProcessLinkageLease>(std::move(key));
+  }
+  const std::string lock_file = absl::StrFormat("%s.linkage-%016x.lock", path_, StableHash(project));
+  const int fd = open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open the linkage lock file ", lock_file, ": ", std::strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    close(fd);
+    if (error == EWOULDBLOCK) return LinkageInProgressError(project);
+    return absl::UnavailableError(absl::StrCat("cannot lock ", lock_file, ": ", std::strerror(error)));
+  }
+  return std::make_unique<FileLinkageLease>(fd);
 }
 
 }  // namespace trelink

@@ -45,9 +45,13 @@ class SqliteLinkedStore final : public LinkedStore {
   absl::Status ForEachEvent(const std::string& project, uint64_t generation,
                             const std::function<void(const EventRow&)>& visit) override;
   absl::StatusOr<int64_t> CountRecords(const std::string& project) override;
+  // A lock file per project next to the database file (flock: released by
+  // the kernel when the holder ends); in-process for an in-memory store.
+  absl::StatusOr<std::unique_ptr<LinkageLease>> LeaseLinkage(const std::string& project) override;
 
  private:
-  SqliteLinkedStore(std::unique_ptr<SqliteDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  SqliteLinkedStore(std::unique_ptr<SqliteDb> db, std::string path, const Clock& clock)
+      : db_(std::move(db)), path_(std::move(path)), clock_(clock) {}
   absl::Status Migrate();
   absl::StatusOr<std::vector<PersonAssignment>> CurrentAssignmentsLocked(const std::string& project);
   absl::StatusOr<absl::flat_hash_map<int64_t, int64_t>> SuccessorParticipantsLocked(const std::string& project);
@@ -56,6 +60,7 @@ class SqliteLinkedStore final : public LinkedStore {
 
   std::mutex mu_;  // one writer; SQLite connections are not shared across threads here
   std::unique_ptr<SqliteDb> db_;
+  const std::string path_;
   const Clock& clock_;
 };
 

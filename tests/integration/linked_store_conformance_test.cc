@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -106,15 +108,18 @@ class LinkedStoreConformanceTest : public ::testing::TestWithParam<std::string> 
   }
   void Reopen() {
     store_.reset();
+    store_ = OpenAnother();
+  }
+  // Another instance of the same store, as another linker would open it.
+  std::unique_ptr<LinkedStore> OpenAnother() {
+    absl::StatusOr<std::unique_ptr<LinkedStore>> opened;
     if (GetParam() == "sqlite") {
-      auto opened = SqliteLinkedStore::Open(location_, kClock);
-      ASSERT_THAT(opened.status(), IsOk());
-      store_ = *std::move(opened);
+      opened = SqliteLinkedStore::Open(location_, kClock);
     } else {
-      auto opened = PostgresLinkedStore::Open(location_, kClock);
-      ASSERT_THAT(opened.status(), IsOk());
-      store_ = *std::move(opened);
+      opened = PostgresLinkedStore::Open(location_, kClock);
     }
+    EXPECT_THAT(opened.status(), IsOk());
+    return opened.ok() ? *std::move(opened) : nullptr;
   }
   std::vector<SeenParticipant> Participants(int64_t after = 0) {
     std::vector<SeenParticipant> seen;
@@ -472,6 +477,55 @@ TEST(PostgresLinkedStoreTest, AReadOnlyRoleReadsTheStoreAndCannotWriteIt) {
   EXPECT_THAT((*reader)->StoreBatch(second.Get()).status(), StatusIs(absl::StatusCode::kPermissionDenied, ""));
   EXPECT_THAT((*reader)->WithdrawRecords({"t1"}).status(), StatusIs(absl::StatusCode::kPermissionDenied, ""));
   EXPECT_EQ(*(*writer)->CountRecords("p"), 1);
+}
+
+TEST_P(LinkedStoreConformanceTest, OneLinkageRunPerProjectAcrossLinkersSharingTheStore) {
+  std::unique_ptr<LinkedStore> other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<std::unique_ptr<LinkedStore::LinkageLease>> first = store_->LeaseLinkage("p");
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_THAT(other->LeaseLinkage("p").status(), StatusIs(absl::StatusCode::kFailedPrecondition, "in progress"));
+  EXPECT_THAT(store_->LeaseLinkage("p").status(), StatusIs(absl::StatusCode::kFailedPrecondition, "in progress"));
+  // Another project is not held up.
+  EXPECT_THAT(other->LeaseLinkage("q").status(), IsOk());
+  first->reset();
+  EXPECT_THAT(other->LeaseLinkage("p").status(), IsOk());
+}
+
+// A linker that dies mid-run does not hold the project for ever: a child
+// process takes the lease and is killed; the lease comes free.
+TEST_P(LinkedStoreConformanceTest, ALinkageLeaseEndsWithTheProcessHoldingIt) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    std::unique_ptr<LinkedStore> own = OpenAnother();
+    auto lease = own != nullptr ? own->LeaseLinkage("p") : absl::UnknownError("no store");
+    const char held = lease.ok() ? 'y' : 'n';
+    if (write(ready[1], &held, 1) != 1) _exit(2);
+    pause();  // until killed
+    _exit(0);
+  }
+  close(ready[1]);
+  char held = 0;
+  ASSERT_EQ(read(ready[0], &held, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(held, 'y');
+  EXPECT_THAT(store_->LeaseLinkage("p").status(), StatusIs(absl::StatusCode::kFailedPrecondition, "in progress"));
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  // The server notices the closed connection when its backend next reads
+  // (at once on a local socket); the kernel drops the flock with the file.
+  absl::Status taken = absl::UnknownError("not tried");
+  for (int attempt = 0; attempt < 100 && !taken.ok(); ++attempt) {
+    absl::StatusOr<std::unique_ptr<LinkedStore::LinkageLease>> lease = store_->LeaseLinkage("p");
+    taken = lease.status();
+    if (!taken.ok()) usleep(100000);
+  }
+  EXPECT_THAT(taken, IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, LinkedStoreConformanceTest, ::testing::Values("sqlite", "postgres"),

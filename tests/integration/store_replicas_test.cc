@@ -11,6 +11,8 @@
 
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/store/postgres_linked_store.h"
+#include "common/time/clock.h"
 #include "tests/support/deployment.h"
 #include "tests/support/grpc_test_client.h"
 #include "tests/support/postgres_database.h"
@@ -115,6 +117,21 @@ TEST(StoreReplicasTest, TwoLinkersIngestIntoOneDatabaseAtOnceAndShareTheLinkage)
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(report.generation(), 1u);
   ::trelink::testing::ExpectReportMatchesTruth(report, ::trelink::testing::ReadTruthCounts(dir + "/truth.csv"));
+
+  // While another linker sharing the database links the project (here the
+  // test holds its lease), a linkage run is refused, and nothing is saved.
+  {
+    const FixedClock clock(absl::Now());
+    auto store = PostgresLinkedStore::Open(database_url, clock);
+    ASSERT_THAT(store.status(), IsOk());
+    auto lease = (*store)->LeaseLinkage("demo");
+    ASSERT_THAT(lease.status(), IsOk());
+    ProcessResult refused = link("linker");
+    EXPECT_NE(refused.exit_code, 0) << refused.stdout_text;
+    EXPECT_NE(refused.stderr_text.find("a linkage run is in progress on another linker"), std::string::npos)
+        << refused.stderr_text;
+    EXPECT_EQ((*(*store)->LatestReport("demo"))->generation(), 1u);
+  }
 
   // Linking through the first linker continues from the second's
   // generation. It holds no linkage state of its own, so it links in full
