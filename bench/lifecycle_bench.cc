@@ -129,7 +129,7 @@ int Main() {
   auto keyset = MasterKeyset::Generate();
   auto options = LinkageOptions::FromPolicy({});
   if (!catalogue.ok() || !linker.ok() || !keyset.ok() || !options.ok()) return 1;
-  Bench bench{*std::move(catalogue), *std::move(linker), nullptr, nullptr, nullptr, *std::move(options)};
+  Bench bench{*std::move(catalogue), *std::move(linker), nullptr, nullptr, nullptr, *std::move(options), {}};
   bench.options.AddCatalogueConstraints(bench.catalogue.proto());
   auto pseudonymiser =
       Pseudonymiser::Create(*std::move(keyset), bench.linker.public_key(), DefaultKeySchema(), {}, Clock::System());

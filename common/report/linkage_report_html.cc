@@ -88,8 +88,8 @@ std::string Waterfall(const LinkageReport& r, const Counts& counts) {
     rows.push_back({TextCell(p.name()), TextCell(PassDataset(p)), counts.Cell(p.participants_in()),
                     counts.Cell(p.participants_linked()), all ? counts.Cell(p.merges()) : TextCell(""),
                     all ? counts.Cell(p.merges_refused()) : TextCell(""),
-                    all ? counts.Cell(p.overshared_keys()) : TextCell(""),
-                    all ? counts.Cell(p.pairs_reviewed()) : TextCell("")});
+                    p.has_overshared_keys() ? counts.Cell(p.overshared_keys()) : TextCell(""),
+                    p.has_pairs_reviewed() ? counts.Cell(p.pairs_reviewed()) : TextCell("")});
   }
   return absl::StrCat(
       Element("h2", "Linkage waterfall"),

@@ -47,7 +47,8 @@ void PrintReport(const trelink::v1::LinkageReport& r, OutputFormat format) {
     std::printf("  %-30s %-12s %14s %14s %10s %10s %10s %10s\n", p.name().c_str(), all ? "(all)" : p.dataset().c_str(),
                 Count(p.participants_in()).c_str(), Count(p.participants_linked()).c_str(),
                 all ? Count(p.merges()).c_str() : "", all ? Count(p.merges_refused()).c_str() : "",
-                all ? Count(p.overshared_keys()).c_str() : "", all ? Count(p.pairs_reviewed()).c_str() : "");
+                p.has_overshared_keys() ? Count(p.overshared_keys()).c_str() : "",
+                p.has_pairs_reviewed() ? Count(p.pairs_reviewed()).c_str() : "");
   }
   if (r.has_opt_out()) {
     const auto& o = r.opt_out();

@@ -252,6 +252,23 @@ TEST(HtmlReportTest, EveryPassAndDatasetAppearsInTheChartAndTheTable) {
   EXPECT_TRUE(absl::StrContains(html, ">0 in, &lt;10 newly linked</text>"));
 }
 
+// A pass that counts no keys or reviews (the review of a key's pairs
+// counts them on the key's own row) leaves those cells empty, not 0.
+TEST(HtmlReportTest, APassLeavesCountsItDoesNotKeepEmpty) {
+  trelink::v1::LinkageReport r = SampleReport();
+  trelink::v1::PassReport* review = r.add_passes();
+  review->set_name("name_dob reviewed");
+  Released(review->mutable_participants_in(), 40);
+  Released(review->mutable_participants_linked(), 12);
+  Released(review->mutable_merges(), 6);
+  Released(review->mutable_merges_refused(), 0);
+  const std::string html = LinkageReportHtml(r);
+  const size_t row = html.find("<td>name_dob reviewed</td>");
+  ASSERT_NE(row, std::string::npos);
+  const std::string cells = html.substr(row, html.find("</tr>", row) - row);
+  EXPECT_TRUE(absl::EndsWith(cells, "<td class=\"num\">0</td><td></td><td></td>")) << cells;
+}
+
 TEST(HtmlReportTest, ShowsWeightsQualityLineageModeAndOptOut) {
   const std::string html = LinkageReportHtml(SampleReport());
   // One chart per comparison, one bar label per level.
