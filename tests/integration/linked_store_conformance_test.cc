@@ -104,6 +104,13 @@ class LinkedStoreConformanceTest : public ::testing::TestWithParam<std::string> 
     store_.reset();
     if (GetParam() == "sqlite") {
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(location_ + suffix);
+      // The linkage leases' lock files.
+      const std::filesystem::path store(location_);
+      for (const auto& entry : std::filesystem::directory_iterator(store.parent_path())) {
+        if (entry.path().filename().string().rfind(store.filename().string() + ".linkage-", 0) == 0) {
+          std::filesystem::remove(entry.path());
+        }
+      }
     }
   }
   void Reopen() {
