@@ -103,6 +103,9 @@ class FixedGenerationStore final : public trelink::LinkedStore {
     return absl::OkStatus();
   }
   absl::StatusOr<int64_t> CountRecords(const std::string&) override { return static_cast<int64_t>(events_.size()); }
+  absl::StatusOr<std::unique_ptr<LinkageLease>> LeaseLinkage(const std::string&) override {
+    return absl::UnimplementedError("fixed");
+  }
 
  private:
   void Add(std::string dataset, std::string event, std::string date,
