@@ -323,35 +323,35 @@ void DisclosureControl::Audit(ReleaseAudit& audit, CountTableDraft& table,
     return open;
   };
   // The open risks in the order found, one at a time: withholding a cell
-  // only widens intervals, so each is checked again only when its turn
+  // only widens intervals, so a risk is checked again only when its turn
   // comes or a cell has just been withheld for it.
+  bool timed_out = false;
+  auto still_open = [&](const ReleaseAudit::Risk& risk) -> std::optional<ReleaseAudit::Risk> {
+    ReleaseAudit::Finding again = audit.Check(deadline, absl::MakeConstSpan(&risk, 1));
+    timed_out = again.timed_out;
+    narrowest_safe = std::min(narrowest_safe, again.narrowest_safe);
+    for (ReleaseAudit::Risk& open : narrowed_by_table(std::move(again.risks))) {
+      if (open.source == risk.source) return std::move(open);
+    }
+    return std::nullopt;
+  };
   std::vector<ReleaseAudit::Risk> open_risks;
   if (earlier.has_value()) open_risks = narrowed_by_table(std::move(finding.risks));
-  bool front_open = true;  // open_risks[front] was found open since the last cell withheld
-  for (size_t front = 0; front < open_risks.size();) {
-    if (!front_open) {
-      finding = audit.Check(deadline, absl::MakeConstSpan(&open_risks[front], 1));
-      if (finding.timed_out) return withhold_all();
-      narrowest_safe = std::min(narrowest_safe, finding.narrowest_safe);
-      const std::vector<ReleaseAudit::Risk> open = narrowed_by_table(std::move(finding.risks));
-      const auto still = std::find_if(open.begin(), open.end(), [&](const ReleaseAudit::Risk& risk) {
-        return risk.source == open_risks[front].source;
+  for (size_t i = 0; i < open_risks.size(); ++i) {
+    // The first was found open just now; the others may have been settled
+    // by the cells withheld for those before them.
+    std::optional<ReleaseAudit::Risk> risk = i == 0 ? open_risks[0] : still_open(open_risks[i]);
+    while (risk.has_value() && !timed_out) {
+      std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(*risk, ids);
+      if (touching.empty()) touching = audit.ReleasedCellsNear(*risk, ids);
+      if (touching.empty()) return withhold_all();
+      const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
+        return audit.size(a) < audit.size(b);
       });
-      if (still == open.end()) {
-        ++front;
-        continue;
-      }
-      open_risks[front] = *still;
-      front_open = true;
+      withhold(static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin()));
+      risk = still_open(*risk);
     }
-    std::vector<ReleaseAudit::CellId> touching = audit.ReleasedCellsTouching(open_risks[front], ids);
-    if (touching.empty()) touching = audit.ReleasedCellsNear(open_risks[front], ids);
-    if (touching.empty()) return withhold_all();
-    const auto smallest = std::min_element(touching.begin(), touching.end(), [&](auto a, auto b) {
-      return audit.size(a) < audit.size(b);
-    });
-    withhold(static_cast<size_t>(std::find(ids.begin(), ids.end(), *smallest) - ids.begin()));
-    front_open = false;
+    if (timed_out) return withhold_all();
   }
   // UINT64_MAX: every protected count is unbounded now.
   summary.set_narrowest_interval(summary.protected_counts() == 0 ? 0 : narrowest_safe);

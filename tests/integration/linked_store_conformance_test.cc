@@ -535,6 +535,18 @@ TEST_P(LinkedStoreConformanceTest, ALinkageLeaseEndsWithTheProcessHoldingIt) {
   EXPECT_THAT(taken, IsOk());
 }
 
+// A store in memory is one process's own: its leases are kept in-process.
+TEST(SqliteLinkedStoreTest, AStoreInMemoryLeasesItsProjectsOnceAtATime) {
+  auto store = SqliteLinkedStore::Open(":memory:", kClock);
+  ASSERT_THAT(store.status(), IsOk());
+  absl::StatusOr<std::unique_ptr<LinkedStore::LinkageLease>> first = (*store)->LeaseLinkage("p");
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_THAT((*store)->LeaseLinkage("p").status(), StatusIs(absl::StatusCode::kFailedPrecondition, "in progress"));
+  EXPECT_THAT((*store)->LeaseLinkage("q").status(), IsOk());
+  first->reset();
+  EXPECT_THAT((*store)->LeaseLinkage("p").status(), IsOk());
+}
+
 INSTANTIATE_TEST_SUITE_P(BothStores, LinkedStoreConformanceTest, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
