@@ -127,7 +127,25 @@ void SetObjective(glp_prob* lp, const std::vector<int>& objective, bool maximise
 // when the vertex is fractional, runs on one integer column per class
 // (splitting would double its branching).
 DeviationProgram::DeviationProgram(std::vector<Column> columns, std::vector<Row> rows)
-    : columns_(std::move(columns)), rows_(std::move(rows)), relaxation_(Build(columns_, rows_, true)) {}
+    : columns_(std::move(columns)), rows_(std::move(rows)) {
+  FoldSingleColumnRows();
+  relaxation_ = Build(columns_, rows_, true);
+}
+
+// A row over one column is that column's bounds: folded into them, it
+// leaves the solver fewer rows and the same feasible points. (Every row
+// holds the truth, so the bounds still hold zero.)
+void DeviationProgram::FoldSingleColumnRows() {
+  rows_.erase(std::remove_if(rows_.begin(), rows_.end(),
+                             [&](const Row& row) {
+                               if (row.columns.size() != 1) return false;
+                               Column& column = columns_[static_cast<size_t>(row.columns[0])];
+                               column.low = std::max(column.low, row.low);
+                               column.high = std::min(column.high, row.high);
+                               return true;
+                             }),
+              rows_.end());
+}
 
 DeviationProgram::~DeviationProgram() {
   glp_delete_prob(relaxation_);

@@ -41,12 +41,13 @@ class DeviationProgram {
                                               std::optional<int64_t> enough = std::nullopt);
 
  private:
+  void FoldSingleColumnRows();
   std::optional<std::vector<int64_t>> IntegerPoint(const std::vector<int>& objective, bool maximise,
                                                    std::optional<int64_t> enough, absl::Time deadline);
 
   std::vector<Column> columns_;
   std::vector<Row> rows_;
-  glp_prob* relaxation_;           // each column as a rise and a fall, both from zero
+  glp_prob* relaxation_ = nullptr;           // each column as a rise and a fall, both from zero
   glp_prob* integer_ = nullptr;  // one integer column per column, built when first needed
 };
 

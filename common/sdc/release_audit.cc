@@ -291,6 +291,21 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::MovableWitness(
   return witness;
 }
 
+// The classes with each of `signatures` (in the same released cells),
+// largest first.
+absl::flat_hash_map<uint64_t, std::vector<uint32_t>> ReleaseAudit::AlikeClasses(
+    const absl::flat_hash_set<uint64_t>& signatures) const {
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> alike;
+  if (signatures.empty()) return alike;
+  for (uint32_t c = 0; c < class_size_.size(); ++c) {
+    if (signatures.contains(signature_[c])) alike[signature_[c]].push_back(c);
+  }
+  for (auto& [signature, members] : alike) {
+    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) { return class_size_[a] > class_size_[b]; });
+  }
+  return alike;
+}
+
 // The classes that may move with a count's own: for each of its classes,
 // those in most of its smallest released cells (persons can move between
 // them while those cells stay put), larger ones first among equals.
@@ -404,6 +419,63 @@ void ReleaseAudit::AddWitnessFamilies(const Witness& witness, size_t limit, std:
   moving.insert(moving.end(), added.begin(), added.end());
 }
 
+// A row per distinct set of `moving` columns that released cells count,
+// bounded by the tightest of those cells, in a fixed order (the solver's
+// path, and which of equal optima it finds, must not depend on a hash
+// table's per-process seed). Built over dense per-cell scratch: a column's
+// class is in hundreds of cells once a project has many releases, and this
+// runs for every program.
+std::vector<DeviationProgram::Row> ReleaseAudit::RowsOver(const std::vector<uint32_t>& moving) const {
+  thread_local std::vector<uint32_t> slot;  // per cell: its index in `touched` + 1 (0: not touched)
+  if (slot.size() < cells_.size()) slot.resize(cells_.size(), 0);
+  std::vector<CellId> touched;
+  std::vector<uint32_t> counts;  // per touched cell: how many of the columns it counts
+  for (const uint32_t c : moving) {
+    for (const CellId id : class_cells_[c]) {
+      if (!cells_[id].released) continue;
+      if (slot[id] == 0) {
+        touched.push_back(id);
+        counts.push_back(0);
+        slot[id] = static_cast<uint32_t>(touched.size());
+      }
+      ++counts[slot[id] - 1];
+    }
+  }
+  std::vector<uint32_t> begin(touched.size() + 1, 0);  // where each touched cell's columns begin in `members`
+  for (size_t t = 0; t < touched.size(); ++t) begin[t + 1] = begin[t] + counts[t];
+  std::vector<int> members(begin.back());  // each touched cell's columns, ascending, back to back
+  std::vector<uint32_t> cursor(begin.begin(), begin.end() - 1);
+  for (size_t j = 0; j < moving.size(); ++j) {
+    for (const CellId id : class_cells_[moving[j]]) {
+      if (cells_[id].released) members[cursor[slot[id] - 1]++] = static_cast<int>(j);
+    }
+  }
+  auto span_of = [&](size_t t) {
+    return absl::MakeConstSpan(members.data() + begin[t], begin[t + 1] - begin[t]);
+  };
+  std::vector<uint32_t> order(touched.size());
+  for (uint32_t t = 0; t < order.size(); ++t) order[t] = t;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const auto x = span_of(a), y = span_of(b);
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+  });
+  std::vector<DeviationProgram::Row> rows;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Cell& cell = cells_[touched[order[i]]];
+    const auto size = static_cast<int64_t>(cell.size);
+    const int64_t low = static_cast<int64_t>(cell.low) - size, high = static_cast<int64_t>(cell.high) - size;
+    const auto columns = span_of(order[i]);
+    if (i > 0 && std::equal(columns.begin(), columns.end(), rows.back().columns.begin(), rows.back().columns.end())) {
+      rows.back().low = std::max(rows.back().low, low);
+      rows.back().high = std::min(rows.back().high, high);
+      continue;
+    }
+    rows.push_back({std::vector<int>(columns.begin(), columns.end()), low, high});
+  }
+  for (const CellId id : touched) slot[id] = 0;
+  return rows;
+}
+
 // The analyst's problem restricted to the count's neighbourhood: a column
 // per class that may move, a row per distinct way the released cells
 // count them (cells counting the same columns are one row, bounded by the
@@ -413,28 +485,9 @@ std::optional<ReleaseAudit::Witness> ReleaseAudit::Certify(const std::vector<uin
                                                            const Unsettled* before, Unsettled& now) const {
   const auto cap = static_cast<int64_t>(4 * uint64_t{threshold_});
   std::vector<DeviationProgram::Column> columns;
-  absl::flat_hash_map<CellId, std::vector<int>> counted;  // released cell -> its moving columns
-  for (size_t j = 0; j < moving.size(); ++j) {
-    columns.push_back({-static_cast<int64_t>(class_size_[moving[j]]), cap});
-    for (CellId id : class_cells_[moving[j]]) {
-      if (cells_[id].released) counted[id].push_back(static_cast<int>(j));
-    }
-  }
-  absl::flat_hash_map<std::vector<int>, std::pair<int64_t, int64_t>> bounds;
-  for (const auto& [id, members] : counted) {
-    const Cell& cell = cells_[id];
-    const auto size = static_cast<int64_t>(cell.size);
-    const int64_t low = static_cast<int64_t>(cell.low) - size, high = static_cast<int64_t>(cell.high) - size;
-    auto [it, fresh] = bounds.try_emplace(members, low, high);
-    if (!fresh) it->second = {std::max(it->second.first, low), std::min(it->second.second, high)};
-  }
-  std::vector<DeviationProgram::Row> rows;
-  for (auto& [members, range] : bounds) rows.push_back({members, range.first, range.second});
-  // In a fixed order: the solver's path (and which of equal optima it
-  // finds) must not depend on a hash table's per-process seed.
-  std::sort(rows.begin(), rows.end(), [](const DeviationProgram::Row& a, const DeviationProgram::Row& b) {
-    return std::tie(a.columns, a.low, a.high) < std::tie(b.columns, b.low, b.high);
-  });
+  columns.reserve(moving.size());
+  for (uint32_t c : moving) columns.push_back({-static_cast<int64_t>(class_size_[c]), cap});
+  std::vector<DeviationProgram::Row> rows = RowsOver(moving);
   // The program's answer depends on nothing else: if it is the one that
   // found no witness before, it finds none again.
   now = {ProgramDigest(columns, rows, classes.size()), 0};
@@ -490,11 +543,6 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, std::optional<abs
       if (!risk.same_persons) counts.push_back({risk.source, risk.classes});
     }
   }
-  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> alike;  // released signature -> its classes, largest first
-  for (uint32_t c = 0; c < class_size_.size(); ++c) alike[signature_[c]].push_back(c);
-  for (auto& [signature, members] : alike) {
-    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) { return class_size_[a] > class_size_[b]; });
-  }
   // First what needs no solver: a witness that still holds, or persons
   // that move freely between classes alike.
   struct Pending {
@@ -516,10 +564,15 @@ ReleaseAudit::Finding ReleaseAudit::Check(absl::Time deadline, std::optional<abs
     }
     Pending& p = pending.emplace_back();
     p.count = &count;
-    p.witness = MovableWitness(count.classes, alike);
     if (known != witnesses_.end()) p.broken = &known->second;
     if (auto it = unsettled_.find(count.source); it != unsettled_.end()) p.before = &it->second;
   }
+  absl::flat_hash_set<uint64_t> signatures;
+  for (const Pending& p : pending) {
+    for (uint32_t c : p.count->classes) signatures.insert(signature_[c]);
+  }
+  const absl::flat_hash_map<uint64_t, std::vector<uint32_t>> alike = AlikeClasses(signatures);
+  for (Pending& p : pending) p.witness = MovableWitness(p.count->classes, alike);
   // Then the integer programs, each independent of the others, on the
   // machine's cores: the same witnesses as one after another.
   std::atomic<size_t> next{0};

@@ -40,8 +40,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/sdc/deviation_program.h"
 
 namespace trelink {
 
@@ -155,7 +157,9 @@ class ReleaseAudit {
   };
   std::optional<Witness> Certify(const std::vector<uint32_t>& classes, const std::vector<uint32_t>& moving,
                                  absl::Time deadline, const Unsettled* before, Unsettled& now) const;
+  std::vector<DeviationProgram::Row> RowsOver(const std::vector<uint32_t>& moving) const;
   void AddWitnessFamilies(const Witness& witness, size_t limit, std::vector<uint32_t>& moving) const;
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> AlikeClasses(const absl::flat_hash_set<uint64_t>& signatures) const;
   std::optional<Witness> MovableWitness(const std::vector<uint32_t>& classes,
                                        const absl::flat_hash_map<uint64_t, std::vector<uint32_t>>& alike) const;
   std::vector<uint32_t> Neighbourhood(const std::vector<uint32_t>& classes, size_t neighbours) const;

@@ -2,7 +2,9 @@
 
 #include <glpk.h>
 
+#include <algorithm>
 #include <numeric>
+#include <random>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -86,6 +88,64 @@ TEST_F(DeviationProgramTest, AnIntegerSearchReturnsAPointThatIsEnough) {
       EXPECT_GE(SumOf(*point, pair), -3);
     }
   }
+}
+
+// Random programs, with fractional vertices among them: a point asked to
+// be enough is an integer point inside every column's and row's bounds
+// that reaches it, and one is found whenever the integer optimum reaches
+// it - whether it came from the search or from the rounded vertex.
+TEST_F(DeviationProgramTest, RandomProgramsGiveOnlyFeasiblePointsThatAreEnough) {
+  std::mt19937 random(20261128);
+  auto uniform = [&](int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(random); };
+  int reached = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const int width = static_cast<int>(uniform(2, 8));
+    std::vector<DeviationProgram::Column> columns;
+    for (int j = 0; j < width; ++j) columns.push_back({-uniform(0, 12), uniform(1, 40)});
+    std::vector<DeviationProgram::Row> rows;
+    for (int64_t r = uniform(1, 8); r > 0; --r) {
+      DeviationProgram::Row row{{}, -uniform(0, 3), uniform(0, 3)};
+      for (int j = 0; j < width; ++j) {
+        if (uniform(0, 1) == 1) row.columns.push_back(j);
+      }
+      if (!row.columns.empty()) rows.push_back(row);
+    }
+    std::vector<int> objective;
+    for (int j = 0; j < width; ++j) {
+      if (j == 0 || uniform(0, 2) == 0) objective.push_back(j);
+    }
+    auto feasible = [&](const Point& point) {
+      for (size_t j = 0; j < columns.size(); ++j) {
+        if (point[j] < columns[j].low || point[j] > columns[j].high) return false;
+      }
+      return std::all_of(rows.begin(), rows.end(), [&](const DeviationProgram::Row& row) {
+        const int64_t sum = SumOf(point, row.columns);
+        return sum >= row.low && sum <= row.high;
+      });
+    };
+    for (const bool maximise : {true, false}) {
+      DeviationProgram optimum_of(columns, rows);
+      const std::optional<Point> optimum = optimum_of.Extreme(objective, maximise, deadline_);
+      ASSERT_TRUE(optimum.has_value()) << "trial " << trial;
+      ASSERT_TRUE(feasible(*optimum)) << "trial " << trial;
+      const int64_t best = SumOf(*optimum, objective);
+      for (const int64_t enough : {int64_t{1}, int64_t{3}, int64_t{10}}) {
+        const int64_t target = maximise ? enough : -enough;
+        DeviationProgram program(columns, rows);
+        const std::optional<Point> point = program.Extreme(objective, maximise, deadline_, target);
+        const bool reachable = maximise ? best >= target : best <= target;
+        ASSERT_EQ(point.has_value() && (maximise ? SumOf(*point, objective) >= target
+                                                 : SumOf(*point, objective) <= target),
+                  reachable)
+            << "trial " << trial << ", enough " << target << ", optimum " << best;
+        if (point.has_value()) {
+          ASSERT_TRUE(feasible(*point)) << "trial " << trial << ", enough " << target;
+        }
+        reached += reachable ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_GT(reached, 300);  // the programs are not all too tight to settle anything
 }
 
 TEST_F(DeviationProgramTest, APassedDeadlineGivesNoPoint) {
