@@ -16,4 +16,11 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
   return bytes;
 }
 
+google::protobuf::ArenaOptions BatchArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 256 << 10;
+  options.max_block_size = 8 << 20;
+  return options;
+}
+
 }  // namespace trelink

@@ -39,6 +39,13 @@ absl::StatusOr<std::string> SealMatchKeys(const trelink::v1::SealedMatchKeys& ke
 absl::StatusOr<trelink::v1::SealedMatchKeys> OpenSealedBatch(absl::string_view blob,
                                                              const LinkerKeyPair& linker,
                                                              const BatchBinding& expected) {
+  trelink::v1::SealedMatchKeys keys;
+  TRELINK_RETURN_IF_ERROR(OpenSealedBatchInto(blob, linker, expected, keys));
+  return keys;
+}
+
+absl::Status OpenSealedBatchInto(absl::string_view blob, const LinkerKeyPair& linker, const BatchBinding& expected,
+                                 trelink::v1::SealedMatchKeys& keys) {
   if (blob.size() < kHeaderBytes + crypto_box_SEALBYTES) return Rejected(expected, "too short");
   if (memcmp(blob.data(), kMagic, sizeof kMagic) != 0) return Rejected(expected, "not a trelink sealed batch");
   if (static_cast<uint8_t>(blob[sizeof kMagic]) != kFormat) return Rejected(expected, "unknown format version");
@@ -50,7 +57,6 @@ absl::StatusOr<trelink::v1::SealedMatchKeys> OpenSealedBatch(absl::string_view b
                            linker.secret_key().data(InsecureSecretAccess())) != 0) {
     return Rejected(expected, "cannot be opened with this linker's key (sealed for another key, or altered)");
   }
-  trelink::v1::SealedMatchKeys keys;
   const bool parsed = keys.ParseFromString(plaintext);
   sodium_memzero(plaintext.data(), plaintext.size());
   if (!parsed) return Rejected(expected, "plaintext is not a match-key batch");
@@ -72,7 +78,7 @@ absl::StatusOr<trelink::v1::SealedMatchKeys> OpenSealedBatch(absl::string_view b
       }
     }
   }
-  return keys;
+  return absl::OkStatus();
 }
 
 }  // namespace trelink

@@ -36,5 +36,9 @@ absl::StatusOr<std::string> SealMatchKeys(const trelink::v1::SealedMatchKeys& ke
 absl::StatusOr<trelink::v1::SealedMatchKeys> OpenSealedBatch(absl::string_view blob,
                                                              const LinkerKeyPair& linker,
                                                              const BatchBinding& expected);
+// The same, into a message the caller owns: on a protobuf arena, a batch of
+// thousands of participants is freed at once rather than string by string.
+absl::Status OpenSealedBatchInto(absl::string_view blob, const LinkerKeyPair& linker, const BatchBinding& expected,
+                                 trelink::v1::SealedMatchKeys& keys);
 
 }  // namespace trelink

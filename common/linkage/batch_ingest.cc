@@ -80,11 +80,13 @@ absl::StatusOr<trelink::v1::BatchResult> BatchIngester::Ingest(const trelink::v1
                                    sealed.record_count()),
                       batch);
   }
-  TRELINK_ASSIGN_OR_RETURN(
-      trelink::v1::SealedMatchKeys keys,
-      OpenSealedBatch(sealed.blob(), keys_,
-                      {sealed.project(), sealed.dataset(), sealed.batch_id(),
-                       static_cast<uint32_t>(request.records_size())}));
+  // The batch's keys live on an arena: thousands of messages and strings,
+  // freed at once when the batch is stored.
+  google::protobuf::Arena arena(BatchArenaOptions());
+  trelink::v1::SealedMatchKeys& keys = *google::protobuf::Arena::CreateMessage<trelink::v1::SealedMatchKeys>(&arena);
+  TRELINK_RETURN_IF_ERROR(OpenSealedBatchInto(
+      sealed.blob(), keys_,
+      {sealed.project(), sealed.dataset(), sealed.batch_id(), static_cast<uint32_t>(request.records_size())}, keys));
   if (keys.key_version() != sealed.key_version()) {
     return FieldError("sealed.key_version", "does not match the sealed keys", batch);
   }

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/proto_bytes.h"
 #include "common/crypto/keyed_hash.h"
 #include "common/crypto/sealed_batch.h"
 #include "common/pseudonym/key_schema.h"
@@ -70,9 +71,9 @@ constexpr char kOptOutDataset[] = "opt-out";
 // An opt-out list is NHS numbers and nothing else: one participant per
 // record, role "opt-out", no other identifier, no record id.
 absl::Status CheckOptOutRecords(const PseudonymiseBatchRequest& request) {
+  const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& record = request.records(r);
-    const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
     const std::string where = absl::StrCat("records[", r, "]");
     if (record.participants_size() != 1 || record.participants(0).role() != kOptOutDataset ||
         !record.record_id().empty()) {
@@ -145,7 +146,10 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   const uint32_t version = keyset_.primary_version();
   TRELINK_ASSIGN_OR_RETURN(ProjectKey key, keyset_.DeriveProjectKey(request.project(), version));
 
-  trelink::v1::SealedMatchKeys sealed;
+  // The batch's keys live on an arena: thousands of messages and strings,
+  // freed together once the batch is sealed.
+  google::protobuf::Arena arena(BatchArenaOptions());
+  trelink::v1::SealedMatchKeys& sealed = *google::protobuf::Arena::CreateMessage<trelink::v1::SealedMatchKeys>(&arena);
   sealed.set_project(request.project());
   sealed.set_dataset(request.dataset());
   sealed.set_batch_id(request.batch_id());
@@ -178,9 +182,10 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
   ParticipantFields fields;
   std::vector<absl::string_view> parts;
   std::vector<std::string> others;
+  const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
+  sealed.mutable_records()->Reserve(request.records_size());
   for (int r = 0; r < request.records_size(); ++r) {
     const auto& record = request.records(r);
-    const std::string batch = absl::StrCat("batch ", request.batch_id(), ": ");
     auto where = [&](int p) {
       return absl::StrCat("records[", r, "]", p < 0 ? "" : absl::StrCat(".participants[", p, "]"));
     };
@@ -239,6 +244,7 @@ absl::StatusOr<PseudonymiseBatchResponse> Pseudonymiser::PseudonymiseBatch(
 
       trelink::v1::ParticipantKeys* keys = record_keys->add_participants();
       keys->set_role(participant.role());
+      keys->mutable_values()->Reserve(schema_.keys_size());
       for (int k = 0; k < schema_.keys_size(); ++k) {
         parts.clear();
         bool complete = true;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "common/config/proto_bytes.h"
 #include "common/csv/record_columns.h"
 #include "common/status/status_macros.h"
 
@@ -64,7 +65,9 @@ absl::StatusOr<PipelineTotals> IngestPopulation(const SyntheticPopulation& popul
     }
     const auto id_column = std::find(dataset.header.begin(), dataset.header.end(), "record_id");
     for (size_t start = 0; start < dataset.rows.size(); start += static_cast<size_t>(batch_size)) {
-      trelink::v1::PseudonymiseBatchRequest identifiers;
+      google::protobuf::Arena arena(BatchArenaOptions());  // the batch's identifiers, freed at once
+      trelink::v1::PseudonymiseBatchRequest& identifiers =
+          *google::protobuf::Arena::CreateMessage<trelink::v1::PseudonymiseBatchRequest>(&arena);
       trelink::v1::IngestBatchRequest ingest;
       identifiers.set_project(project);
       identifiers.set_dataset(name);
