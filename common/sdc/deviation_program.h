@@ -47,8 +47,8 @@ class DeviationProgram {
 
   std::vector<Column> columns_;
   std::vector<Row> rows_;
-  glp_prob* relaxation_ = nullptr;           // each column as a rise and a fall, both from zero
-  glp_prob* integer_ = nullptr;  // one integer column per column, built when first needed
+  glp_prob* relaxation_ = nullptr;  // each column as a rise and a fall, both from zero
+  glp_prob* integer_ = nullptr;     // one integer column per column, built when first needed
 };
 
 }  // namespace trelink

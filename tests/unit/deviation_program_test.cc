@@ -90,10 +90,11 @@ TEST_F(DeviationProgramTest, AnIntegerSearchReturnsAPointThatIsEnough) {
   }
 }
 
-// Random programs, with fractional vertices among them: a point asked to
-// be enough is an integer point inside every column's and row's bounds
-// that reaches it, and one is found whenever the integer optimum reaches
-// it - whether it came from the search or from the rounded vertex.
+// Random programs, with fractional vertices and rows over a single column
+// (folded into that column's bounds) among them: a point asked to be
+// enough is an integer point inside every column's and row's bounds, as
+// given, that reaches it, and one is found whenever the integer optimum
+// reaches it.
 TEST_F(DeviationProgramTest, RandomProgramsGiveOnlyFeasiblePointsThatAreEnough) {
   std::mt19937 random(20261128);
   auto uniform = [&](int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(random); };
